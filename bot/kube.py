@@ -1,0 +1,159 @@
+"""The only module that imports `kubernetes`: typed helpers over the official client.
+
+Everything leaves here as plain dicts (the API's JSON), so strategies and the engine need no
+client models. Reads skip model deserialisation (`_preload_content=False`); transient
+failures (connection errors, 5xx, 429) are retried with backoff.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Callable, TypeVar
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+log = logging.getLogger("graybot.kube")
+T = TypeVar("T")
+REVISION = "deployment.kubernetes.io/revision"
+
+
+class KubeError(Exception):
+    def __init__(self, status: int, reason: str, message: str):
+        super().__init__(f"{status} {reason}: {message}")
+        self.status, self.reason, self.message = status, reason, message
+
+
+def selector_text(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+class Kube:
+    def __init__(self, api: client.ApiClient, retries: int = 4, backoff: float = 0.2):
+        self.api = api
+        self.apps = client.AppsV1Api(api)
+        self.core = client.CoreV1Api(api)
+        self.net = client.NetworkingV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
+        self.retries, self.backoff = retries, backoff
+
+    @classmethod
+    def from_config(cls, kubeconfig: str | None = None) -> "Kube":
+        if kubeconfig:
+            return cls(config.new_client_from_config(config_file=kubeconfig))
+        try:
+            config.load_incluster_config()
+            return cls(client.ApiClient())
+        except config.ConfigException:
+            return cls(config.new_client_from_config())
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- call plumbing ------------------------------------------------------------------
+    def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        for attempt in range(self.retries + 1):
+            try:
+                return fn(*args, **kwargs)
+            except ApiException as exc:
+                retriable = exc.status in (429, 500, 502, 503, 504) or exc.status == 0
+                if not retriable or attempt == self.retries:
+                    raise self._error(exc) from None
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                if attempt == self.retries:
+                    raise KubeError(0, "Unreachable", str(exc)) from None
+            time.sleep(self.backoff * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _error(exc: ApiException) -> KubeError:
+        try:
+            body = json.loads(exc.body or "{}")
+        except ValueError:
+            body = {}
+        return KubeError(exc.status or 0, body.get("reason") or str(exc.reason),
+                         body.get("message") or str(exc.reason))
+
+    def _read(self, fn: Callable, *args, **kwargs) -> dict | None:
+        """GET as raw JSON; None on 404."""
+        try:
+            resp = self._call(fn, *args, _preload_content=False, **kwargs)
+        except KubeError as err:
+            if err.status == 404:
+                return None
+            raise
+        return json.loads(resp.data)
+
+    def _write(self, fn: Callable, *args, **kwargs) -> dict:
+        resp = self._call(fn, *args, _preload_content=False, **kwargs)
+        return json.loads(resp.data) if resp.data else {}
+
+    # -- Deployments --------------------------------------------------------------------
+    def deployment(self, ns: str, name: str) -> dict | None:
+        return self._read(self.apps.read_namespaced_deployment, name, ns)
+
+    def deployments(self, ns: str, labels: dict[str, str]) -> list[dict]:
+        doc = self._read(self.apps.list_namespaced_deployment, ns, label_selector=selector_text(labels))
+        return (doc or {}).get("items", [])
+
+    def create_deployment(self, ns: str, body: dict) -> dict:
+        """Create, or return the existing one of that name (re-running a step converges)."""
+        try:
+            return self._write(self.apps.create_namespaced_deployment, ns, body)
+        except KubeError as err:
+            if err.status == 409 and err.reason == "AlreadyExists":
+                return self.deployment(ns, body["metadata"]["name"]) or {}
+            raise
+
+    def patch_deployment(self, ns: str, name: str, patch: dict | list) -> dict:
+        kwargs = {"_content_type": "application/json-patch+json"} if isinstance(patch, list) else {}
+        return self._write(self.apps.patch_namespaced_deployment, name, ns, patch, **kwargs)
+
+    def scale(self, ns: str, name: str, replicas: int) -> None:
+        self._write(self.apps.patch_namespaced_deployment_scale, name, ns,
+                    {"spec": {"replicas": replicas}})
+
+    def delete_deployment(self, ns: str, name: str) -> bool:
+        try:
+            self._write(self.apps.delete_namespaced_deployment, name, ns)
+            return True
+        except KubeError as err:
+            if err.status == 404:
+                return False
+            raise
+
+    def replicasets(self, ns: str, labels: dict[str, str]) -> list[dict]:
+        doc = self._read(self.apps.list_namespaced_replica_set, ns, label_selector=selector_text(labels))
+        return (doc or {}).get("items", [])
+
+    def owned_replicasets(self, ns: str, deploy: dict) -> list[dict]:
+        """The Deployment's ReplicaSets by controller ownerRef, oldest revision first."""
+        labels = deploy["spec"]["selector"].get("matchLabels", {})
+        uid = deploy["metadata"]["uid"]
+        owned = [rs for rs in self.replicasets(ns, labels)
+                 if any(r.get("controller") and r.get("uid") == uid
+                        for r in rs["metadata"].get("ownerReferences") or [])]
+        return sorted(owned, key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(REVISION, 0)))
+
+    def set_template(self, ns: str, name: str, template: dict) -> dict:
+        """What `kubectl rollout undo` sends: replace spec.template (hash label removed)."""
+        template = json.loads(json.dumps(template))
+        template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
+        return self.patch_deployment(ns, name, [{"op": "replace", "path": "/spec/template",
+                                                 "value": template}])
+
+    # -- Pods and Services --------------------------------------------------------------
+    def pods(self, ns: str, labels: dict[str, str]) -> list[dict]:
+        doc = self._read(self.core.list_namespaced_pod, ns, label_selector=selector_text(labels))
+        return (doc or {}).get("items", [])
+
+    def service(self, ns: str, name: str) -> dict | None:
+        return self._read(self.core.read_namespaced_service, name, ns)
+
+    def set_service_selector(self, ns: str, name: str, selector: dict[str, str]) -> dict:
+        """Replace the selector whole (a merge patch could only add keys)."""
+        return self._write(self.core.patch_namespaced_service, name, ns,
+                           [{"op": "replace", "path": "/spec/selector", "value": selector}],
+                           _content_type="application/json-patch+json")

@@ -1,0 +1,85 @@
+"""The one transition function: (release, event) -> release, or IllegalTransition with a reason."""
+from __future__ import annotations
+
+import time
+
+from .model import Event, Phase, Release, TERMINAL
+
+LIVE_NOT_PAUSED = {Phase.PENDING, Phase.PROGRESSING, Phase.WAITING}
+ROLLBACK_FROM = LIVE_NOT_PAUSED | {Phase.PAUSED}
+
+# event -> phases it may happen in
+ALLOWED: dict[Event, set[Phase]] = {
+    Event.START: {Phase.PENDING},
+    Event.STAGE_HEALTHY: {Phase.PROGRESSING},
+    Event.FINISHED: {Phase.PROGRESSING},
+    Event.APPROVE: {Phase.WAITING},
+    Event.APPROVE_FULL: {Phase.WAITING, Phase.PROGRESSING},
+    Event.PAUSE: {Phase.PROGRESSING, Phase.WAITING},
+    Event.RESUME: {Phase.PAUSED},
+    Event.ROLLBACK: ROLLBACK_FROM,
+    Event.GATE_FAILED: {Phase.PROGRESSING, Phase.WAITING},
+    Event.GATE_INCONCLUSIVE: {Phase.PROGRESSING, Phase.WAITING},
+    Event.ROLLBACK_DONE: {Phase.ROLLING_BACK},
+    Event.ROLLBACK_FAILED: {Phase.ROLLING_BACK},
+}
+
+
+class IllegalTransition(Exception):
+    """The event does not apply to the release's phase; the message says why, for people."""
+
+
+def _why_not(release: Release, event: Event) -> str:
+    phase = release.phase
+    if phase in TERMINAL:
+        return f"release {release.id} is already {phase.value}"
+    if event in (Event.APPROVE, Event.APPROVE_FULL) and phase == Phase.PROGRESSING:
+        return f"stage {release.current.name} is still being applied; approve once it is healthy"
+    if event == Event.APPROVE and phase == Phase.PAUSED:
+        return f"release {release.id} is paused; resume it first"
+    if event == Event.RESUME:
+        return f"release {release.id} is not paused (it is {phase.value})"
+    if event == Event.PAUSE and phase == Phase.PAUSED:
+        return f"release {release.id} is already paused"
+    if phase == Phase.ROLLING_BACK:
+        return f"release {release.id} is rolling back"
+    return f"{event.value} does not apply while the release is {phase.value}"
+
+
+def transition(release: Release, event: Event, actor: str, reason: str = "",
+               now: float | None = None) -> Release:
+    """Apply one event. The result carries the next state version; saving is the store's job."""
+    if release.phase not in ALLOWED[event]:
+        raise IllegalTransition(_why_not(release, event))
+    changes: dict = {}
+    if event == Event.START:
+        changes = {"phase": Phase.PROGRESSING, "stage": 0}
+    elif event == Event.STAGE_HEALTHY:
+        changes = {"phase": Phase.WAITING}
+    elif event == Event.FINISHED:
+        if not release.last:
+            raise IllegalTransition(f"stage {release.current.name} is not the last one")
+        changes = {"phase": Phase.SUCCEEDED}
+    elif event == Event.APPROVE:
+        if release.next_stage is None:
+            raise IllegalTransition(f"release {release.id} has no stage after {release.current.name}")
+        changes = {"phase": Phase.PROGRESSING, "stage": release.stage + 1}
+    elif event == Event.APPROVE_FULL:
+        if release.last:
+            raise IllegalTransition(f"release {release.id} is already at its last stage")
+        changes = {"phase": Phase.PROGRESSING, "stage": len(release.stages) - 1}
+    elif event in (Event.PAUSE, Event.GATE_INCONCLUSIVE):
+        changes = {"phase": Phase.PAUSED, "paused_from": release.phase}
+    elif event == Event.RESUME:
+        changes = {"phase": release.paused_from or Phase.PROGRESSING, "paused_from": None}
+    elif event in (Event.ROLLBACK, Event.GATE_FAILED):
+        changes = {"phase": Phase.ROLLING_BACK, "paused_from": None}
+    elif event == Event.ROLLBACK_DONE:
+        changes = {"phase": Phase.ROLLED_BACK}
+    elif event == Event.ROLLBACK_FAILED:
+        changes = {"phase": Phase.FAILED}
+    if reason:
+        changes["reason"] = reason
+    stamp = time.time() if now is None else now
+    return release.replace(**changes, version=release.version + 1, updated_at=stamp,
+                           last_actor=actor, last_action=event.value)

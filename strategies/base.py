@@ -1,0 +1,77 @@
+"""What every strategy is: a plan of stages, and idempotent steps that converge the cluster.
+
+Strategies know the cluster only through bot.kube and nothing of Slack or Redis. Each step
+is declarative (absolute replica counts, whole selectors, whole templates), so re-running it
+after a crash converges instead of applying twice.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Protocol
+
+from bot.grammar import StartCommand
+from bot.kube import Kube
+from bot.model import Release
+from bot.plans import Plan, PlanError, Progress, Target, main_container, version_label
+from bot.settings import AppSpec
+
+__all__ = ["Plan", "PlanError", "Progress", "Strategy", "Target", "main_container", "version_label",
+           "settled", "deadline_failure", "progress_text", "new_deployment"]
+
+
+class Strategy(Protocol):
+    name: str
+
+    def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan: ...
+    def converge(self, kube: Kube, release: Release) -> Progress: ...
+    def finalize(self, kube: Kube, release: Release) -> None: ...
+    def rollback(self, kube: Kube, release: Release) -> Progress: ...
+    def pause(self, kube: Kube, release: Release) -> None: ...
+    def resume(self, kube: Kube, release: Release) -> None: ...
+
+
+# -- helpers shared by the strategies ----------------------------------------------------
+
+def settled(deploy: dict | None, replicas: int) -> bool:
+    """The Deployment runs exactly `replicas` available pods of its current template
+    (kubectl's rollout-status rule plus the size)."""
+    if deploy is None:
+        return replicas == 0
+    s, spec = deploy.get("status") or {}, deploy["spec"]
+    return (spec.get("replicas") == replicas
+            and s.get("observedGeneration", 0) >= deploy["metadata"].get("generation", 1)
+            and s.get("updatedReplicas", 0) == replicas and s.get("replicas", 0) == replicas
+            and s.get("availableReplicas", 0) >= replicas)
+
+
+def deadline_failure(deploy: dict | None) -> str:
+    for cond in (deploy or {}).get("status", {}).get("conditions") or []:
+        if cond["type"] == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return f"{deploy['metadata']['name']}: {cond.get('message', 'progress deadline exceeded')}"
+    return ""
+
+
+def progress_text(deploy: dict | None, replicas: int) -> str:
+    if deploy is None:
+        return "not created yet"
+    s = deploy.get("status") or {}
+    return f"{deploy['metadata']['name']}: {s.get('availableReplicas', 0)}/{replicas} available"
+
+
+def new_deployment(stable: dict, app: AppSpec, version: str, image: str, replicas: int) -> dict:
+    """The new version's Deployment: the stable template, new image, label version=VERSION."""
+    name = f"{app.name}-{version}"
+    template = copy.deepcopy(stable["spec"]["template"])
+    labels = dict(template["metadata"].get("labels") or {}, version=version)
+    labels.pop("pod-template-hash", None)
+    template["metadata"] = {"labels": labels,
+                            "annotations": template["metadata"].get("annotations") or {}}
+    main_container({"spec": {"template": template}}, app.name)["image"] = image
+    selector = dict(stable["spec"]["selector"].get("matchLabels") or app.labels, version=version)
+    spec = {k: copy.deepcopy(v) for k, v in stable["spec"].items()
+            if k in ("strategy", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds")}
+    spec.update(replicas=replicas, selector={"matchLabels": selector}, template=template)
+    meta = {"name": name, "namespace": app.namespace,
+            "labels": dict(stable["metadata"].get("labels") or {}, version=version),
+            "annotations": {"graybot.io/managed": "true"}}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}

@@ -1,0 +1,84 @@
+"""Blue/green: the new (green) Deployment at full size, then the Service selector switch;
+blue stays until the last stage retires it, so rollback is an instant switch back."""
+from __future__ import annotations
+
+from bot.grammar import StartCommand
+from bot.kube import Kube
+from bot.model import Release, Stage
+from bot.settings import AppSpec
+
+from .base import Plan, PlanError, Progress, Target, deadline_failure, new_deployment, \
+    progress_text, settled, version_label
+
+GREEN, SWITCH, RETIRE = 0, 1, 2
+
+
+class BlueGreen:
+    name = "bluegreen"
+
+    def __init__(self, apps: dict[str, AppSpec]):
+        self.apps = apps
+
+    def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:
+        if version_label(target.stable) is None:
+            raise PlanError(f"{target.stable_name}'s pods carry no `version` label, so the Service "
+                            "cannot tell blue from green; add one to its template first")
+        svc = kube.service(target.app.namespace, target.app.service)
+        if svc is None:
+            raise PlanError(f"Service {target.app.service} not found in {target.app.namespace}")
+        n, old, new = target.replicas, target.from_version, target.to_version
+        stages = (Stage("green ready", 0, n, n, f"{n} {new} pods ready; traffic stays on {old}"),
+                  Stage("switch", 100, n, n, f"Service {target.app.service} -> {new}; "
+                        f"{old} kept for an instant switch back"),
+                  Stage("retire blue", 100, n, 0, f"{target.stable_name} deleted"))
+        return Plan(stages, target.new_name, {"service_selector": svc["spec"].get("selector") or {}})
+
+    def _selector(self, release: Release, version: str) -> dict[str, str]:
+        return dict(self.apps[release.app].labels, version=version)
+
+    def _point(self, kube: Kube, release: Release, version: str) -> None:
+        service, ns = self.apps[release.app].service, release.namespace
+        svc = kube.service(ns, service)
+        want = self._selector(release, version)
+        if svc is not None and svc["spec"].get("selector") != want:
+            kube.set_service_selector(ns, service, want)
+
+    def converge(self, kube: Kube, release: Release) -> Progress:
+        app, ns = self.apps[release.app], release.namespace
+        self._point(kube, release, release.from_version if release.stage == GREEN else release.to_version)
+        green = kube.deployment(ns, release.new_name)
+        if green is None:
+            stable = kube.deployment(ns, release.stable_name)
+            green = kube.create_deployment(ns, new_deployment(stable, app, release.to_version,
+                                                              release.image, release.replicas))
+        if not settled(green, release.replicas):
+            return Progress(False, progress_text(green, release.replicas), deadline_failure(green))
+        where = "green" if release.stage == GREEN else "switched"
+        return Progress(True, f"{release.new_name} ready ({where})")
+
+    def finalize(self, kube: Kube, release: Release) -> None:
+        self._point(kube, release, release.to_version)
+        kube.delete_deployment(release.namespace, release.stable_name)
+
+    def rollback(self, kube: Kube, release: Release) -> Progress:
+        ns = release.namespace
+        blue = kube.deployment(ns, release.stable_name)
+        if blue is None:
+            return Progress(False, failure=f"{release.stable_name} is gone; cannot switch back")
+        if blue["spec"].get("replicas") != release.replicas:
+            kube.scale(ns, release.stable_name, release.replicas)
+            blue = kube.deployment(ns, release.stable_name)
+        if not settled(blue, release.replicas):
+            return Progress(False, progress_text(blue, release.replicas), deadline_failure(blue))
+        original = release.origin.get("service_selector")
+        svc = kube.service(ns, self.apps[release.app].service)
+        if original and svc is not None and svc["spec"].get("selector") != original:
+            kube.set_service_selector(ns, self.apps[release.app].service, original)
+        kube.delete_deployment(ns, release.new_name)
+        return Progress(True, f"Service back on {release.from_version}; {release.new_name} deleted")
+
+    def pause(self, kube: Kube, release: Release) -> None:
+        """Nothing moves by itself between stages."""
+
+    def resume(self, kube: Kube, release: Release) -> None:
+        """Nothing was changed on pause."""
