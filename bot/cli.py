@@ -18,6 +18,55 @@ def _sandbox(args: argparse.Namespace) -> int:
                       ready_delay=args.ready_delay)
 
 
+def _check_config(args: argparse.Namespace) -> int:
+    from .settings import ConfigError, Settings, load_registry
+
+    path = args.path or Settings.from_env().config_path
+    try:
+        registry = load_registry(path)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    for app in registry.values():
+        print(f"{app.name}: namespace {app.namespace}, selector {app.labels}, router {app.router}, "
+              f"image {app.image}")
+    print(f"{path}: {len(registry)} app(s), OK")
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    import getpass
+
+    from . import service, text
+    from .grammar import QueryCommand, UsageError, parse
+    from .settings import ConfigError, Settings
+    from .wiring import build_core
+
+    try:
+        core = build_core(Settings.from_env())
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    try:
+        cmd = parse(" ".join(args.words), core.registry)
+    except UsageError as err:
+        print(err, file=sys.stderr)
+        return 2
+    actor = getpass.getuser()
+    core.engine.listeners.append(
+        lambda release, what, detail: print(f"  {what.replace('_', ' ')}: stage {release.current.name}"
+                                            f" -> {release.phase.value}" + (f" ({detail})" if detail else "")))
+    reply = service.execute(core.engine, cmd, actor)
+    print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
+    if not reply.ok:
+        return 1
+    if reply.changes and reply.release is not None and not args.no_wait \
+            and not isinstance(cmd, QueryCommand):
+        release = core.engine.settle(reply.release.id, timeout=args.timeout)
+        print(text.status_text(release))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graybot", description="Gray releases on Kubernetes from Slack.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -31,6 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--ready-delay", type=float, default=1.0,
                     help="seconds until a healthy pod is Ready")
     sb.set_defaults(run=_sandbox)
+
+    rel = sub.add_parser("release", help="run a /release command from the terminal",
+                         description="The /release command language, e.g. "
+                                     "`graybot release canary user-v2 10%%`. Uses KUBECONFIG, "
+                                     "REDIS_URL and GRAYBOT_CONFIG; acts as the OS user.")
+    rel.add_argument("--no-wait", action="store_true", help="return once the change is saved")
+    rel.add_argument("--timeout", type=float, default=600, help="seconds to wait for a stage")
+    rel.add_argument("words", nargs=argparse.REMAINDER)
+    rel.set_defaults(run=_release)
+
+    chk = sub.add_parser("check-config", help="validate apps.yaml (GRAYBOT_CONFIG)")
+    chk.add_argument("path", nargs="?")
+    chk.set_defaults(run=_check_config)
     return parser
 
 
