@@ -67,6 +67,22 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .app import serve
+    from .settings import Settings
+
+    serve(Settings.from_env(), args.host, args.port)
+    return 0
+
+
+def _socket(args: argparse.Namespace) -> int:
+    from .app import socket_mode
+    from .settings import Settings
+
+    socket_mode(Settings.from_env())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graybot", description="Gray releases on Kubernetes from Slack.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -89,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--timeout", type=float, default=600, help="seconds to wait for a stage")
     rel.add_argument("words", nargs=argparse.REMAINDER)
     rel.set_defaults(run=_release)
+
+    srv = sub.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz, GET /metrics")
+    srv.add_argument("--host", default="0.0.0.0")
+    srv.add_argument("--port", type=int, default=3000)
+    srv.set_defaults(run=_serve)
+
+    sock = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    sock.set_defaults(run=_socket)
 
     chk = sub.add_parser("check-config", help="validate apps.yaml (GRAYBOT_CONFIG)")
     chk.add_argument("path", nargs="?")

@@ -150,6 +150,18 @@ class Engine:
                 return release
             time.sleep(interval)
 
+    def observe(self, release: Release) -> dict:
+        """Ready pods now, per side (for the live message); empty when the cluster is unreachable."""
+        try:
+            new = self.kube.deployment(release.namespace, release.new_name)
+            old = self.kube.deployment(release.namespace, release.stable_name)
+        except KubeError:
+            return {}
+        ready = lambda d: (d or {}).get("status", {}).get("readyReplicas", 0)  # noqa: E731
+        if release.new_name == release.stable_name:
+            return {"new_ready": ready(new), "old_ready": 0}
+        return {"new_ready": ready(new), "old_ready": ready(old)}
+
     # -- internals ----------------------------------------------------------------------
     @contextmanager
     def _lock(self, app: str, wait: float = 10) -> Iterator[None]:

@@ -134,6 +134,28 @@ class Store:
         """An audit entry that changes no state (a refused click, a note)."""
         self.r.xadd(f"{PREFIX}audit:{release_id}", self._audit_fields(actor, action, "", "", detail))
 
+    # -- the live message's location (not part of the release's versioned state) ---------
+    def set_message(self, release_id: str, channel: str, ts: str) -> None:
+        self.r.hset(f"{PREFIX}message:{release_id}", mapping={"channel": channel, "ts": ts})
+
+    def message(self, release_id: str) -> tuple[str, str] | None:
+        loc = self.r.hgetall(f"{PREFIX}message:{release_id}")
+        return (loc["channel"], loc["ts"]) if loc.get("ts") else None
+
+    # -- inbox: requests acknowledged to Slack but not yet fully handled ------------------
+    def inbox_add(self, request: dict) -> str:
+        return self.r.xadd(f"{PREFIX}inbox", {"request": json.dumps(request), "at": f"{time.time():.3f}"})
+
+    def inbox_done(self, entry_id: str) -> None:
+        self.r.xdel(f"{PREFIX}inbox", entry_id)
+
+    def inbox_stale(self, older_than: float) -> list[tuple[str, dict]]:
+        """Requests left behind by a worker that died (acknowledged, never finished)."""
+        cutoff = time.time() - older_than
+        return [(entry_id, json.loads(fields["request"]))
+                for entry_id, fields in self.r.xrange(f"{PREFIX}inbox")
+                if float(fields["at"]) < cutoff]
+
     # -- locks --------------------------------------------------------------------------
     @contextmanager
     def app_lock(self, app: str, timeout: float = 60, wait: float = 10) -> Iterator[None]:

@@ -1,0 +1,116 @@
+"""Wires graybot: the core (engine, store, cluster), the Slack edge (Bolt app, listeners,
+live messages, access), the release driver, and HTTP or Socket Mode."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
+                                                   ServerErrorRetryHandler)
+
+from handlers import actions, commands
+from handlers.access import Access
+from handlers.edge import Edge
+from handlers.http import SlackHTTPServer
+from handlers.messages import MessageSync
+
+from . import metrics
+from .driver import Driver
+from .settings import Settings
+from .wiring import Core, build_core
+
+log = logging.getLogger("graybot.app")
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """slack_sdk retries only connection errors by default: add 429 (Retry-After) and 5xx."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
+                     retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=3),
+                                     RateLimitErrorRetryHandler(max_retry_count=5),
+                                     ServerErrorRetryHandler(max_retry_count=3)])
+
+
+@dataclass
+class Graybot:
+    core: Core
+    bolt: App
+    edge: Edge
+    messages: MessageSync
+    driver: Driver
+
+    def start(self) -> "Graybot":
+        """Resume every release from Redis, bring messages up to date, then run."""
+        self.messages.start()
+        self.core.engine.resume_all()
+        self.messages.resync()
+        self.edge.recover_inbox()
+        self.driver.start()
+        return self
+
+    def stop(self) -> None:
+        self.driver.stop()
+        self.messages.stop()
+        self.edge.workers.shutdown(wait=True, cancel_futures=False)
+
+    def health(self) -> dict:
+        try:
+            redis_ok = self.core.store.ping()
+        except Exception:
+            redis_ok = False
+        return {"ok": redis_ok, "redis": redis_ok, "active_releases": len(self.core.store.active())
+                if redis_ok else None}
+
+    def metrics_text(self) -> bytes:
+        try:
+            metrics.ACTIVE.set(len(self.core.store.active()))
+        except Exception:
+            pass
+        return metrics.exposition()
+
+    def http_server(self, host: str = "0.0.0.0", port: int = 3000) -> SlackHTTPServer:
+        return SlackHTTPServer((host, port), self.bolt, self.health, self.metrics_text)
+
+
+def build(settings: Settings, core: Core | None = None, message_retry: float = 2.0,
+          driver_period: float = 1.0) -> Graybot:
+    core = core or build_core(settings)
+    client = slack_client(settings)
+    bolt = App(signing_secret=settings.slack_signing_secret,
+               client=client, token_verification_enabled=False)
+    driver = Driver(core.engine, period=driver_period)
+    edge = Edge(core.engine, client, Access(client), wake=driver.wake)
+    messages = MessageSync(client, core.store, core.engine.observe, retry_delay=message_retry)
+    core.engine.listeners += [messages.on_change,
+                              lambda release, what, detail: metrics.record_change(what, release.last_actor)]
+    commands.register(bolt, edge)
+    actions.register(bolt, edge)
+    return Graybot(core, bolt, edge, messages, driver)
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    from .cli import wait_for_interrupt
+
+    bot = build(settings).start()
+    server = bot.http_server(host, port)
+    server.serve_in_thread()
+    log.info("graybot listening on http://%s:%d/slack/events", host, port)
+    wait_for_interrupt()
+    server.shutdown()
+    bot.stop()
+
+
+def socket_mode(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    if not settings.slack_app_token:
+        raise SystemExit("Socket Mode needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
+    bot = build(settings).start()
+    server = bot.http_server("0.0.0.0", 3000)   # /healthz and /metrics for the probes
+    server.serve_in_thread()
+    try:
+        SocketModeHandler(bot.bolt, settings.slack_app_token).start()
+    finally:
+        server.shutdown()
+        bot.stop()

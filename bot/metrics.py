@@ -1,0 +1,27 @@
+"""graybot's own Prometheus metrics (prometheus-client), served on GET /metrics."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry()
+ACK_SECONDS = Histogram("graybot_ack_seconds", "Time from receiving a Slack request to its ack",
+                        ["kind"], registry=REGISTRY,
+                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+TRANSITIONS = Counter("graybot_transitions_total", "Saved release state changes", ["event"],
+                      registry=REGISTRY)
+ROLLBACKS = Counter("graybot_rollbacks_total", "Rollbacks started, by cause", ["cause"], registry=REGISTRY)
+GATE_EVALUATIONS = Counter("graybot_gate_evaluations_total", "Gate evaluations by gate and result",
+                           ["gate", "result"], registry=REGISTRY)
+ACTIVE = Gauge("graybot_active_releases", "Releases not yet finished", registry=REGISTRY)
+
+
+def record_change(event: str, actor: str) -> None:
+    TRANSITIONS.labels(event=event).inc()
+    if event == "rollback":
+        ROLLBACKS.labels(cause="manual").inc()
+    elif event == "gate_failed":
+        ROLLBACKS.labels(cause="gate").inc()
+
+
+def exposition() -> bytes:
+    return generate_latest(REGISTRY)

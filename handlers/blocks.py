@@ -1,0 +1,164 @@
+"""Release -> Block Kit (pure), with slack_sdk's models and inside Slack's limits
+(REFERENCE.md: 50 blocks, section text 3000, header 150, button text 75, value 2000,
+confirm title 100 / text 300)."""
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock,
+                                     DividerBlock, HeaderBlock, MarkdownTextObject, PlainTextObject,
+                                     SectionBlock)
+
+from bot.model import Phase, Release
+from bot.text import stage_marks
+
+ICON = {"done": ":white_check_mark:", "current": ":arrow_forward:", "next": ":white_circle:"}
+PHASE_ICON = {Phase.PENDING: ":hourglass:", Phase.PROGRESSING: ":arrows_counterclockwise:",
+              Phase.WAITING: ":raised_hand:", Phase.PAUSED: ":double_vertical_bar:",
+              Phase.ROLLING_BACK: ":rewind:", Phase.ROLLED_BACK: ":leftwards_arrow_with_hook:",
+              Phase.SUCCEEDED: ":tada:", Phase.FAILED: ":x:"}
+SECTION_LIMIT, WINDOW = 2900, 12
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def button_value(release: Release) -> str:
+    return json.dumps({"r": release.id, "s": release.stage, "v": release.version}, separators=(",", ":"))
+
+
+def parse_button_value(value: str) -> tuple[str, int, int]:
+    raw = json.loads(value)
+    return str(raw["r"]), int(raw["s"]), int(raw["v"])
+
+
+def rollback_effect(release: Release) -> str:
+    if release.new_name == release.stable_name:
+        return (f"{release.stable_name} gets its previous template ({release.from_version}) back; "
+                f"its pods roll back to {release.from_version}.")
+    return (f"{release.stable_name} is scaled back to {release.replicas} pods first, then "
+            f"{release.new_name} is deleted; all traffic returns to {release.from_version}.")
+
+
+def stage_lines(release: Release, live: dict | None = None) -> str:
+    marks = stage_marks(release)
+    rows = list(enumerate(zip(marks, release.stages)))
+    if len(rows) > WINDOW:   # a long batch plan: keep the neighbourhood of the current stage
+        lo = max(0, min(release.stage - 2, len(rows) - WINDOW))
+        rows = rows[lo:lo + WINDOW]
+    lines = []
+    for i, (mark, stage) in rows:
+        line = (f"{ICON[mark]} *{stage.name}*  new {stage.new_replicas} / old {stage.old_replicas}"
+                f" · traffic {stage.weight}%")
+        if i == release.stage and live:
+            line += f"  _(ready now: new {live.get('new_ready', 0)} / old {live.get('old_ready', 0)})_"
+        if stage.note and i == release.stage:
+            line += f"\n      {stage.note}"
+        lines.append(line)
+    hidden = len(release.stages) - len(rows)
+    if hidden:
+        lines.append(f"_… {hidden} more stage(s); `/release status {release.app}` lists all_")
+    return _clip("\n".join(lines), SECTION_LIMIT)
+
+
+def _buttons(release: Release) -> list[ButtonElement]:
+    value = button_value(release)
+    buttons = []
+    if release.phase == Phase.WAITING and release.next_stage is not None:
+        buttons.append(ButtonElement(text=_clip(f"Approve {release.next_stage.name}", 75),
+                                     action_id="approve", value=value, style="primary"))
+    if release.phase in (Phase.PROGRESSING, Phase.WAITING):
+        buttons.append(ButtonElement(text="Pause", action_id="pause", value=value))
+    if release.phase == Phase.PAUSED:
+        buttons.append(ButtonElement(text="Resume", action_id="resume", value=value, style="primary"))
+    if release.phase.live and release.phase != Phase.ROLLING_BACK:
+        confirm = ConfirmObject(title=_clip(f"Roll back {release.app}?", 100),
+                                text=_clip(rollback_effect(release), 300),
+                                confirm="Roll back", deny="Cancel", style="danger")
+        buttons.append(ButtonElement(text="Rollback", action_id="rollback", value=value,
+                                     style="danger", confirm=confirm))
+    return buttons
+
+
+def gate_text(release: Release) -> str:
+    if release.phase == Phase.WAITING:
+        nxt = release.next_stage
+        return f"Stage *{release.current.name}* is healthy; waiting for approval" + \
+            (f" of *{nxt.name}*" if nxt else "")
+    if release.phase == Phase.PROGRESSING:
+        return f"Applying stage *{release.current.name}*; waiting until its pods are ready"
+    if release.phase == Phase.PAUSED:
+        return "Paused: nothing advances until someone resumes"
+    if release.phase == Phase.ROLLING_BACK:
+        return "Rolling back: " + rollback_effect(release)
+    if release.phase == Phase.SUCCEEDED:
+        return f"Done: {release.to_version} serves everything; {release.from_version} is retired"
+    if release.phase == Phase.ROLLED_BACK:
+        return f"Rolled back: {release.from_version} serves everything again"
+    if release.phase == Phase.FAILED:
+        return "Failed: even the rollback could not finish; a person must look"
+    return "Planned"
+
+
+def release_blocks(release: Release, live: dict | None = None) -> list[Block]:
+    title = f"{release.app}: {release.strategy} {release.from_version} → {release.to_version}"
+    fields = [MarkdownTextObject(text=f"*Phase*\n{PHASE_ICON[release.phase]} {release.phase.value}"),
+              MarkdownTextObject(text=f"*Stage*\n{release.stage + 1}/{len(release.stages)}: "
+                                      f"{release.current.name}"),
+              MarkdownTextObject(text=f"*Image*\n`{_clip(release.image, 200)}`"),
+              MarkdownTextObject(text=f"*Requested by*\n<@{release.requested_by}>")]
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_clip(title, 150))),
+                           SectionBlock(fields=fields),
+                           SectionBlock(text=MarkdownTextObject(text=stage_lines(release, live)))]
+    gate = gate_text(release)
+    if release.reason:
+        gate += f"\n*Reason:* {release.reason}"
+    context = [MarkdownTextObject(text=_clip(gate, 2900))]
+    if release.options.get("next_at_text"):
+        context.append(MarkdownTextObject(text=f":alarm_clock: next: {release.options['next_at_text']}"))
+    context.append(MarkdownTextObject(text=f"`{release.id}` · state v{release.version} · last: "
+                                           f"{release.last_action} by {_who(release.last_actor)}"))
+    blocks += [ContextBlock(elements=context)]
+    buttons = _buttons(release)
+    if buttons:
+        blocks += [DividerBlock(), ActionsBlock(block_id="release_actions", elements=buttons)]
+    return blocks
+
+
+def _who(actor: str) -> str:
+    return f"<@{actor}>" if actor[:1] in "UW" and actor[1:].isalnum() else actor
+
+
+def fallback_text(release: Release) -> str:
+    return (f"{release.app}: {release.strategy} {release.from_version} -> {release.to_version}, "
+            f"{release.phase.value} at {release.current.name}")
+
+
+def to_dicts(blocks: list[Block]) -> list[dict]:
+    return [b.to_dict() for b in blocks]
+
+
+def event_text(release: Release, what: str, detail: str) -> str:
+    """One thread reply per event: who did what, and why."""
+    actor = _who(release.last_actor)
+    texts = {
+        "start": f"{actor} started {release.strategy} to *{release.to_version}*; applying "
+                 f"*{release.current.name}*",
+        "stage_healthy": f":white_check_mark: stage *{release.current.name}* is healthy"
+                         + (f" ({detail})" if detail else ""),
+        "approve": f"{actor} approved *{release.current.name}*",
+        "approve_full": f"{actor} approved going straight to *{release.current.name}*",
+        "pause": f"{actor} paused the release",
+        "resume": f"{actor} resumed the release",
+        "rollback": f":rewind: {actor} started a rollback" + (f": {detail}" if detail else ""),
+        "gate_failed": f":rotating_light: gate failed: {detail}; rolling back automatically "
+                       f"(<@{release.requested_by}>)",
+        "gate_inconclusive": f":warning: gate inconclusive: {detail}; paused for a human decision "
+                             f"(<@{release.requested_by}>)",
+        "rollback_done": f":leftwards_arrow_with_hook: rollback finished: {release.from_version} "
+                         "serves everything",
+        "rollback_failed": f":x: rollback failed: {detail} (<@{release.requested_by}>)",
+        "finished": f":tada: {release.to_version} serves everything; {release.from_version} retired",
+    }
+    return _clip(texts.get(what, f"{what}: {detail}"), 2900)

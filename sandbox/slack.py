@@ -1,0 +1,226 @@
+"""A loopback fake of the Slack Web API, and builders of correctly signed inbound requests.
+
+It records every call, keeps channels' messages (threads, edits, ephemerals) and can answer
+429 (with Retry-After) or 500 on demand, so the bot's retry handling meets the real shapes.
+Point the bot at it with SLACK_API_URL=http://127.0.0.1:PORT/api/.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict
+    at: float
+    status: int = 200
+
+
+@dataclass
+class Failure:
+    status: int
+    retry_after: int = 0
+    times: int = 1
+
+
+@dataclass
+class SlackState:
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[str, list[dict]] = field(default_factory=dict)   # channel -> messages
+    ephemerals: list[dict] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)      # S... -> [U...]
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+
+
+class FakeSlack:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.state = SlackState()
+        self.lock = threading.Condition()
+        self._ts = itertools.count(1)
+        self.server = ThreadingHTTPServer((host, port), _handler(self))
+        self.server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    def start(self) -> "FakeSlack":
+        threading.Thread(target=self.server.serve_forever, name="fake-slack", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- test controls ------------------------------------------------------------------
+    def fail(self, method: str, status: int = 429, retry_after: int = 1, times: int = 1) -> None:
+        with self.lock:
+            self.state.failures.setdefault(method, []).append(Failure(status, retry_after, times))
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self.lock:
+            return [c for c in self.state.calls if method in (None, c.method)]
+
+    def channel(self, channel: str) -> list[dict]:
+        with self.lock:
+            return [dict(m) for m in self.state.messages.get(channel, [])]
+
+    def thread(self, channel: str, ts: str) -> list[dict]:
+        return [m for m in self.channel(channel) if m.get("thread_ts") == ts and m["ts"] != ts]
+
+    def ephemerals(self, user: str | None = None) -> list[dict]:
+        with self.lock:
+            return [dict(e) for e in self.state.ephemerals if user in (None, e["user"])]
+
+    def wait_for(self, predicate, timeout: float = 20.0):
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while not (value := predicate()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("fake Slack: timed out waiting")
+                self.lock.wait(min(left, 0.2))
+            return value
+
+    # -- the Web API --------------------------------------------------------------------
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def handle(self, method: str, args: dict) -> tuple[int, dict, dict]:
+        with self.lock:
+            queue = self.state.failures.get(method) or []
+            if queue:
+                failure = queue[0]
+                failure.times -= 1
+                if failure.times <= 0:
+                    queue.pop(0)
+                self.state.calls.append(Call(method, args, time.time(), failure.status))
+                headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
+                error = "ratelimited" if failure.status == 429 else "internal_error"
+                return failure.status, {"ok": False, "error": error}, headers
+            self.state.calls.append(Call(method, args, time.time()))
+            body = self._dispatch(method, args)
+            self.lock.notify_all()
+            return 200, body, {}
+
+    def _dispatch(self, method: str, args: dict) -> dict:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://sandbox.slack.com/", "team": "sandbox", "user": "graybot",
+                    "team_id": "T0SANDBOX", "user_id": "U0GRAYBOT", "bot_id": "B0GRAYBOT"}
+        if method == "chat.postMessage":
+            channel = args.get("channel", "")
+            msg = {"ts": self._next_ts(), "channel": channel, "text": args.get("text", ""),
+                   "blocks": _blocks(args.get("blocks")), "user": "U0GRAYBOT"}
+            if args.get("thread_ts"):
+                msg["thread_ts"] = args["thread_ts"]
+            self.state.messages.setdefault(channel, []).append(msg)
+            return {"ok": True, "channel": channel, "ts": msg["ts"], "message": msg}
+        if method == "chat.update":
+            for msg in self.state.messages.get(args.get("channel", ""), []):
+                if msg["ts"] == args.get("ts"):
+                    msg.update(text=args.get("text", msg["text"]), blocks=_blocks(args.get("blocks")),
+                               edited=msg.get("edited", 0) + 1)
+                    return {"ok": True, "channel": msg["channel"], "ts": msg["ts"], "text": msg["text"],
+                            "message": msg}
+            return {"ok": False, "error": "message_not_found"}
+        if method == "chat.postEphemeral":
+            entry = {"channel": args.get("channel"), "user": args.get("user"), "text": args.get("text", ""),
+                     "blocks": _blocks(args.get("blocks")), "ts": self._next_ts()}
+            self.state.ephemerals.append(entry)
+            return {"ok": True, "message_ts": entry["ts"]}
+        if method == "usergroups.users.list":
+            users = self.state.groups.get(args.get("usergroup", ""))
+            if users is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(users)}
+        if method == "views.open":
+            return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}}
+        return {"ok": False, "error": "unknown_method"}
+
+
+def _blocks(raw) -> list:
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return []
+    return raw or []
+
+
+def _handler(fake: FakeSlack):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def _args(self) -> tuple[str, dict]:
+            url = urlsplit(self.path)
+            method = url.path.rsplit("/", 1)[-1]
+            args = dict(parse_qsl(url.query))
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if raw:
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args.update(json.loads(raw))
+                else:
+                    args.update(dict(parse_qsl(raw.decode())))
+            return method, args
+
+        def _reply(self):
+            method, args = self._args()
+            if not (self.headers.get("Authorization") or "").startswith("Bearer ") and "token" not in args:
+                code, body, headers = 200, {"ok": False, "error": "not_authed"}, {}
+            else:
+                code, body, headers = fake.handle(method, args)
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _reply
+    return Handler
+
+
+# -- signed inbound requests (what Slack sends the bot) ----------------------------------
+
+def signature_headers(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slash_command_body(text: str, user: str, channel: str = "C0RELEASE", command: str = "/release") -> str:
+    return urlencode({"token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox",
+                      "channel_id": channel, "channel_name": "releases", "user_id": user,
+                      "user_name": user.lower(), "command": command, "text": text,
+                      "api_app_id": "A0GRAYBOT", "response_url": "http://127.0.0.1:9/never-used",
+                      "trigger_id": f"trigger-{time.time()}"})
+
+
+def block_action_body(action_id: str, value: str, user: str, channel: str, message_ts: str,
+                      block_id: str = "release_actions") -> str:
+    payload = {"type": "block_actions", "team": {"id": "T0SANDBOX", "domain": "sandbox"},
+               "user": {"id": user, "username": user.lower(), "team_id": "T0SANDBOX"},
+               "api_app_id": "A0GRAYBOT", "token": "legacy", "trigger_id": f"trigger-{time.time()}",
+               "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
+                             "is_ephemeral": False},
+               "channel": {"id": channel, "name": "releases"},
+               "message": {"ts": message_ts, "type": "message"},
+               "response_url": "http://127.0.0.1:9/never-used",
+               "actions": [{"action_id": action_id, "block_id": block_id, "value": value,
+                            "type": "button", "action_ts": f"{time.time():.6f}"}]}
+    return urlencode({"payload": json.dumps(payload)})

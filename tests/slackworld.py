@@ -1,0 +1,96 @@
+"""A running graybot in HTTP mode against the sandbox, real Redis and the fake Slack Web API."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import urllib3
+
+from bot.app import Graybot, build
+from bot.settings import Settings
+from bot.wiring import Core
+from sandbox.slack import FakeSlack, block_action_body, signature_headers, slash_command_body
+from tests.conftest import wait_until
+from tests.helpers import World, build_world
+
+SECRET = "test-signing-secret"
+CHANNEL = "C0RELEASE"
+
+
+@dataclass
+class SlackWorld:
+    world: World
+    bot: Graybot
+    slack: FakeSlack
+    url: str
+    http: urllib3.PoolManager
+
+    def post(self, body: str, headers: dict | None = None, content_type="application/x-www-form-urlencoded"):
+        headers = dict(headers if headers is not None else signature_headers(SECRET, body))
+        headers["Content-Type"] = content_type
+        return self.http.request("POST", self.url + "/slack/events", body=body.encode(), headers=headers)
+
+    def command(self, text: str, user: str = "U0ALICE", channel: str = CHANNEL):
+        return self.post(slash_command_body(text, user, channel))
+
+    def live_message(self, channel: str = CHANNEL) -> dict:
+        msgs = [m for m in self.slack.channel(channel) if "thread_ts" not in m]
+        assert len(msgs) == 1, msgs
+        return msgs[0]
+
+    def buttons(self, message: dict) -> dict[str, dict]:
+        for block in message["blocks"]:
+            if block["type"] == "actions":
+                return {e["action_id"]: e for e in block["elements"]}
+        return {}
+
+    def click(self, action_id: str, user: str = "U0ALICE", message: dict | None = None):
+        message = message or self.live_message()
+        value = self.buttons(message)[action_id]["value"]
+        return self.post(block_action_body(action_id, value, user, CHANNEL, message["ts"]))
+
+    def wait_buttons(self, *names: str) -> dict:
+        """Until the live message shows exactly these buttons; returns the message."""
+        def ready():
+            msgs = [m for m in self.slack.channel(CHANNEL) if "thread_ts" not in m]
+            return msgs and sorted(self.buttons(msgs[0])) == sorted(names) and msgs[0]
+        return wait_until(ready, timeout=30, message=f"buttons {names}")
+
+    def thread_texts(self) -> list[str]:
+        return [m["text"] for m in self.slack.thread(CHANNEL, self.live_message()["ts"])]
+
+    def ephemeral_texts(self, user: str) -> list[str]:
+        return [e["text"] for e in self.slack.ephemerals(user)]
+
+
+def start_slack_world(sandbox, kube, redis_client, redis_url, tmp_path, apps_doc=None,
+                      groups: dict | None = None) -> SlackWorld:
+    world = build_world(sandbox, kube, redis_client, tmp_path, apps_doc)
+    wait_until(lambda: world.ready("user-v1") == 10, message="demo seed ready")
+    slack = FakeSlack().start()
+    slack.state.groups.update(groups or {})
+    settings = Settings(slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                        slack_api_url=slack.url, redis_url=redis_url)
+    core = Core(settings, world.registry, world.store, world.kube, world.engine)
+    bot = build(settings, core=core, message_retry=0.2, driver_period=0.2).start()
+    server = bot.http_server("127.0.0.1", 0)
+    server.serve_in_thread()
+    sw = SlackWorld(world, bot, slack, server.url, urllib3.PoolManager(maxsize=64))
+    sw._server = server
+    return sw
+
+
+def stop_slack_world(sw: SlackWorld) -> None:
+    sw._server.shutdown()
+    sw.bot.stop()
+    sw.slack.stop()
+
+
+def ephemeral_ack(resp) -> str:
+    assert resp.status == 200, resp.data
+    return json.loads(resp.data).get("text", "") if resp.data else ""
+
+
+def settle_time() -> None:
+    time.sleep(0.3)
