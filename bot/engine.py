@@ -33,12 +33,15 @@ def when(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def already(release: Release | None) -> str:
+def already(release: Release | None, first: dict | None = None) -> str:
+    """Why a stale request changed nothing: who acted first and when, and where things are now."""
     if release is None:
         return "that release no longer exists"
-    return (f"already done: {release.last_action.replace('_', ' ')} by {release.last_actor} "
-            f"at {when(release.updated_at)}; {release.app} is now {release.phase.value} "
-            f"at stage {release.current.name}")
+    action, actor, at = release.last_action, release.last_actor, release.updated_at
+    if first is not None:
+        action, actor, at = first["action"], first["actor"], float(first["at"])
+    return (f"already done: {action.replace('_', ' ')} by {actor} at {when(at)}; "
+            f"{release.app} is now {release.phase.value} at stage {release.current.name}")
 
 
 class Engine:
@@ -117,7 +120,7 @@ class Engine:
         with self._lock(release.app):
             release = self.store.get(release_id)
             if expected_version is not None and release.version != expected_version:
-                raise Refused(already(release))
+                raise Refused(already(release, self.store.first_change_after(release.id, expected_version)))
             saved = self._save(release, event, actor, reason)
             strategy = self.strategies[saved.strategy]
             if event == Event.PAUSE:
@@ -185,7 +188,8 @@ class Engine:
         try:
             self.store.save(new, release.version, actor, event.value, detail or reason)
         except StaleState as err:
-            raise Refused(already(err.current)) from None
+            first = self.store.first_change_after(release.id, release.version)
+            raise Refused(already(err.current, first)) from None
         self._announce(new, event.value, detail or reason)
         return new
 

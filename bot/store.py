@@ -76,9 +76,20 @@ class Store:
         return [dict(fields, id=entry_id) for entry_id, fields in entries]
 
     # -- writes -------------------------------------------------------------------------
-    def _audit_fields(self, actor: str, action: str, before: str, after: str, detail: str) -> dict:
-        return {"actor": actor, "action": action, "before": before, "after": after,
-                "detail": detail, "at": f"{time.time():.3f}"}
+    def _audit_fields(self, actor: str, action: str, before: str, after: str, detail: str,
+                      version: int | None = None) -> dict:
+        fields = {"actor": actor, "action": action, "before": before, "after": after,
+                  "detail": detail, "at": f"{time.time():.3f}"}
+        if version is not None:
+            fields["version"] = str(version)
+        return fields
+
+    def first_change_after(self, release_id: str, version: int) -> dict | None:
+        """The audit entry of the change that moved the release past `version`."""
+        for entry in self.audit(release_id):
+            if int(entry.get("version", -1)) == version + 1:
+                return entry
+        return None
 
     def create(self, release: Release, actor: str, detail: str = "") -> Release:
         """Claim the app's single active slot and store the release, atomically."""
@@ -116,7 +127,7 @@ class Store:
                 pipe.multi()
                 pipe.set(key, new.to_json())
                 pipe.xadd(f"{PREFIX}audit:{new.id}", self._audit_fields(
-                    actor, action, current.phase.value, new.phase.value, detail))
+                    actor, action, current.phase.value, new.phase.value, detail, new.version))
                 if not new.phase.live:
                     self._retire(pipe, new)
                 pipe.execute()
