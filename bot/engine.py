@@ -6,6 +6,7 @@ cluster matches, then saves the outcome. Listeners hear about a change only afte
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from contextlib import contextmanager
@@ -78,7 +79,7 @@ class Engine:
             raise Refused(str(err)) from None
         now = time.time()
         options = {k: v for k, v in vars(cmd).items() if k not in ("app", "version", "strategy")}
-        options["match"] = str(cmd.match) if cmd.match else None
+        options["match"] = dataclasses.asdict(cmd.match) if cmd.match else None
         return Release(id=Release.new_id(cmd.app), app=cmd.app, strategy=cmd.strategy,
                        namespace=target.app.namespace, from_version=target.from_version,
                        to_version=cmd.version, image=target.image, stable_name=target.stable_name,

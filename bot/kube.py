@@ -157,3 +157,76 @@ class Kube:
         return self._write(self.core.patch_namespaced_service, name, ns,
                            [{"op": "replace", "path": "/spec/selector", "value": selector}],
                            _content_type="application/json-patch+json")
+
+    def create_service(self, ns: str, body: dict) -> dict:
+        try:
+            return self._write(self.core.create_namespaced_service, ns, body)
+        except KubeError as err:
+            if err.status == 409 and err.reason == "AlreadyExists":
+                return self.service(ns, body["metadata"]["name"]) or {}
+            raise
+
+    def delete_service(self, ns: str, name: str) -> bool:
+        try:
+            self._write(self.core.delete_namespaced_service, name, ns)
+            return True
+        except KubeError as err:
+            if err.status == 404:
+                return False
+            raise
+
+    # -- Ingresses (ingress-nginx canary) -----------------------------------------------
+    def ingress(self, ns: str, name: str) -> dict | None:
+        return self._read(self.net.read_namespaced_ingress, name, ns)
+
+    def create_ingress(self, ns: str, body: dict) -> dict:
+        try:
+            return self._write(self.net.create_namespaced_ingress, ns, body)
+        except KubeError as err:
+            if err.status == 409 and err.reason == "AlreadyExists":
+                return self.ingress(ns, body["metadata"]["name"]) or {}
+            raise
+
+    def patch_ingress(self, ns: str, name: str, patch: dict) -> dict:
+        return self._write(self.net.patch_namespaced_ingress, name, ns, patch)
+
+    def delete_ingress(self, ns: str, name: str) -> bool:
+        try:
+            self._write(self.net.delete_namespaced_ingress, name, ns)
+            return True
+        except KubeError as err:
+            if err.status == 404:
+                return False
+            raise
+
+    # -- Istio custom objects ------------------------------------------------------------
+    ISTIO = ("networking.istio.io", "v1beta1")
+
+    def istio(self, ns: str, plural: str, name: str) -> dict | None:
+        group, version = self.ISTIO
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, plural, name)
+
+    def create_istio(self, ns: str, plural: str, body: dict) -> dict:
+        group, version = self.ISTIO
+        try:
+            return self._write(self.custom.create_namespaced_custom_object, group, version, ns, plural, body)
+        except KubeError as err:
+            if err.status == 409 and err.reason == "AlreadyExists":
+                return self.istio(ns, plural, body["metadata"]["name"]) or {}
+            raise
+
+    def merge_istio(self, ns: str, plural: str, name: str, patch: dict) -> dict:
+        """Merge patch (CRs take no strategic merge); lists in it replace whole lists."""
+        group, version = self.ISTIO
+        return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural,
+                           name, patch, _content_type="application/merge-patch+json")
+
+    def delete_istio(self, ns: str, plural: str, name: str) -> bool:
+        group, version = self.ISTIO
+        try:
+            self._write(self.custom.delete_namespaced_custom_object, group, version, ns, plural, name)
+            return True
+        except KubeError as err:
+            if err.status == 404:
+                return False
+            raise

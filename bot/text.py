@@ -32,7 +32,9 @@ def plan_text(release: Release, dry_run: bool = False) -> str:
         lines.append(f"  {i}. {stage.name:<14} new {stage.new_replicas:>3} / old {stage.old_replicas:>3}"
                      f"  traffic {stage.weight:>3}%  {stage.note}")
     if release.options.get("match"):
-        lines.append(f"  match rule: {release.options['match']}")
+        m = release.options["match"]
+        rule = f"header {m['name']}={m['value']}" if m["kind"] == "header" else f"cookie {m['name']}=always"
+        lines.append(f"  match rule: {rule}; router: {release.origin.get('router', '?')}")
     if release.options.get("bake"):
         lines.append(f"  bake time per stage: {format_duration(release.options['bake'])}")
     return "\n".join(lines)

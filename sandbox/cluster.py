@@ -13,6 +13,8 @@ from .controller import DeploymentController
 from .objstore import ObjectStore
 from .pods import PodSimulator, Timing
 from .server import SandboxHTTPServer
+from .traffic import Traffic
+from .traffic_http import register_traffic_routes
 
 log = logging.getLogger("graybot.sandbox")
 TOKEN = "graybot-sandbox-token"
@@ -26,6 +28,8 @@ class Sandbox:
         self.server = SandboxHTTPServer((host, port), self.api)
         self.deployments = DeploymentController(self.store)
         self.pods = PodSimulator(self.store, self.timing)
+        self.traffic = Traffic(self.store, self.pods)
+        register_traffic_routes(self.server, self.traffic)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.store.create(("", "namespaces"), {"apiVersion": "v1", "kind": "Namespace",

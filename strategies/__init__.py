@@ -5,11 +5,11 @@ from bot.settings import AppSpec
 
 from .base import Plan, PlanError, Progress, Strategy, Target
 from .bluegreen import BlueGreen
-from .canary import Canary
+from .canary import AB, Canary
 from .inplace import Recreate, Rolling
 
 __all__ = ["Plan", "PlanError", "Progress", "Strategy", "Target", "build"]
 
 
 def build(apps: dict[str, AppSpec]) -> dict[str, Strategy]:
-    return {s.name: s for s in (Canary(apps), BlueGreen(apps), Rolling(apps), Recreate(apps))}
+    return {s.name: s for s in (Canary(apps), AB(apps), BlueGreen(apps), Rolling(apps), Recreate(apps))}

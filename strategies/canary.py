@@ -1,15 +1,31 @@
-"""Canary: a second Deployment for the new version, grown stage by stage; at 100% the stable
-Deployment is retired. With the replicas router the share is the pod ratio (Argo's split)."""
+"""Canary and A/B: a second Deployment for the new version, grown stage by stage behind a
+router; at 100% the stable Deployment is retired.
+
+Without a traffic router (replicas) the share is the pod ratio (Argo's split) and the stable
+shrinks as the canary grows. With nginx or Istio the weight is exact: the canary gets
+ceil(W*N/100) pods and the stable keeps N, so moving traffic back on abort needs no scale-up.
+"""
 from __future__ import annotations
+
+import math
 
 from bot.grammar import StartCommand
 from bot.kube import Kube
 from bot.model import Release, Stage
 from bot.settings import AppSpec
 
-from .base import Plan, Progress, Target, deadline_failure, new_deployment, progress_text, settled
+from .base import (Plan, PlanError, Progress, Target, deadline_failure, new_deployment, progress_text,
+                   settled)
 from .replicas import canary_split
-from .routers.replicas import ReplicasRouter
+from .routers import Router, build_router
+
+
+def match_text(match: dict | None) -> str:
+    if not match:
+        return ""
+    if match["kind"] == "header":
+        return f"header {match['name']}={match['value']}"
+    return f"cookie {match['name']}=always"
 
 
 class Canary:
@@ -17,27 +33,34 @@ class Canary:
 
     def __init__(self, apps: dict[str, AppSpec]):
         self.apps = apps
-        self.router = ReplicasRouter()
 
-    def _app(self, release: Release) -> AppSpec:
-        return self.apps[release.app]
+    def router(self, release: Release) -> Router:
+        return build_router(release.origin.get("router") or self.apps[release.app].router)
+
+    def _router_name(self, target: Target, cmd: StartCommand) -> str:
+        return cmd.router or target.app.router
+
+    def _stage(self, router: Router, n: int, weight: int, target: Target) -> Stage:
+        if weight >= 100:
+            return Stage("100%", 100, n, 0 if not router.exact_weights else n,
+                         f"{n} new pods take all traffic; {target.stable_name} is retired")
+        if router.exact_weights:
+            new = max(1, math.ceil(weight * n / 100))
+            return Stage(f"{weight}%", weight, new, n, f"{router.name} sends {weight}% to {new} new pods; "
+                                                       f"{n} old pods stay")
+        new, old = canary_split(n, weight)
+        share = round(100 * new / (new + old))
+        return Stage(f"{weight}%", weight, new, old, f"{new} new / {old} old pods (~{share}% by pod ratio)")
 
     def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:
-        n = target.replicas
-        stages = []
-        for weight in cmd.steps:
-            new, old = canary_split(n, weight)
-            share = round(100 * new / (new + old)) if new + old else 100
-            note = f"{new} new / {old} old pods (~{share}% of traffic by pod ratio)"
-            stages.append(Stage(f"{weight}%", weight, new, old, note))
-        stages[-1] = Stage(stages[-1].name, 100, n, 0,
-                           f"{n} new pods; {target.stable_name} is retired")
-        origin = self.router.origin(kube, target.app.namespace, target.app.service)
-        return Plan(tuple(stages), target.new_name, origin)
+        router = build_router(self._router_name(target, cmd))
+        stages = tuple(self._stage(router, target.replicas, w, target) for w in cmd.steps)
+        origin = dict(router.origin(kube, target), router=router.name)
+        return Plan(stages, target.new_name, origin)
 
     def converge(self, kube: Kube, release: Release) -> Progress:
-        app, stage, ns = self._app(release), release.current, release.namespace
-        self.router.prepare(kube, release, app.labels, app.service)
+        app, stage, ns, router = self.apps[release.app], release.current, release.namespace, self.router(release)
+        router.prepare(kube, app, release)
         new = kube.deployment(ns, release.new_name)
         if new is None:
             stable = kube.deployment(ns, release.stable_name)
@@ -54,17 +77,19 @@ class Canary:
             stable = kube.deployment(ns, release.stable_name)
         if stable is not None and not settled(stable, stage.old_replicas):
             return Progress(False, progress_text(stable, stage.old_replicas))
-        self.router.route(kube, release, stage.weight)
-        return Progress(True, f"{stage.new_replicas} new / {stage.old_replicas} old pods ready")
+        router.route(kube, app, release, stage)   # only now: traffic never meets unready pods
+        return Progress(True, f"{stage.new_replicas} new / {stage.old_replicas} old pods ready, "
+                              f"traffic {stage.weight}%")
 
     def finalize(self, kube: Kube, release: Release) -> None:
-        app = self._app(release)
-        self.router.complete(kube, release, app.labels, app.service)
+        app, router = self.apps[release.app], self.router(release)
+        router.promote(kube, app, release)
         kube.delete_deployment(release.namespace, release.stable_name)
+        router.retire(kube, app, release)
 
     def rollback(self, kube: Kube, release: Release) -> Progress:
-        """Stable back to N first (capacity never dips), then the new version goes."""
-        app, ns = self._app(release), release.namespace
+        """Stable back to N first (capacity never dips), traffic back, then the new version goes."""
+        app, ns, router = self.apps[release.app], release.namespace, self.router(release)
         stable = kube.deployment(ns, release.stable_name)
         if stable is None:
             return Progress(False, failure=f"{release.stable_name} is gone; cannot roll back")
@@ -73,8 +98,9 @@ class Canary:
             stable = kube.deployment(ns, release.stable_name)
         if not settled(stable, release.replicas):
             return Progress(False, progress_text(stable, release.replicas), deadline_failure(stable))
-        self.router.undo(kube, release, app.service)
+        router.revert(kube, app, release)
         kube.delete_deployment(ns, release.new_name)
+        router.tidy(kube, app, release)
         return Progress(True, f"{release.stable_name} serves all {release.replicas} pods")
 
     def pause(self, kube: Kube, release: Release) -> None:
@@ -82,3 +108,25 @@ class Canary:
 
     def resume(self, kube: Kube, release: Release) -> None:
         """Nothing was changed on pause."""
+
+
+class AB(Canary):
+    """Only requests matching a header or cookie reach the new version; approvals then
+    continue as a weighted canary (`--steps`), or straight to 100% with `--full`."""
+    name = "ab"
+
+    def _router_name(self, target: Target, cmd: StartCommand) -> str:
+        name = cmd.router or target.app.router
+        if name == "replicas":
+            raise PlanError(f"A/B needs a router that can match requests: set `router: nginx` or "
+                            f"`istio` for {target.app.name} in apps.yaml, or add --router nginx|istio")
+        return name
+
+    def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:
+        plan = super().plan(kube, target, cmd)
+        n = target.replicas
+        rule = match_text({"kind": cmd.match.kind, "name": cmd.match.name, "value": cmd.match.value})
+        first = Stage(f"A/B {rule}"[:60], 0, max(1, math.ceil(n * 10 / 100)), n,
+                      f"only requests with {rule} reach {target.to_version}; everyone else stays "
+                      f"on {target.from_version}")
+        return Plan((first,) + plan.stages, plan.new_name, plan.origin)

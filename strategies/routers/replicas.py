@@ -3,35 +3,39 @@ versions serve, and the share follows the pod ratio."""
 from __future__ import annotations
 
 from bot.kube import Kube
-from bot.model import Release
+from bot.model import Release, Stage
+from bot.plans import Target
+from bot.settings import AppSpec
+
+from .service import point_service, version_selector
 
 
 class ReplicasRouter:
     name = "replicas"
-    exact_weights = False       # the share is the pod ratio, so stages use Argo's split
+    exact_weights = False
 
-    def origin(self, kube: Kube, ns: str, service: str) -> dict:
-        """What undo needs to put back."""
-        svc = kube.service(ns, service)
+    def origin(self, kube: Kube, target: Target) -> dict:
+        svc = kube.service(target.app.namespace, target.app.service)
         return {"service_selector": (svc or {}).get("spec", {}).get("selector")}
 
-    def prepare(self, kube: Kube, release: Release, app_labels: dict[str, str], service: str) -> None:
+    def prepare(self, kube: Kube, app: AppSpec, release: Release) -> None:
         """Both versions behind the Service: select by the app's labels only."""
-        svc = kube.service(release.namespace, service)
-        if svc is not None and svc["spec"].get("selector") != app_labels:
-            kube.set_service_selector(release.namespace, service, app_labels)
+        point_service(kube, release.namespace, app.service, app.labels)
 
-    def route(self, kube: Kube, release: Release, weight: int) -> None:
+    def route(self, kube: Kube, app: AppSpec, release: Release, stage: Stage) -> None:
         """Nothing to do: the replica counts are the weights."""
 
-    def complete(self, kube: Kube, release: Release, app_labels: dict[str, str], service: str) -> None:
-        original = release.origin.get("service_selector") or {}
-        if "version" in original:   # it was pinned to a version: pin it to the new one
-            kube.set_service_selector(release.namespace, service,
-                                      dict(app_labels, version=release.to_version))
+    def promote(self, kube: Kube, app: AppSpec, release: Release) -> None:
+        if "version" in (release.origin.get("service_selector") or {}):   # was pinned: pin to new
+            point_service(kube, release.namespace, app.service, version_selector(app, release.to_version))
 
-    def undo(self, kube: Kube, release: Release, service: str) -> None:
+    def retire(self, kube: Kube, app: AppSpec, release: Release) -> None:
+        """Nothing was created for this router."""
+
+    def revert(self, kube: Kube, app: AppSpec, release: Release) -> None:
         original = release.origin.get("service_selector")
-        svc = kube.service(release.namespace, service)
-        if original and svc is not None and svc["spec"].get("selector") != original:
-            kube.set_service_selector(release.namespace, service, original)
+        if original:
+            point_service(kube, release.namespace, app.service, original)
+
+    def tidy(self, kube: Kube, app: AppSpec, release: Release) -> None:
+        """Nothing was created for this router."""

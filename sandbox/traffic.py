@@ -1,0 +1,191 @@
+"""Simulated requests routed as ingress-nginx, Istio and Services would route them
+(SANDBOX.md section 5), with per-version request/error counters for the metrics API."""
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections import Counter
+
+from .objstore import ObjectStore
+from .pods import PodSimulator, image_tag
+from .selectors import match_labels
+
+P = "nginx.ingress.kubernetes.io/"
+ING, SVC, POD = ("networking.k8s.io", "ingresses"), ("", "services"), ("", "pods")
+VS, DR = ("networking.istio.io", "virtualservices"), ("networking.istio.io", "destinationrules")
+
+
+def _int(text: object, default: int = 0) -> int:
+    try:
+        return int(str(text))
+    except ValueError:
+        return default
+
+
+def _rules(ing: dict) -> list[tuple[str, str, str]]:
+    """(host, path, backend service) of an Ingress."""
+    out = []
+    for rule in (ing.get("spec") or {}).get("rules") or []:
+        for path in (rule.get("http") or {}).get("paths") or []:
+            svc = (path.get("backend") or {}).get("service", {}).get("name", "")
+            out.append((rule.get("host", ""), path.get("path", "/"), svc))
+    return out
+
+
+def _string_match(spec: dict, value: str | None) -> bool:
+    if value is None:
+        return False
+    if "exact" in spec:
+        return value == spec["exact"]
+    if "prefix" in spec:
+        return value.startswith(spec["prefix"])
+    if "regex" in spec:
+        return re.fullmatch(spec["regex"], value) is not None
+    return True      # {} = presence
+
+
+class Traffic:
+    def __init__(self, store: ObjectStore, pods: PodSimulator, seed: int | None = None):
+        self.store, self.pods = store, pods
+        self.rng = random.Random(seed)
+        self.counts: Counter = Counter()      # (namespace, app, version, code) -> requests
+        self._lock = threading.Lock()
+
+    # -- ingress-nginx ------------------------------------------------------------------
+    def _ingress(self, namespace: str, host: str, path: str) -> tuple[dict, tuple, dict | None] | None:
+        ingresses = self.store.list(ING, namespace)
+        mains = [(i, r) for i in ingresses
+                 if (i["metadata"].get("annotations") or {}).get(P + "canary") != "true"
+                 for r in _rules(i) if (not host or r[0] in ("", host)) and path.startswith(r[1])]
+        if not mains:
+            return None
+        main, rule = max(mains, key=lambda m: len(m[1][1]))
+        canary = next((i for i in ingresses
+                       if (i["metadata"].get("annotations") or {}).get(P + "canary") == "true"
+                       and any(r[:2] == rule[:2] for r in _rules(i))), None)
+        return main, rule, canary
+
+    def _nginx_wants_canary(self, ann: dict, headers: dict, cookies: dict) -> bool:
+        name = ann.get(P + "canary-by-header")
+        if name:
+            value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+            if ann.get(P + "canary-by-header-value"):
+                if value == ann[P + "canary-by-header-value"]:
+                    return True
+            elif ann.get(P + "canary-by-header-pattern"):
+                try:
+                    if value is not None and re.search(ann[P + "canary-by-header-pattern"], value):
+                        return True
+                except re.error:
+                    return False
+            elif value == "always":
+                return True
+            elif value == "never":
+                return False
+        cookie = ann.get(P + "canary-by-cookie")
+        if cookie and cookies.get(cookie) in ("always", "never"):
+            return cookies[cookie] == "always"
+        total = _int(ann.get(P + "canary-weight-total", 100), 100)
+        total = total if total > 100 else 100
+        weight = _int(ann.get(P + "canary-weight", 0))
+        return self.rng.randint(1, total) <= weight
+
+    # -- Istio --------------------------------------------------------------------------
+    def _istio(self, namespace: str, service: str, path: str, headers: dict) -> tuple[str, dict] | None:
+        """(destination host, subset labels) per the VirtualService for `service`, if any."""
+        vs = next((v for v in self.store.list(VS, namespace) if service in v["spec"].get("hosts", [])), None)
+        if vs is None:
+            return None
+        lowered = {k.lower(): v for k, v in headers.items()}
+        for route in vs["spec"].get("http") or []:
+            blocks = route.get("match")
+            if blocks and not any(self._block_matches(b, path, lowered) for b in blocks):
+                continue
+            dests = route.get("route") or []
+            weights = [d.get("weight", 0 if len(dests) > 1 else 100) for d in dests]
+            if not dests or sum(weights) <= 0:
+                return None
+            pick = self.rng.uniform(0, sum(weights))
+            for dest, weight in zip(dests, weights):
+                if pick <= weight:
+                    break
+                pick -= weight
+            d = dest["destination"]
+            return d["host"], self._subset(namespace, d["host"], d.get("subset"))
+        return None
+
+    @staticmethod
+    def _block_matches(block: dict, path: str, headers: dict) -> bool:
+        for name, spec in (block.get("headers") or {}).items():
+            if not _string_match(spec, headers.get(name.lower())):
+                return False
+        for name, spec in (block.get("withoutHeaders") or {}).items():
+            if _string_match(spec, headers.get(name.lower())):
+                return False
+        return "uri" not in block or _string_match(block["uri"], path)
+
+    def _subset(self, namespace: str, host: str, subset: str | None) -> dict:
+        if not subset:
+            return {}
+        for dr in self.store.list(DR, namespace):
+            if dr["spec"].get("host") == host:
+                for s in dr["spec"].get("subsets") or []:
+                    if s["name"] == subset:
+                        return s.get("labels") or {}
+        return {"__missing_subset__": subset}     # Envoy answers 503 for an unknown subset
+
+    # -- one request --------------------------------------------------------------------
+    def request(self, namespace: str = "default", path: str = "/", host: str = "",
+                headers: dict | None = None, cookies: dict | None = None, service: str | None = None) -> dict:
+        headers, cookies = dict(headers or {}), dict(cookies or {})
+        if cookies:
+            headers["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        with self.store.lock:
+            canary = False
+            if service is None:
+                found = self._ingress(namespace, host, path)
+                if found is None:
+                    return {"status": 404, "error": f"no Ingress rule for {host}{path}"}
+                main, rule, canary_ing = found
+                service = rule[2]
+                if canary_ing is not None and self._nginx_wants_canary(
+                        canary_ing["metadata"].get("annotations") or {}, headers, cookies):
+                    service = next(r[2] for r in _rules(canary_ing) if r[:2] == rule[:2])
+                    canary = True
+            routed = self._istio(namespace, service, path, headers)
+            host_svc, subset = routed if routed else (service, {})
+            return self._serve(namespace, host_svc, subset, canary)
+
+    def _serve(self, namespace: str, service: str, subset: dict, canary: bool) -> dict:
+        svc = self.store.get(SVC, namespace, service)
+        if svc is None:
+            return {"status": 503, "error": f"service {service} not found", "service": service}
+        selector = {"matchLabels": dict(svc["spec"].get("selector") or {}, **subset)}
+        ready = [p for p in self.store.list(POD, namespace)
+                 if svc["spec"].get("selector") and match_labels(selector, p["metadata"].get("labels"))
+                 and self.pods.available(p, 0)]
+        if not ready:
+            return {"status": 503, "error": "no ready endpoints", "service": service}
+        pod = self.rng.choice(ready)
+        labels = pod["metadata"].get("labels") or {}
+        tag = image_tag(pod["spec"]["containers"][0].get("image", ""))
+        version = labels.get("version") or tag
+        code = 500 if "errors" in tag and self.rng.random() < 0.2 else 200
+        with self._lock:
+            self.counts[(namespace, labels.get("app", service), version, str(code))] += 1
+        return {"status": code, "pod": pod["metadata"]["name"], "version": version,
+                "image": pod["spec"]["containers"][0].get("image", ""), "service": service,
+                "canary_ingress": canary}
+
+    def batch(self, n: int, **kwargs) -> dict:
+        versions: Counter = Counter()
+        failed = unserved = 0
+        for _ in range(n):
+            result = self.request(**kwargs)
+            if "version" in result:
+                versions[result["version"]] += 1
+                failed += result["status"] >= 500
+            else:
+                unserved += 1
+        return {"total": n, "versions": dict(versions), "errors": failed, "unserved": unserved}

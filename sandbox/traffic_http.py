@@ -1,0 +1,35 @@
+"""HTTP routes for simulated traffic, so a person can `curl` the split in a loop:
+
+    curl 'http://127.0.0.1:8001/sandbox/request?path=/user'
+    curl 'http://127.0.0.1:8001/sandbox/request?path=/user&header=role:test'
+    curl 'http://127.0.0.1:8001/sandbox/traffic?path=/user&n=1000&cookie=vip_user=always'
+"""
+from __future__ import annotations
+
+from .traffic import Traffic
+
+
+def _request_args(query: dict[str, str]) -> dict:
+    headers, cookies = {}, {}
+    if ":" in query.get("header", ""):
+        name, value = query["header"].split(":", 1)
+        headers[name.strip()] = value.strip()
+    if "=" in query.get("cookie", ""):
+        name, value = query["cookie"].split("=", 1)
+        cookies[name.strip()] = value.strip()
+    return {"namespace": query.get("namespace", "default"), "path": query.get("path", "/"),
+            "host": query.get("host", ""), "headers": headers, "cookies": cookies,
+            "service": query.get("service") or None}
+
+
+def register_traffic_routes(server, traffic: Traffic) -> None:
+    def one(query, _raw):
+        return 200, traffic.request(**_request_args(query))
+
+    def many(query, _raw):
+        n = max(1, min(100_000, int(query.get("n", "100") or 100)))
+        return 200, traffic.batch(n, **_request_args(query))
+
+    for method in ("GET", "POST"):
+        server.extra_routes[(method, "/sandbox/request")] = one
+        server.extra_routes[(method, "/sandbox/traffic")] = many
