@@ -115,6 +115,8 @@ def release_blocks(release: Release, live: dict | None = None) -> list[Block]:
     if release.reason:
         gate += f"\n*Reason:* {release.reason}"
     context = [MarkdownTextObject(text=_clip(gate, 2900))]
+    if release.options.get("match") or release.origin.get("router") not in (None, "replicas"):
+        context.append(MarkdownTextObject(text=_clip(_routing(release), 2900)))
     if release.options.get("next_at_text"):
         context.append(MarkdownTextObject(text=f":alarm_clock: next: {release.options['next_at_text']}"))
     context.append(MarkdownTextObject(text=f"`{release.id}` · state v{release.version} · last: "
@@ -124,6 +126,16 @@ def release_blocks(release: Release, live: dict | None = None) -> list[Block]:
     if buttons:
         blocks += [DividerBlock(), ActionsBlock(block_id="release_actions", elements=buttons)]
     return blocks
+
+
+def _routing(release: Release) -> str:
+    text = f":twisted_rightwards_arrows: router *{release.origin.get('router', 'replicas')}*"
+    match = release.options.get("match")
+    if match:
+        rule = f"header `{match['name']}={match['value']}`" if match["kind"] == "header" \
+            else f"cookie `{match['name']}=always`"
+        text += f"; requests with {rule} always reach {release.to_version}"
+    return text
 
 
 def _who(actor: str) -> str:

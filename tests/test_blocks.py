@@ -56,3 +56,10 @@ def test_button_value_round_trips():
     r = release(Phase.WAITING, 2).replace(version=7)
     value = to_dicts(release_blocks(r))[-1]["elements"][0]["value"]
     assert parse_button_value(value) == (r.id, 2, 7)
+
+
+def test_the_message_shows_the_router_and_the_match_rule():
+    r = release(Phase.WAITING, 0).replace(options={"match": {"kind": "header", "name": "role", "value": "test"}},
+                                          origin={"router": "nginx"})
+    text = json.dumps(to_dicts(release_blocks(r)))
+    assert "router *nginx*" in text and "header `role=test`" in text
