@@ -19,7 +19,8 @@ from handlers.messages import MessageSync
 from . import metrics
 from .driver import Driver
 from .settings import Settings
-from .wiring import Core, build_core
+from .gates import HealthWatcher
+from .wiring import Core, build_core, health_watcher
 
 log = logging.getLogger("graybot.app")
 
@@ -39,6 +40,7 @@ class Graybot:
     edge: Edge
     messages: MessageSync
     driver: Driver
+    watcher: HealthWatcher
 
     def start(self) -> "Graybot":
         """Resume every release from Redis, bring messages up to date, then run."""
@@ -47,9 +49,11 @@ class Graybot:
         self.messages.resync()
         self.edge.recover_inbox()
         self.driver.start()
+        self.watcher.start()
         return self
 
     def stop(self) -> None:
+        self.watcher.stop()
         self.driver.stop()
         self.messages.stop()
         self.edge.workers.shutdown(wait=True, cancel_futures=False)
@@ -86,7 +90,7 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
                               lambda release, what, detail: metrics.record_change(what, release.last_actor)]
     commands.register(bolt, edge)
     actions.register(bolt, edge)
-    return Graybot(core, bolt, edge, messages, driver)
+    return Graybot(core, bolt, edge, messages, driver, health_watcher(core, driver.wake))
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

@@ -15,6 +15,8 @@ from typing import Callable, Iterator
 
 from .grammar import ActionCommand, StartCommand
 from .kube import Kube, KubeError
+from . import metrics as prom
+from .gates import FAIL, INCONCLUSIVE, PASS, MetricGate
 from .machine import IllegalTransition, transition
 from .model import Event, Phase, Release
 from .plans import PlanError, Target, main_container, version_label
@@ -23,7 +25,8 @@ from .store import AppBusy, LockBusy, StaleState, Store
 
 log = logging.getLogger("graybot.engine")
 Listener = Callable[[Release, str, str], None]     # (release, what happened, detail)
-ACTION_EVENTS = {"pause": Event.PAUSE, "resume": Event.RESUME, "rollback": Event.ROLLBACK}
+ACTION_EVENTS = {"pause": Event.PAUSE, "resume": Event.RESUME, "rollback": Event.ROLLBACK,
+                 "continue": Event.OVERRIDE}
 
 
 class Refused(Exception):
@@ -46,10 +49,13 @@ def already(release: Release | None, first: dict | None = None) -> str:
 
 
 class Engine:
-    def __init__(self, store: Store, kube: Kube, registry: Registry, strategies: dict):
+    def __init__(self, store: Store, kube: Kube, registry: Registry, strategies: dict,
+                 metrics: MetricGate | None = None, clock: Callable[[], float] = time.time):
         """`strategies`: name -> strategy object (strategies.build), wired by bot/app.py or the CLI."""
         self.store, self.kube, self.registry = store, kube, registry
         self.strategies = strategies
+        self.metrics = metrics or MetricGate("")
+        self.clock = clock
         self.listeners: list[Listener] = []
 
     # -- planning -----------------------------------------------------------------------
@@ -129,6 +135,15 @@ class Engine:
             elif event == Event.RESUME:
                 self._safely(strategy.resume, saved)
             return self._drive(saved)
+
+    def fail_gate(self, release_id: str, evidence: str) -> Release:
+        """A gate failed (health watch, deadline or metric): roll back at once, or hold the
+        release for a human when auto-rollback is off. Idempotent: a second report changes nothing."""
+        with self._lock(self.store.get(release_id).app):
+            release = self.store.get(release_id)
+            if release.phase not in (Phase.PROGRESSING, Phase.WAITING):
+                return release
+            return self._gate_failed(release, evidence)
 
     def tick(self, release_id: str) -> Release | None:
         """Converge one release towards its saved intent; saves what it reaches."""
@@ -210,23 +225,65 @@ class Engine:
             self.store.record(release.id, "graybot", "cluster_error", str(err))
             return False, None
 
+    def _auto_rollback(self, release: Release) -> bool:
+        app = self.registry.get(release.app)
+        return release.options.get("auto_rollback", True) and (app is None or app.gates.auto_rollback)
+
+    def _gate_failed(self, release: Release, evidence: str) -> Release:
+        prom.GATE_EVALUATIONS.labels(gate="health_or_metric", result=FAIL).inc()
+        if release.options.get("overridden_stage") == release.stage:
+            return release
+        if self._auto_rollback(release):
+            return self._drive(self._save(release, Event.GATE_FAILED, "graybot", evidence))
+        return self._save(release, Event.GATE_HELD, "graybot", evidence)
+
+    def _gate(self, release: Release, ready_detail: str) -> tuple[str, str]:
+        """(pass|fail|inconclusive|wait, evidence) for a stage whose pods are ready."""
+        app = self.registry[release.app]
+        now = self.clock()
+        settled = self.store.stage_clock(release.id, release.stage, "settled", now)
+        hold = max(release.options.get("bake") or app.gates.bake, app.gates.min_ready)
+        if now - settled < hold:
+            return "wait", f"baking: {int(hold - (now - settled))}s left"
+        if not app.gates.metrics or release.options.get("overridden_stage") == release.stage:
+            return PASS, ready_detail
+        verdict = self.metrics.evaluate(app, release)
+        prom.GATE_EVALUATIONS.labels(gate="metric", result=verdict.result).inc()
+        return verdict.result, f"{ready_detail}; {verdict.evidence}"
+
+    def _progressing(self, release: Release) -> Release:
+        strategy = self.strategies[release.strategy]
+        app = self.registry[release.app]
+        started = self.store.stage_clock(release.id, release.stage, "started", self.clock())
+        ok, progress = self._safely(strategy.converge, release)
+        if not ok:
+            return release
+        if progress.failure:
+            return self._gate_failed(release, progress.failure)
+        if not progress.done:
+            self.store.clear_stage_clock(release.id, release.stage, "settled")
+            if self.clock() - started > app.gates.progress_deadline and \
+                    release.options.get("overridden_stage") != release.stage:
+                return self._gate_failed(release, f"stage {release.current.name} not healthy within "
+                                                  f"{app.gates.progress_deadline}s ({progress.detail})")
+            return release
+        result, evidence = self._gate(release, progress.detail)
+        if result == "wait":
+            return release
+        if result == FAIL:
+            return self._gate_failed(release, evidence)
+        if result == INCONCLUSIVE:
+            return self._save(release, Event.GATE_INCONCLUSIVE, "graybot", evidence)
+        if release.last:
+            if not self._safely(strategy.finalize, release)[0]:
+                return release
+            return self._save(release, Event.FINISHED, "graybot", detail=evidence)
+        return self._save(release, Event.STAGE_HEALTHY, "graybot", detail=evidence)
+
     def _drive(self, release: Release) -> Release:
         strategy = self.strategies[release.strategy]
         if release.phase == Phase.PROGRESSING:
-            ok, progress = self._safely(strategy.converge, release)
-            if not ok:
-                return release
-            if progress.failure and release.options.get("auto_rollback", True):
-                failed = self._save(release, Event.GATE_FAILED, "graybot", progress.failure)
-                return self._drive(failed)
-            if progress.failure:
-                return self._save(release, Event.GATE_INCONCLUSIVE, "graybot", progress.failure)
-            if progress.done and release.last:
-                if not self._safely(strategy.finalize, release)[0]:
-                    return release
-                return self._save(release, Event.FINISHED, "graybot", detail=progress.detail)
-            if progress.done:
-                return self._save(release, Event.STAGE_HEALTHY, "graybot", detail=progress.detail)
+            return self._progressing(release)
         elif release.phase == Phase.ROLLING_BACK:
             ok, progress = self._safely(strategy.rollback, release)
             if not ok:

@@ -13,7 +13,7 @@ from .durations import parse_clock, parse_duration
 
 STRATEGIES = ("canary", "ab", "bluegreen", "rolling", "recreate", "batch")
 VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume": "resume",
-         "rollback": "rollback", "abort": "rollback"}
+         "rollback": "rollback", "abort": "rollback", "continue": "continue"}
 DEFAULT_STEPS = (10, 30, 50, 100)
 USAGE = {
     "canary": "/release canary APP-VERSION [W%] [--steps 10,30,50,100] [--router replicas|nginx|istio] "
@@ -29,6 +29,7 @@ USAGE = {
     "help": "/release help [TOPIC]",
     "approve": "/release approve APP [--full]", "pause": "/release pause APP",
     "resume": "/release resume APP", "rollback": "/release rollback APP [--batches]",
+    "continue": "/release continue APP   (go on past a held or inconclusive gate)",
 }
 _TOKEN = re.compile(r"^[A-Za-z0-9._:=%,+/-]+$")
 _VERSION = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
@@ -88,7 +89,7 @@ class StartCommand:
 
 @dataclass(frozen=True)
 class ActionCommand:
-    verb: str            # approve | pause | resume | rollback
+    verb: str            # approve | pause | resume | rollback | continue
     app: str
     full: bool = False
     batches: bool = False

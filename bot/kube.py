@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Callable, TypeVar
 
 import urllib3
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 log = logging.getLogger("graybot.kube")
@@ -143,6 +144,41 @@ class Kube:
         template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
         return self.patch_deployment(ns, name, [{"op": "replace", "path": "/spec/template",
                                                  "value": template}])
+
+    # -- watches ------------------------------------------------------------------------
+    def watch(self, plural: str, ns: str, on_event: Callable[[str, dict], None],
+              stop: threading.Event, timeout: int = 10) -> None:
+        """List, then watch from that resourceVersion, resuming exactly; re-list on 410.
+        Calls on_event(type, raw object) for ADDED/MODIFIED/DELETED until `stop` is set."""
+        fn = {"pods": self.core.list_namespaced_pod,
+              "deployments": self.apps.list_namespaced_deployment}[plural]
+        rv = None
+        while not stop.is_set():
+            try:
+                if rv is None:
+                    doc = self._read(fn, ns) or {"items": [], "metadata": {}}
+                    rv = doc["metadata"].get("resourceVersion")
+                    for item in doc["items"]:
+                        on_event("ADDED", item)
+                stream = watch.Watch()
+                for event in stream.stream(fn, ns, resource_version=rv, timeout_seconds=timeout,
+                                           allow_watch_bookmarks=True):
+                    raw = event.get("raw_object") or {}
+                    rv = (raw.get("metadata") or {}).get("resourceVersion") or rv
+                    if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                        on_event(event["type"], raw)
+                    if stop.is_set():
+                        stream.stop()
+                        break
+            except ApiException as exc:
+                if exc.status == 410:
+                    rv = None            # too old: list again
+                else:
+                    log.warning("watch %s/%s: %s", ns, plural, exc.reason)
+                    stop.wait(1)
+            except (urllib3.exceptions.HTTPError, OSError, KubeError) as exc:
+                log.warning("watch %s/%s lost: %s", ns, plural, exc)
+                stop.wait(1)
 
     # -- Pods and Services --------------------------------------------------------------
     def pods(self, ns: str, labels: dict[str, str]) -> list[dict]:

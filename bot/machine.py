@@ -20,6 +20,8 @@ ALLOWED: dict[Event, set[Phase]] = {
     Event.ROLLBACK: ROLLBACK_FROM,
     Event.GATE_FAILED: {Phase.PROGRESSING, Phase.WAITING},
     Event.GATE_INCONCLUSIVE: {Phase.PROGRESSING, Phase.WAITING},
+    Event.GATE_HELD: {Phase.PROGRESSING, Phase.WAITING},
+    Event.OVERRIDE: {Phase.PAUSED},
     Event.ROLLBACK_DONE: {Phase.ROLLING_BACK},
     Event.ROLLBACK_FAILED: {Phase.ROLLING_BACK},
 }
@@ -68,10 +70,14 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
         if release.last:
             raise IllegalTransition(f"release {release.id} is already at its last stage")
         changes = {"phase": Phase.PROGRESSING, "stage": len(release.stages) - 1}
-    elif event in (Event.PAUSE, Event.GATE_INCONCLUSIVE):
+    elif event in (Event.PAUSE, Event.GATE_INCONCLUSIVE, Event.GATE_HELD):
         changes = {"phase": Phase.PAUSED, "paused_from": release.phase}
+    elif event == Event.OVERRIDE:
+        changes = {"phase": release.paused_from or Phase.PROGRESSING, "paused_from": None,
+                   "options": {**release.options, "overridden_stage": release.stage}}
     elif event == Event.RESUME:
-        changes = {"phase": release.paused_from or Phase.PROGRESSING, "paused_from": None}
+        changes = {"phase": release.paused_from or Phase.PROGRESSING, "paused_from": None,
+                   "reason": ""}
     elif event in (Event.ROLLBACK, Event.GATE_FAILED):
         changes = {"phase": Phase.ROLLING_BACK, "paused_from": None}
     elif event == Event.ROLLBACK_DONE:

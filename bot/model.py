@@ -40,7 +40,9 @@ class Event(str, Enum):
     RESUME = "resume"
     ROLLBACK = "rollback"
     GATE_FAILED = "gate_failed"
-    GATE_INCONCLUSIVE = "gate_inconclusive"
+    GATE_INCONCLUSIVE = "gate_inconclusive"   # no data: paused for a human
+    GATE_HELD = "gate_held"                   # failed, but auto-rollback is off: paused with evidence
+    OVERRIDE = "override"                     # a human continues past a held or inconclusive gate
     ROLLBACK_DONE = "rollback_done"
     ROLLBACK_FAILED = "rollback_failed"
 

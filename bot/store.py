@@ -145,6 +145,16 @@ class Store:
         """An audit entry that changes no state (a refused click, a note)."""
         self.r.xadd(f"{PREFIX}audit:{release_id}", self._audit_fields(actor, action, "", "", detail))
 
+    # -- stage clocks (when a stage started / became ready), for deadlines and bake time ----
+    def stage_clock(self, release_id: str, stage: int, kind: str, now: float) -> float:
+        """The first time `kind` was recorded for this stage (recording `now` if it is the first)."""
+        key, field = f"{PREFIX}clock:{release_id}", f"{stage}:{kind}"
+        self.r.hsetnx(key, field, f"{now:.3f}")
+        return float(self.r.hget(key, field))
+
+    def clear_stage_clock(self, release_id: str, stage: int, kind: str) -> None:
+        self.r.hdel(f"{PREFIX}clock:{release_id}", f"{stage}:{kind}")
+
     # -- the live message's location (not part of the release's versioned state) ---------
     def set_message(self, release_id: str, channel: str, ts: str) -> None:
         self.r.hset(f"{PREFIX}message:{release_id}", mapping={"channel": channel, "ts": ts})

@@ -75,6 +75,6 @@ def help_text(topic: str | None = None) -> str:
     lines = ["graybot moves an app to a new version in stages. Commands:"]
     lines += [f"  {USAGE[s]}" for s in STRATEGIES]
     lines += [f"  {USAGE[v]}" for v in ("plan", "status", "list", "history", "approve", "pause",
-                                         "resume", "rollback", "help")]
+                                         "resume", "rollback", "continue", "help")]
     lines.append("Aliases: promote = approve, abort = rollback. Durations: 30s, 10m, 2h.")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import strategies
 
 from .engine import Engine
+from .gates import HealthWatcher, MetricGate
 from .kube import Kube
 from .settings import Registry, Settings, load_registry
 from .store import Store
@@ -25,5 +26,10 @@ def build_core(settings: Settings) -> Core:
     registry = load_registry(settings.config_path)
     store = Store.from_url(settings.redis_url)
     kube = Kube.from_config(settings.kubeconfig or None)
-    engine = Engine(store, kube, registry, strategies.build(registry))
+    engine = Engine(store, kube, registry, strategies.build(registry), MetricGate(settings.prometheus_url))
     return Core(settings, registry, store, kube, engine)
+
+
+def health_watcher(core: Core, wake) -> HealthWatcher:
+    """The shared pod watch: fails gates through the engine, wakes the driver on changes."""
+    return HealthWatcher(core.kube, core.registry, core.store.active, core.engine.fail_gate, wake)

@@ -16,7 +16,7 @@ from bot.model import Release
 from bot.settings import AppSpec
 
 log = logging.getLogger("graybot.access")
-APPROVER_VERBS = {"approve"}
+APPROVER_VERBS = {"approve", "continue"}
 GUARD_VERBS = {"pause", "resume", "rollback"}     # approvers, or the release's requester
 
 

@@ -15,11 +15,11 @@ from .blocks import parse_button_value
 from .edge import Edge
 
 EVENTS = {"approve": Event.APPROVE, "pause": Event.PAUSE, "resume": Event.RESUME,
-          "rollback": Event.ROLLBACK}
+          "rollback": Event.ROLLBACK, "continue": Event.OVERRIDE}
 
 
 def register(app: App, edge: Edge) -> None:
-    @app.action(re.compile(r"^(approve|pause|resume|rollback)$"))
+    @app.action(re.compile(r"^(approve|pause|resume|rollback|continue)$"))
     def on_button(ack: Ack, body: dict, action: dict) -> None:
         started = time.perf_counter()
         user = body["user"]["id"]

@@ -70,7 +70,12 @@ def _buttons(release: Release) -> list[ButtonElement]:
                                      action_id="approve", value=value, style="primary"))
     if release.phase in (Phase.PROGRESSING, Phase.WAITING):
         buttons.append(ButtonElement(text="Pause", action_id="pause", value=value))
-    if release.phase == Phase.PAUSED:
+    if release.phase == Phase.PAUSED and gate_hold(release):
+        buttons.append(ButtonElement(text="Continue anyway", action_id="continue", value=value,
+                                     confirm=ConfirmObject(title="Continue past the gate?",
+                                                           text=_clip(f"The gate said: {release.reason}", 300),
+                                                           confirm="Continue", deny="Cancel")))
+    elif release.phase == Phase.PAUSED:
         buttons.append(ButtonElement(text="Resume", action_id="resume", value=value, style="primary"))
     if release.phase.live and release.phase != Phase.ROLLING_BACK:
         confirm = ConfirmObject(title=_clip(f"Roll back {release.app}?", 100),
@@ -81,6 +86,11 @@ def _buttons(release: Release) -> list[ButtonElement]:
     return buttons
 
 
+def gate_hold(release: Release) -> bool:
+    """Paused by a gate (failed with auto-rollback off, or no data), not by a person."""
+    return release.last_action in ("gate_held", "gate_inconclusive")
+
+
 def gate_text(release: Release) -> str:
     if release.phase == Phase.WAITING:
         nxt = release.next_stage
@@ -88,6 +98,10 @@ def gate_text(release: Release) -> str:
             (f" of *{nxt.name}*" if nxt else "")
     if release.phase == Phase.PROGRESSING:
         return f"Applying stage *{release.current.name}*; waiting until its pods are ready"
+    if release.phase == Phase.PAUSED and release.last_action == "gate_held":
+        return ":rotating_light: A gate failed and auto-rollback is off: roll back, or continue anyway"
+    if release.phase == Phase.PAUSED and release.last_action == "gate_inconclusive":
+        return ":warning: The metric gate had no answer: a human decides (roll back, or continue anyway)"
     if release.phase == Phase.PAUSED:
         return "Paused: nothing advances until someone resumes"
     if release.phase == Phase.ROLLING_BACK:
@@ -168,6 +182,9 @@ def event_text(release: Release, what: str, detail: str) -> str:
                        f"(<@{release.requested_by}>)",
         "gate_inconclusive": f":warning: gate inconclusive: {detail}; paused for a human decision "
                              f"(<@{release.requested_by}>)",
+        "gate_held": f":rotating_light: gate failed: {detail}; auto-rollback is off, so the release "
+                     f"is paused for a decision (<@{release.requested_by}>)",
+        "override": f"{actor} continued past the gate at *{release.current.name}*",
         "rollback_done": f":leftwards_arrow_with_hook: rollback finished: {release.from_version} "
                          "serves everything",
         "rollback_failed": f":x: rollback failed: {detail} (<@{release.requested_by}>)",
