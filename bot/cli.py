@@ -15,7 +15,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
     runner = importlib.import_module("sandbox.main")
     return runner.run(port=args.port, kubeconfig=Path(args.kubeconfig), seed=args.seed,
-                      ready_delay=args.ready_delay)
+                      ready_delay=args.ready_delay, traffic_rps=args.traffic_rps)
 
 
 def _check_config(args: argparse.Namespace) -> int:

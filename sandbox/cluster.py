@@ -13,15 +13,16 @@ from .controller import DeploymentController
 from .objstore import ObjectStore
 from .pods import PodSimulator, Timing
 from .server import SandboxHTTPServer
-from .traffic import Traffic
-from .traffic_http import register_traffic_routes
+from .traffic import Traffic, TrafficGenerator
+from .traffic_http import register_prometheus_routes, register_traffic_routes
 
 log = logging.getLogger("graybot.sandbox")
 TOKEN = "graybot-sandbox-token"
 
 
 class Sandbox:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, timing: Timing | None = None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, timing: Timing | None = None,
+                 traffic_rps: float = 0.0):
         self.timing = timing or Timing()
         self.store = ObjectStore()
         self.api = KubeApi(self.store)
@@ -30,6 +31,8 @@ class Sandbox:
         self.pods = PodSimulator(self.store, self.timing)
         self.traffic = Traffic(self.store, self.pods)
         register_traffic_routes(self.server, self.traffic)
+        register_prometheus_routes(self.server, self.traffic)
+        self.generator = TrafficGenerator(self.traffic, traffic_rps)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.store.create(("", "namespaces"), {"apiVersion": "v1", "kind": "Namespace",
@@ -61,10 +64,12 @@ class Sandbox:
         self._threads = [self.server.serve_in_thread(),
                          threading.Thread(target=self._loop, name="sandbox-controllers", daemon=True)]
         self._threads[1].start()
+        self.generator.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        self.generator.stop()
         self.api.stopping.set()
         with self.store.lock:
             self.store.changed.notify_all()

@@ -8,16 +8,18 @@ from .pods import Timing
 from .seed import seed_demo
 
 
-def run(port: int, kubeconfig: Path, seed: str, ready_delay: float) -> int:
+def run(port: int, kubeconfig: Path, seed: str, ready_delay: float, traffic_rps: float = 20.0) -> int:
     from bot.cli import wait_for_interrupt
 
-    sandbox = Sandbox(port=port, timing=Timing(ready_delay=ready_delay)).start()
+    sandbox = Sandbox(port=port, timing=Timing(ready_delay=ready_delay), traffic_rps=traffic_rps).start()
     path = sandbox.write_kubeconfig(kubeconfig)
     print(f"sandbox cluster: {sandbox.url}")
     print(f"kubeconfig:      {path.resolve()}   (export KUBECONFIG={path.resolve()})")
     if seed == "demo":
-        apps = seed_demo(sandbox.store, path.parent)
+        apps = seed_demo(sandbox.store, path.parent, metrics=traffic_rps > 0)
         print(f"demo apps:       user (user-v1 x10), pay (pay-v1 x3); apps.yaml: {apps}")
+    print(f"traffic:         {traffic_rps:g} req/s per Ingress path; curl {sandbox.url}/sandbox/traffic?path=/user")
+    print(f"prometheus API:  {sandbox.url}/api/v1/query   (export PROMETHEUS_URL={sandbox.url})")
     print("Ctrl-C to stop.", flush=True)
     wait_for_interrupt()
     sandbox.stop()

@@ -44,15 +44,27 @@ def ingress(app: str, namespace: str = "default") -> dict:
                          {"path": f"/{app}", "pathType": "Prefix", "backend": backend}]}}]}}
 
 
-def apps_yaml(namespace: str = "default") -> dict:
+ERROR_RATE = ('(sum(rate(sandbox_requests_total{{app="{{app}}",version="{{version}}",code=~"5.."}}[{w}]))'
+              ' or vector(0)) / sum(rate(sandbox_requests_total{{app="{{app}}",version="{{version}}"}}[{w}]))')
+
+
+def error_rate_metric(window: str = "30s", max_ratio: float = 0.05) -> dict:
+    return {"name": "error-rate", "query": ERROR_RATE.format(w=window), "max": max_ratio}
+
+
+def apps_yaml(namespace: str = "default", metrics: bool = False, bake: str = "10s") -> dict:
+    """The demo registry; with `metrics`, an error-rate gate against the sandbox's query API."""
+    gates = {"progress_deadline": "10m", "max_restarts": 1, "metrics": []}
+    if metrics:
+        gates.update(bake=bake, metrics=[error_rate_metric()])
     return {"apps": {app: {"namespace": namespace, "selector": {"app": app}, "service": app,
                            "ingress": app, "router": "replicas", "image": f"nginx:{app}-{{version}}",
                            "channels": [], "approvers": [], "requester_can_approve": True,
-                           "gates": {"progress_deadline": "10m", "max_restarts": 1, "metrics": []}}
+                           "gates": dict(gates)}
                      for app in DEMO_APPS}}
 
 
-def seed_demo(store: ObjectStore, config_dir: Path | None = None) -> Path | None:
+def seed_demo(store: ObjectStore, config_dir: Path | None = None, metrics: bool = False) -> Path | None:
     for app, replicas in DEMO_APPS.items():
         _create(store, "apps", "v1", "deployments", deployment(app, "v1", replicas))
         _create(store, "", "v1", "services", service(app))
@@ -60,5 +72,5 @@ def seed_demo(store: ObjectStore, config_dir: Path | None = None) -> Path | None
     if config_dir is None:
         return None
     path = Path(config_dir) / "apps.yaml"
-    path.write_text(yaml.safe_dump(apps_yaml(), sort_keys=False))
+    path.write_text(yaml.safe_dump(apps_yaml(metrics=metrics), sort_keys=False))
     return path

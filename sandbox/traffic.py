@@ -9,6 +9,7 @@ from collections import Counter
 
 from .objstore import ObjectStore
 from .pods import PodSimulator, image_tag
+from .promql import Series
 from .selectors import match_labels
 
 P = "nginx.ingress.kubernetes.io/"
@@ -50,6 +51,7 @@ class Traffic:
         self.store, self.pods = store, pods
         self.rng = random.Random(seed)
         self.counts: Counter = Counter()      # (namespace, app, version, code) -> requests
+        self.series = Series()                # the same requests, timed, for /api/v1/query
         self._lock = threading.Lock()
 
     # -- ingress-nginx ------------------------------------------------------------------
@@ -174,6 +176,7 @@ class Traffic:
         code = 500 if "errors" in tag and self.rng.random() < 0.2 else 200
         with self._lock:
             self.counts[(namespace, labels.get("app", service), version, str(code))] += 1
+        self.series.add(namespace, labels.get("app", service), version, str(code))
         return {"status": code, "pod": pod["metadata"]["name"], "version": version,
                 "image": pod["spec"]["containers"][0].get("image", ""), "service": service,
                 "canary_ingress": canary}
@@ -189,3 +192,39 @@ class Traffic:
             else:
                 unserved += 1
         return {"total": n, "versions": dict(versions), "errors": failed, "unserved": unserved}
+
+
+class TrafficGenerator:
+    """Steady background requests on every Ingress path, like a load generator in front of
+    the cluster, so metric gates have data (`graybot sandbox --traffic-rps`)."""
+
+    def __init__(self, traffic: Traffic, rps: float):
+        self.traffic, self.rps = traffic, rps
+        self._stop = threading.Event()
+
+    def start(self) -> "TrafficGenerator":
+        if self.rps > 0:
+            threading.Thread(target=self._run, name="sandbox-traffic", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def targets(self) -> list[tuple[str, str, str]]:
+        seen = []
+        for ing in self.traffic.store.list(ING):
+            if (ing["metadata"].get("annotations") or {}).get(P + "canary") == "true":
+                continue
+            for host, path, _svc in _rules(ing):
+                if (ing["metadata"]["namespace"], host, path) not in seen:
+                    seen.append((ing["metadata"]["namespace"], host, path))
+        return seen
+
+    def _run(self) -> None:
+        period, carry = 0.1, 0.0
+        while not self._stop.wait(period):
+            carry += self.rps * period
+            count, carry = int(carry), carry - int(carry)
+            for namespace, host, path in self.targets():
+                for _ in range(count):
+                    self.traffic.request(namespace=namespace, path=path, host=host)

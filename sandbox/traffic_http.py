@@ -6,6 +6,9 @@
 """
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
+from . import promql
 from .traffic import Traffic
 
 
@@ -33,3 +36,14 @@ def register_traffic_routes(server, traffic: Traffic) -> None:
     for method in ("GET", "POST"):
         server.extra_routes[(method, "/sandbox/request")] = one
         server.extra_routes[(method, "/sandbox/traffic")] = many
+
+
+def register_prometheus_routes(server, traffic: Traffic) -> None:
+    """GET/POST /api/v1/query, as the Prometheus HTTP API answers it."""
+    def instant(query, raw):
+        text = query.get("query") or dict(parse_qsl(raw.decode() if raw else "")).get("query", "")
+        body = promql.query(traffic.series, text)
+        return (200 if body["status"] == "success" else 400), body
+
+    for method in ("GET", "POST"):
+        server.extra_routes[(method, "/api/v1/query")] = instant

@@ -1,6 +1,7 @@
 """Real parts for every test: a private redis-server and the sandbox cluster over HTTP."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -63,7 +64,7 @@ def redis_client(redis_url):
 
 @pytest.fixture
 def sandbox(tmp_path) -> Sandbox:
-    cluster = Sandbox(timing=FAST).start()
+    cluster = Sandbox(timing=dataclasses.replace(FAST)).start()   # a copy: tests may tune it
     cluster.kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
     yield cluster
     cluster.stop()

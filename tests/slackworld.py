@@ -58,7 +58,8 @@ class SlackWorld:
         return wait_until(ready, timeout=30, message=f"buttons {names}")
 
     def thread_texts(self) -> list[str]:
-        return [m["text"] for m in self.slack.thread(CHANNEL, self.live_message()["ts"])]
+        roots = [m for m in self.slack.channel(CHANNEL) if "thread_ts" not in m]
+        return [m["text"] for m in self.slack.thread(CHANNEL, roots[0]["ts"])] if roots else []
 
     def ephemeral_texts(self, user: str) -> list[str]:
         return [e["text"] for e in self.slack.ephemerals(user)]
