@@ -15,16 +15,18 @@ from typing import Callable, Iterator
 
 from .grammar import ActionCommand, StartCommand
 from .kube import Kube, KubeError
-from . import metrics as prom
-from .gates import FAIL, INCONCLUSIVE, PASS, MetricGate
+from . import schedule
+from .gates import MetricGate
 from .machine import IllegalTransition, transition
 from .model import Event, Phase, Release
 from .plans import PlanError, Target, main_container, version_label
 from .settings import Registry
+from .stepper import Stepper
 from .store import AppBusy, LockBusy, StaleState, Store
 
 log = logging.getLogger("graybot.engine")
 Listener = Callable[[Release, str, str], None]     # (release, what happened, detail)
+SCHEDULER = "scheduler"
 ACTION_EVENTS = {"pause": Event.PAUSE, "resume": Event.RESUME, "rollback": Event.ROLLBACK,
                  "continue": Event.OVERRIDE}
 
@@ -50,13 +52,16 @@ def already(release: Release | None, first: dict | None = None) -> str:
 
 class Engine:
     def __init__(self, store: Store, kube: Kube, registry: Registry, strategies: dict,
-                 metrics: MetricGate | None = None, clock: Callable[[], float] = time.time):
+                 metrics: MetricGate | None = None, clock: Callable[[], float] = time.time,
+                 default_tz: str = "UTC"):
         """`strategies`: name -> strategy object (strategies.build), wired by bot/app.py or the CLI."""
         self.store, self.kube, self.registry = store, kube, registry
         self.strategies = strategies
         self.metrics = metrics or MetricGate("")
         self.clock = clock
+        self.default_tz = default_tz
         self.listeners: list[Listener] = []
+        self.stepper = Stepper(self)
 
     # -- planning -----------------------------------------------------------------------
     def _target(self, cmd: StartCommand) -> Target:
@@ -117,10 +122,15 @@ class Engine:
             event = Event.APPROVE_FULL if cmd.full else Event.APPROVE
         else:
             event = ACTION_EVENTS[cmd.verb]
-        return self.apply(release.id, event, actor, expected_version)
+        extra = {}
+        if cmd.verb == "rollback" and cmd.batches:
+            if release.strategy != "batch":
+                raise Refused("rollback --batches is for batch releases; plain rollback undoes this one")
+            extra["rollback_batches"] = True
+        return self.apply(release.id, event, actor, expected_version, extra=extra)
 
     def apply(self, release_id: str, event: Event, actor: str, expected_version: int | None = None,
-              reason: str = "") -> Release:
+              reason: str = "", extra: dict | None = None) -> Release:
         release = self.store.get(release_id)
         if release is None:
             raise Refused(f"no release {release_id}")
@@ -128,13 +138,48 @@ class Engine:
             release = self.store.get(release_id)
             if expected_version is not None and release.version != expected_version:
                 raise Refused(already(release, self.store.first_change_after(release.id, expected_version)))
-            saved = self._save(release, event, actor, reason)
+            event, extra = self._timed(release, event, actor, dict(extra or {}))
+            saved = self._save(release, event, actor, reason, extra=extra)
             strategy = self.strategies[saved.strategy]
             if event == Event.PAUSE:
                 self._safely(strategy.pause, saved)
             elif event == Event.RESUME:
                 self._safely(strategy.resume, saved)
             return self._drive(saved)
+
+    def _timed(self, release: Release, event: Event, actor: str, extra: dict) -> tuple[Event, dict]:
+        """Where a timer decides: approving a gray batch with `--at` schedules the first batch
+        instead of applying it; resuming a timed release re-arms its timer from now."""
+        now = self.clock()
+        if event == Event.APPROVE and release.phase == Phase.WAITING and actor != SCHEDULER:
+            due = schedule.due_after_gray_approval(release, now, self.default_tz)
+            if due is not None and not release.options.get("gray_approved"):
+                return Event.SCHEDULE, dict(extra, next_at=due, gray_approved=actor)
+        if event == Event.RESUME and release.paused_from == Phase.WAITING:
+            waiting = release.replace(phase=Phase.WAITING)
+            due = (schedule.due_after_gray_approval(waiting, now, self.default_tz)
+                   if release.options.get("gray_approved") and release.stage == 0
+                   else schedule.due_after_stage(waiting, now, self.default_tz))
+            if due is not None:
+                extra["next_at"] = due
+        return event, extra
+
+    def advance(self, release_id: str, expected_version: int) -> Release | None:
+        """A timer fired: approve the next stage, unless the state moved on (compare-and-set
+        decides, never the scheduler) or the window is closed (then wait for its opening)."""
+        release = self.store.get(release_id)
+        if release is None or release.version != expected_version or release.phase != Phase.WAITING:
+            return release
+        window, tz = release.options.get("window"), schedule._zone(release.options.get("tz"), self.default_tz)
+        now = self.clock()
+        try:
+            if window and not schedule.in_window(window, now, tz):
+                return self.apply(release_id, Event.SCHEDULE, SCHEDULER, expected_version,
+                                  extra={"next_at": schedule.into_window(window, now, tz)})
+            return self.apply(release_id, Event.APPROVE, SCHEDULER, expected_version)
+        except Refused as err:
+            log.info("timer for %s changed nothing: %s", release_id, err)
+            return self.store.get(release_id)
 
     def fail_gate(self, release_id: str, evidence: str) -> Release:
         """A gate failed (health watch, deadline or metric): roll back at once, or hold the
@@ -143,7 +188,7 @@ class Engine:
             release = self.store.get(release_id)
             if release.phase not in (Phase.PROGRESSING, Phase.WAITING):
                 return release
-            return self._gate_failed(release, evidence)
+            return self.stepper.gate_failed(release, evidence)
 
     def tick(self, release_id: str) -> Release | None:
         """Converge one release towards its saved intent; saves what it reaches."""
@@ -196,9 +241,9 @@ class Engine:
                 f"started by {busy.requested_by}). Finish or roll it back first.")
 
     def _save(self, release: Release, event: Event, actor: str, reason: str = "",
-              detail: str = "") -> Release:
+              detail: str = "", extra: dict | None = None) -> Release:
         try:
-            new = transition(release, event, actor, reason)
+            new = transition(release, event, actor, reason, now=self.clock(), extra=extra)
         except IllegalTransition as err:
             raise Refused(str(err)) from None
         try:
@@ -225,71 +270,5 @@ class Engine:
             self.store.record(release.id, "graybot", "cluster_error", str(err))
             return False, None
 
-    def _auto_rollback(self, release: Release) -> bool:
-        app = self.registry.get(release.app)
-        return release.options.get("auto_rollback", True) and (app is None or app.gates.auto_rollback)
-
-    def _gate_failed(self, release: Release, evidence: str) -> Release:
-        prom.GATE_EVALUATIONS.labels(gate="health_or_metric", result=FAIL).inc()
-        if release.options.get("overridden_stage") == release.stage:
-            return release
-        if self._auto_rollback(release):
-            return self._drive(self._save(release, Event.GATE_FAILED, "graybot", evidence))
-        return self._save(release, Event.GATE_HELD, "graybot", evidence)
-
-    def _gate(self, release: Release, ready_detail: str) -> tuple[str, str]:
-        """(pass|fail|inconclusive|wait, evidence) for a stage whose pods are ready."""
-        app = self.registry[release.app]
-        now = self.clock()
-        settled = self.store.stage_clock(release.id, release.stage, "settled", now)
-        hold = max(release.options.get("bake") or app.gates.bake, app.gates.min_ready)
-        if now - settled < hold:
-            return "wait", f"baking: {int(hold - (now - settled))}s left"
-        if not app.gates.metrics or release.options.get("overridden_stage") == release.stage:
-            return PASS, ready_detail
-        verdict = self.metrics.evaluate(app, release)
-        prom.GATE_EVALUATIONS.labels(gate="metric", result=verdict.result).inc()
-        return verdict.result, f"{ready_detail}; {verdict.evidence}"
-
-    def _progressing(self, release: Release) -> Release:
-        strategy = self.strategies[release.strategy]
-        app = self.registry[release.app]
-        started = self.store.stage_clock(release.id, release.stage, "started", self.clock())
-        ok, progress = self._safely(strategy.converge, release)
-        if not ok:
-            return release
-        if progress.failure:
-            return self._gate_failed(release, progress.failure)
-        if not progress.done:
-            self.store.clear_stage_clock(release.id, release.stage, "settled")
-            if self.clock() - started > app.gates.progress_deadline and \
-                    release.options.get("overridden_stage") != release.stage:
-                return self._gate_failed(release, f"stage {release.current.name} not healthy within "
-                                                  f"{app.gates.progress_deadline}s ({progress.detail})")
-            return release
-        result, evidence = self._gate(release, progress.detail)
-        if result == "wait":
-            return release
-        if result == FAIL:
-            return self._gate_failed(release, evidence)
-        if result == INCONCLUSIVE:
-            return self._save(release, Event.GATE_INCONCLUSIVE, "graybot", evidence)
-        if release.last:
-            if not self._safely(strategy.finalize, release)[0]:
-                return release
-            return self._save(release, Event.FINISHED, "graybot", detail=evidence)
-        return self._save(release, Event.STAGE_HEALTHY, "graybot", detail=evidence)
-
     def _drive(self, release: Release) -> Release:
-        strategy = self.strategies[release.strategy]
-        if release.phase == Phase.PROGRESSING:
-            return self._progressing(release)
-        elif release.phase == Phase.ROLLING_BACK:
-            ok, progress = self._safely(strategy.rollback, release)
-            if not ok:
-                return release
-            if progress.failure:
-                return self._save(release, Event.ROLLBACK_FAILED, "graybot", progress.failure)
-            if progress.done:
-                return self._save(release, Event.ROLLBACK_DONE, "graybot", detail=progress.detail)
-        return release
+        return self.stepper.drive(release)

@@ -22,6 +22,7 @@ ALLOWED: dict[Event, set[Phase]] = {
     Event.GATE_INCONCLUSIVE: {Phase.PROGRESSING, Phase.WAITING},
     Event.GATE_HELD: {Phase.PROGRESSING, Phase.WAITING},
     Event.OVERRIDE: {Phase.PAUSED},
+    Event.SCHEDULE: {Phase.WAITING},
     Event.ROLLBACK_DONE: {Phase.ROLLING_BACK},
     Event.ROLLBACK_FAILED: {Phase.ROLLING_BACK},
 }
@@ -48,9 +49,14 @@ def _why_not(release: Release, event: Event) -> str:
     return f"{event.value} does not apply while the release is {phase.value}"
 
 
+# events after which no timer may advance the release (the timer belonged to the old state)
+KEEPS_TIMER = {Event.SCHEDULE, Event.STAGE_HEALTHY, Event.RESUME}
+
+
 def transition(release: Release, event: Event, actor: str, reason: str = "",
-               now: float | None = None) -> Release:
-    """Apply one event. The result carries the next state version; saving is the store's job."""
+               now: float | None = None, extra: dict | None = None) -> Release:
+    """Apply one event. The result carries the next state version; saving is the store's job.
+    `extra` merges into the release's options (timers, flags) as part of the same change."""
     if release.phase not in ALLOWED[event]:
         raise IllegalTransition(_why_not(release, event))
     changes: dict = {}
@@ -84,6 +90,13 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
         changes = {"phase": Phase.ROLLED_BACK}
     elif event == Event.ROLLBACK_FAILED:
         changes = {"phase": Phase.FAILED}
+    elif event == Event.SCHEDULE:
+        changes = {}
+    options = dict(changes.get("options", release.options))
+    if event not in KEEPS_TIMER:
+        options.pop("next_at", None)
+    options.update(extra or {})
+    changes["options"] = options
     if reason:
         changes["reason"] = reason
     stamp = time.time() if now is None else now

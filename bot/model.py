@@ -43,6 +43,7 @@ class Event(str, Enum):
     GATE_INCONCLUSIVE = "gate_inconclusive"   # no data: paused for a human
     GATE_HELD = "gate_held"                   # failed, but auto-rollback is off: paused with evidence
     OVERRIDE = "override"                     # a human continues past a held or inconclusive gate
+    SCHEDULE = "schedule"                     # stays waiting; a timer will advance it (next_at)
     ROLLBACK_DONE = "rollback_done"
     ROLLBACK_FAILED = "rollback_failed"
 

@@ -1,0 +1,87 @@
+"""When a timed release advances next (pure): `--every`, `--at HH:MM`, `--window`, `--tz`,
+with correct behaviour across midnight and daylight-saving changes (zoneinfo)."""
+from __future__ import annotations
+
+from datetime import datetime, time as dtime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from .durations import parse_clock
+from .model import Release
+
+
+def _zone(name: str | None, default: str = "UTC") -> ZoneInfo:
+    return ZoneInfo(name or default)
+
+
+def at_local(day: datetime, hh: int, mm: int, tz: ZoneInfo) -> datetime:
+    """HH:MM on that local day; a time skipped by a DST jump moves forward past the gap."""
+    naive = datetime.combine(day.date(), dtime(hh, mm))
+    aware = naive.replace(tzinfo=tz, fold=0)
+    roundtrip = aware.astimezone(timezone.utc).astimezone(tz)
+    if roundtrip.replace(tzinfo=None) != naive:          # nonexistent local time (spring forward)
+        return roundtrip
+    return aware
+
+
+def next_clock(clock: str, after: float, tz: ZoneInfo) -> float:
+    """The first HH:MM in `tz` strictly after the instant `after`."""
+    hh, mm = parse_clock(clock)
+    local = datetime.fromtimestamp(after, tz)
+    for days in range(0, 3):
+        candidate = at_local(local + timedelta(days=days), hh, mm, tz)
+        if candidate.timestamp() > after:
+            return candidate.timestamp()
+    raise AssertionError("unreachable")
+
+
+def in_window(window: str, at: float, tz: ZoneInfo) -> bool:
+    start, end = (parse_clock(p) for p in window.split("-"))
+    local = datetime.fromtimestamp(at, tz)
+    minute = local.hour * 60 + local.minute
+    lo, hi = start[0] * 60 + start[1], end[0] * 60 + end[1]
+    return lo <= minute < hi if lo < hi else (minute >= lo or minute < hi)   # across midnight
+
+
+def into_window(window: str | None, at: float, tz: ZoneInfo) -> float:
+    """`at` if inside the window, else the window's next opening."""
+    if not window or in_window(window, at, tz):
+        return at
+    return next_clock(window.split("-")[0], at, tz)
+
+
+def describe(at: float, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def interval_of(release: Release) -> int | None:
+    return release.options.get("every") or release.options.get("auto")
+
+
+def due_after_stage(release: Release, now: float, default_tz: str = "UTC") -> float | None:
+    """When a timer advances past the (just healthy) current stage, or None: a human clicks.
+
+    Batch: after the gray batch a human always approves; `--at` sets the first batch's time
+    (scheduled when the gray batch is approved); then `--every`, else the next `--at`.
+    Canary: `--auto DURATION` after each stage. `--window` holds anything due outside it."""
+    opts, tz = release.options, _zone(release.options.get("tz"), default_tz)
+    if release.next_stage is None or opts.get("manual"):
+        return None
+    if release.strategy == "batch" and release.stage == 0:
+        return None
+    every = interval_of(release)
+    if every:
+        due = now + every
+    elif opts.get("at") and release.strategy == "batch":
+        due = next_clock(opts["at"], now, tz)
+    else:
+        return None
+    return into_window(opts.get("window"), due, tz)
+
+
+def due_after_gray_approval(release: Release, now: float, default_tz: str = "UTC") -> float | None:
+    """`--at`: once the gray batch is approved, the first batch waits for the next HH:MM."""
+    opts = release.options
+    if release.strategy != "batch" or release.stage != 0 or not opts.get("at"):
+        return None
+    tz = _zone(opts.get("tz"), default_tz)
+    return into_window(opts.get("window"), next_clock(opts["at"], now, tz), tz)
