@@ -17,10 +17,9 @@ from handlers.http import SlackHTTPServer
 from handlers.messages import MessageSync
 
 from . import metrics
-from .driver import Driver
+from .runner import Runner
 from .settings import Settings
-from .gates import HealthWatcher
-from .wiring import Core, build_core, health_watcher
+from .wiring import Core, build_core
 
 log = logging.getLogger("graybot.app")
 
@@ -39,22 +38,18 @@ class Graybot:
     bolt: App
     edge: Edge
     messages: MessageSync
-    driver: Driver
-    watcher: HealthWatcher
+    runner: Runner
 
     def start(self) -> "Graybot":
         """Resume every release from Redis, bring messages up to date, then run."""
         self.messages.start()
-        self.core.engine.resume_all()
         self.messages.resync()
         self.edge.recover_inbox()
-        self.driver.start()
-        self.watcher.start()
+        self.runner.start()        # the elected process resumes releases and runs the timers
         return self
 
     def stop(self) -> None:
-        self.watcher.stop()
-        self.driver.stop()
+        self.runner.stop()
         self.messages.stop()
         self.edge.workers.shutdown(wait=True, cancel_futures=False)
 
@@ -78,19 +73,19 @@ class Graybot:
 
 
 def build(settings: Settings, core: Core | None = None, message_retry: float = 2.0,
-          driver_period: float = 1.0) -> Graybot:
+          driver_period: float = 1.0, leader_ttl: float | None = None) -> Graybot:
     core = core or build_core(settings)
     client = slack_client(settings)
     bolt = App(signing_secret=settings.slack_signing_secret,
                client=client, token_verification_enabled=False)
-    driver = Driver(core.engine, period=driver_period)
-    edge = Edge(core.engine, client, Access(client), wake=driver.wake)
+    runner = Runner(core, leader_ttl=leader_ttl, driver_period=driver_period)
+    edge = Edge(core.engine, client, Access(client), wake=runner.wake)
     messages = MessageSync(client, core.store, core.engine.observe, retry_delay=message_retry)
     core.engine.listeners += [messages.on_change,
                               lambda release, what, detail: metrics.record_change(what, release.last_actor)]
     commands.register(bolt, edge)
     actions.register(bolt, edge)
-    return Graybot(core, bolt, edge, messages, driver, health_watcher(core, driver.wake))
+    return Graybot(core, bolt, edge, messages, runner)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

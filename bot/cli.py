@@ -75,6 +75,20 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    """The engine's background duties without Slack: driver, health watch, timers (if elected)."""
+    from .runner import Runner
+    from .settings import Settings
+    from .wiring import build_core
+
+    core = build_core(Settings.from_env())
+    runner = Runner(core).start()
+    logging.getLogger("graybot").info("worker %s started", runner.leadership.identity)
+    wait_for_interrupt()
+    runner.stop()
+    return 0
+
+
 def _socket(args: argparse.Namespace) -> int:
     from .app import socket_mode
     from .settings import Settings
@@ -110,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="0.0.0.0")
     srv.add_argument("--port", type=int, default=3000)
     srv.set_defaults(run=_serve)
+
+    wrk = sub.add_parser("worker", help="run releases' timers, driver and health watch without Slack")
+    wrk.set_defaults(run=_worker)
 
     sock = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
     sock.set_defaults(run=_socket)

@@ -91,6 +91,7 @@ class Engine:
         now = time.time()
         options = {k: v for k, v in vars(cmd).items() if k not in ("app", "version", "strategy")}
         options["match"] = dataclasses.asdict(cmd.match) if cmd.match else None
+        options["tz"] = cmd.tz or self.default_tz
         return Release(id=Release.new_id(cmd.app), app=cmd.app, strategy=cmd.strategy,
                        namespace=target.app.namespace, from_version=target.from_version,
                        to_version=cmd.version, image=target.image, stable_name=target.stable_name,

@@ -26,7 +26,8 @@ def build_core(settings: Settings) -> Core:
     registry = load_registry(settings.config_path)
     store = Store.from_url(settings.redis_url)
     kube = Kube.from_config(settings.kubeconfig or None)
-    engine = Engine(store, kube, registry, strategies.build(registry), MetricGate(settings.prometheus_url))
+    engine = Engine(store, kube, registry, strategies.build(registry), MetricGate(settings.prometheus_url),
+                    default_tz=settings.timezone)
     return Core(settings, registry, store, kube, engine)
 
 

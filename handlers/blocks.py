@@ -9,7 +9,10 @@ from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, Confirm
                                      DividerBlock, HeaderBlock, MarkdownTextObject, PlainTextObject,
                                      SectionBlock)
 
+from zoneinfo import ZoneInfo
+
 from bot.model import Phase, Release
+from bot.schedule import describe
 from bot.text import stage_marks
 
 ICON = {"done": ":white_check_mark:", "current": ":arrow_forward:", "next": ":white_circle:"}
@@ -53,7 +56,7 @@ def stage_lines(release: Release, live: dict | None = None) -> str:
                 f" · traffic {stage.weight}%")
         if i == release.stage and live:
             line += f"  _(ready now: new {live.get('new_ready', 0)} / old {live.get('old_ready', 0)})_"
-        if stage.note and i == release.stage:
+        if stage.note and (i == release.stage or release.strategy == "batch"):
             line += f"\n      {stage.note}"
         lines.append(line)
     hidden = len(release.stages) - len(rows)
@@ -84,6 +87,21 @@ def _buttons(release: Release) -> list[ButtonElement]:
         buttons.append(ButtonElement(text="Rollback", action_id="rollback", value=value,
                                      style="danger", confirm=confirm))
     return buttons
+
+
+def timer_text(release: Release) -> str:
+    """When a timer advances the release next, in the release's own time zone."""
+    due, opts = release.options.get("next_at"), release.options
+    if release.phase != Phase.WAITING or not due:
+        return ""
+    tz = ZoneInfo(opts.get("tz") or "UTC")
+    nxt = release.next_stage
+    text = f":alarm_clock: *{nxt.name if nxt else 'next'}* goes at {describe(due, tz)}"
+    if opts.get("window"):
+        text += f" (only inside the window {opts['window']} {opts.get('tz') or 'UTC'})"
+    if opts.get("gray_approved"):
+        text += f"; gray batch approved by {_who(opts['gray_approved'])}"
+    return text + "; Pause holds it"
 
 
 def gate_hold(release: Release) -> bool:
@@ -131,8 +149,8 @@ def release_blocks(release: Release, live: dict | None = None) -> list[Block]:
     context = [MarkdownTextObject(text=_clip(gate, 2900))]
     if release.options.get("match") or release.origin.get("router") not in (None, "replicas"):
         context.append(MarkdownTextObject(text=_clip(_routing(release), 2900)))
-    if release.options.get("next_at_text"):
-        context.append(MarkdownTextObject(text=f":alarm_clock: next: {release.options['next_at_text']}"))
+    if (timer := timer_text(release)):
+        context.append(MarkdownTextObject(text=timer))
     context.append(MarkdownTextObject(text=f"`{release.id}` · state v{release.version} · last: "
                                            f"{release.last_action} by {_who(release.last_actor)}"))
     blocks += [ContextBlock(elements=context)]
@@ -185,6 +203,8 @@ def event_text(release: Release, what: str, detail: str) -> str:
         "gate_held": f":rotating_light: gate failed: {detail}; auto-rollback is off, so the release "
                      f"is paused for a decision (<@{release.requested_by}>)",
         "override": f"{actor} continued past the gate at *{release.current.name}*",
+        "schedule": (f":alarm_clock: {actor} approved; " if release.last_actor != "scheduler" else
+                     ":alarm_clock: outside its window; ") + (timer_text(release)[15:] or "scheduled"),
         "rollback_done": f":leftwards_arrow_with_hook: rollback finished: {release.from_version} "
                          "serves everything",
         "rollback_failed": f":x: rollback failed: {detail} (<@{release.requested_by}>)",

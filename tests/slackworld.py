@@ -74,7 +74,8 @@ def start_slack_world(sandbox, kube, redis_client, redis_url, tmp_path, apps_doc
     settings = Settings(slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
                         slack_api_url=slack.url, redis_url=redis_url)
     core = Core(settings, world.registry, world.store, world.kube, world.engine)
-    bot = build(settings, core=core, message_retry=0.2, driver_period=0.2).start()
+    bot = build(settings, core=core, message_retry=0.2, driver_period=0.2, leader_ttl=3).start()
+    wait_until(lambda: bot.runner.leading, message="leader elected")
     server = bot.http_server("127.0.0.1", 0)
     server.serve_in_thread()
     sw = SlackWorld(world, bot, slack, server.url, urllib3.PoolManager(maxsize=64))

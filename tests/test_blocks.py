@@ -63,3 +63,14 @@ def test_the_message_shows_the_router_and_the_match_rule():
                                           origin={"router": "nginx"})
     text = json.dumps(to_dicts(release_blocks(r)))
     assert "router *nginx*" in text and "header `role=test`" in text
+
+
+def test_a_timed_batch_shows_when_the_next_batch_goes_in_its_time_zone():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    due = datetime(2026, 11, 23, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    r = release(Phase.WAITING, 1).replace(strategy="batch", options={
+        "next_at": due, "tz": "Asia/Shanghai", "window": "00:00-06:00", "gray_approved": "U0OPS"})
+    text = json.dumps(to_dicts(release_blocks(r)))
+    assert "*50%* goes at 2026-11-23 02:00 CST" in text and "window 00:00-06:00 Asia/Shanghai" in text
+    assert "gray batch approved by <@U0OPS>" in text
