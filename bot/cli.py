@@ -97,6 +97,12 @@ def _socket(args: argparse.Namespace) -> int:
     return 0
 
 
+def _playground(args: argparse.Namespace) -> int:
+    import importlib     # a development tool: production code never imports the sandbox
+
+    return importlib.import_module("sandbox.playground.run").run(args.port, args.fast, args.host)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graybot", description="Gray releases on Kubernetes from Slack.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -110,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--ready-delay", type=float, default=1.0,
                     help="seconds until a healthy pod is Ready")
     sb.set_defaults(run=_sandbox)
+
+    pg = sub.add_parser("playground", help="sandbox + Redis + bot + a browser console, no Slack needed")
+    pg.add_argument("--port", type=int, default=8080, help="the console's port")
+    pg.add_argument("--host", default="127.0.0.1")
+    pg.add_argument("--fast", action="store_true", help="short pod and bake delays (for tests)")
+    pg.set_defaults(run=_playground)
 
     rel = sub.add_parser("release", help="run a /release command from the terminal",
                          description="The /release command language, e.g. "

@@ -1,0 +1,93 @@
+"""Starts everything for `graybot playground`: the sandbox cluster (demo apps, traffic,
+Prometheus API), a Redis, the fake Slack Web API, graybot itself in HTTP mode, and the console."""
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+
+import yaml
+
+from ..cluster import Sandbox
+from ..pods import Timing
+from ..seed import apps_yaml, seed_demo
+from ..slack import FakeSlack
+from .console import USERS, Console, serve_console
+from .redis_local import LocalRedis, scratch_dir
+
+log = logging.getLogger("graybot.playground")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def playground_apps(bake: str) -> dict:
+    doc = apps_yaml(metrics=True, bake=bake)
+    doc["apps"]["user"]["approvers"] = [u["id"] for u in USERS if u["role"] == "approver"]
+    return doc
+
+
+class Playground:
+    def __init__(self, port: int = 8080, fast: bool = False, host: str = "127.0.0.1"):
+        self.port, self.fast, self.host = port, fast, host
+        self.parts: list = []
+
+    def start(self) -> "Playground":
+        from bot.app import build
+        from bot.settings import Settings
+
+        work = scratch_dir()
+        timing = Timing(ready_delay=0.3 if self.fast else 1.0, restart_every=1.0 if self.fast else 5.0)
+        self.redis = LocalRedis(work).start()
+        self.sandbox = Sandbox(port=_free_port(), timing=timing, traffic_rps=20).start()
+        kubeconfig = self.sandbox.write_kubeconfig(work / "kubeconfig")
+        seed_demo(self.sandbox.store, work)
+        config = work / "apps.yaml"
+        config.write_text(yaml.safe_dump(playground_apps("1s" if self.fast else "5s"), sort_keys=False))
+        self.slack = FakeSlack().start()
+        secret = secrets.token_hex(16)
+        settings = Settings(slack_bot_token="xoxb-playground", slack_signing_secret=secret,
+                            slack_api_url=self.slack.url, redis_url=self.redis.url, config_path=str(config),
+                            kubeconfig=str(kubeconfig), prometheus_url=self.sandbox.url)
+        self.bot = build(settings, message_retry=0.5, driver_period=0.5, leader_ttl=5).start()
+        self.bot_http = self.bot.http_server("127.0.0.1", _free_port())
+        self.bot_http.serve_in_thread()
+        self.console = serve_console(Console(self.sandbox, self.slack, self.bot_http.url, secret),
+                                     self.host, self.port)
+        self.work = work
+        return self
+
+    def banner(self) -> str:
+        return "\n".join([
+            "graybot playground is running:",
+            f"  console (open this)   http://{self.host}:{self.console.server_address[1]}",
+            f"  graybot (HTTP mode)   {self.bot_http.url}/slack/events   /healthz   /metrics",
+            f"  sandbox cluster       {self.sandbox.url}   KUBECONFIG={self.work / 'kubeconfig'}",
+            f"  fake Slack Web API    {self.slack.url}",
+            f"  Prometheus API        {self.sandbox.url}/api/v1/query",
+            f"  Redis                 {self.redis.url} ({self.redis.kind})",
+            f"  apps.yaml             {self.work / 'apps.yaml'}",
+            "Try: /release canary user-v2 10%   (as alice; eve is not an approver of user)",
+            "Ctrl-C stops everything."])
+
+    def stop(self) -> None:
+        self.console.shutdown()
+        self.bot_http.shutdown()
+        self.bot.stop()
+        self.slack.stop()
+        self.sandbox.stop()
+        self.redis.stop()
+
+
+def run(port: int, fast: bool, host: str = "127.0.0.1") -> int:
+    from bot.cli import wait_for_interrupt
+
+    playground = Playground(port, fast, host).start()
+    print(playground.banner(), flush=True)
+    wait_for_interrupt()
+    print("stopping ...", flush=True)
+    playground.stop()
+    return 0
