@@ -237,6 +237,7 @@ class Kube:
 
     # -- Istio custom objects ------------------------------------------------------------
     ISTIO = ("networking.istio.io", "v1beta1")
+    ISTIO_PLURALS = ("virtualservices", "destinationrules")    # what the RBAC must grant
 
     def istio(self, ns: str, plural: str, name: str) -> dict | None:
         group, version = self.ISTIO

@@ -10,7 +10,7 @@ from bot.settings import AppSpec
 from . import match_of
 from .service import stable_label
 
-VS, DR = "virtualservices", "destinationrules"
+VS, DR = Kube.ISTIO_PLURALS
 
 
 def _dest(host: str, subset: str, weight: int | None = None) -> dict:
