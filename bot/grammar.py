@@ -5,11 +5,11 @@ Pure: it needs only the registered app names (APP-VERSION splits at the longest 
 from __future__ import annotations
 
 import re
-import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
-from .durations import parse_clock, parse_duration
+from . import values
+from .errors import UsageError
 
 STRATEGIES = ("canary", "ab", "bluegreen", "rolling", "recreate", "batch")
 VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume": "resume",
@@ -33,7 +33,6 @@ USAGE = {
 }
 _TOKEN = re.compile(r"^[A-Za-z0-9._:=%,+/-]+$")
 _VERSION = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
-_INT_OR_PCT = re.compile(r"^(\d{1,3})%?$")
 _HEADER = re.compile(r"^header:([A-Za-z0-9-]{1,64})=([A-Za-z0-9._-]{1,128})$")
 _COOKIE = re.compile(r"^cookie:([A-Za-z0-9_-]{1,64})$")
 # options per strategy: name -> takes a value
@@ -46,12 +45,6 @@ OPTIONS = {
     "batch": {"--gray": True, "--batches": True, "--every": True, "--at": True, "--window": True,
               "--tz": True, "--manual": False, **_COMMON},
 }
-
-
-class UsageError(Exception):
-    def __init__(self, problem: str, usage: str):
-        super().__init__(f"{problem}\nUsage: {usage}")
-        self.problem, self.usage = problem, usage
 
 
 @dataclass(frozen=True)
@@ -135,61 +128,6 @@ def split_app_version(token: str, apps: Iterable[str], usage: str) -> tuple[str,
                      usage)
 
 
-def _percent(text: str, usage: str) -> int:
-    m = _INT_OR_PCT.match(text)
-    if not m or not 1 <= int(m.group(1)) <= 100:
-        raise UsageError(f"{text!r} is not a percentage from 1% to 100%", usage)
-    return int(m.group(1))
-
-
-def _steps(text: str, usage: str) -> tuple[int, ...]:
-    steps = tuple(_percent(part, usage) for part in text.split(","))
-    if any(b <= a for a, b in zip(steps, steps[1:])):
-        raise UsageError(f"--steps {text} must rise strictly, e.g. 10,30,50,100", usage)
-    return steps if steps[-1] == 100 else steps + (100,)
-
-
-def _duration(option: str, text: str, usage: str) -> int:
-    seconds = parse_duration(text)
-    if seconds is None:
-        raise UsageError(f"{option} {text!r} is not a duration like 30s, 10m or 2h", usage)
-    return seconds
-
-
-def _surge(option: str, text: str, usage: str) -> str:
-    m = _INT_OR_PCT.match(text)
-    if not m or (text.endswith("%") and int(m.group(1)) > 100):
-        raise UsageError(f"{option} {text!r} must be a number or a percentage like 25%", usage)
-    return text
-
-
-def _count(option: str, text: str, usage: str, low: int, high: int) -> int:
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise UsageError(f"{option} {text!r} must be a whole number from {low} to {high}", usage)
-    return int(text)
-
-
-def _clock(option: str, text: str, usage: str) -> str:
-    if parse_clock(text) is None:
-        raise UsageError(f"{option} {text!r} is not a time like 02:00 (24-hour HH:MM)", usage)
-    return text
-
-
-def _window(text: str, usage: str) -> str:
-    start, sep, end = text.partition("-")
-    if not sep or parse_clock(start) is None or parse_clock(end) is None or start == end:
-        raise UsageError(f"--window {text!r} must look like 00:00-06:00", usage)
-    return text
-
-
-def _zone(text: str, usage: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(text)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"--tz {text!r} is not a time zone like Asia/Shanghai or UTC", usage) from None
-    return text
-
-
 def _options(strategy: str, args: list[str], usage: str) -> tuple[dict[str, str | bool], list[str]]:
     allowed, found, rest = OPTIONS[strategy], {}, []
     it = iter(args)
@@ -221,7 +159,7 @@ def _start(tokens: list[str], apps: list[str], dry_run: bool) -> StartCommand:
     fields: dict = {"strategy": strategy, "app": app, "version": version, "dry_run": dry_run,
                     "auto_rollback": "--no-auto-rollback" not in opts}
     if "--bake" in opts:
-        fields["bake"] = _duration("--bake", str(opts["--bake"]), usage)
+        fields["bake"] = values.duration("--bake", str(opts["--bake"]), usage)
     if strategy == "canary":
         _canary_fields(fields, opts, rest, usage)
     elif strategy == "ab":
@@ -229,7 +167,7 @@ def _start(tokens: list[str], apps: list[str], dry_run: bool) -> StartCommand:
     elif strategy == "rolling":
         for opt, key in (("--max-surge", "max_surge"), ("--max-unavailable", "max_unavailable")):
             if opt in opts:
-                fields[key] = _surge(opt, str(opts[opt]), usage)
+                fields[key] = values.surge(opt, str(opts[opt]), usage)
         if fields.get("max_surge") in ("0", "0%") and fields.get("max_unavailable") in ("0", "0%"):
             raise UsageError("--max-surge and --max-unavailable cannot both be 0", usage)
     elif strategy == "batch":
@@ -245,16 +183,16 @@ def _canary_fields(fields: dict, opts: dict, rest: list[str], usage: str) -> Non
     if rest and "--steps" in opts:
         raise UsageError("give either a first weight (10%) or --steps, not both", usage)
     if rest:
-        first = _percent(rest[0], usage)
+        first = values.percent(rest[0], usage)
         fields["steps"] = (first,) + tuple(s for s in DEFAULT_STEPS if s > first)
     elif "--steps" in opts:
-        fields["steps"] = _steps(str(opts["--steps"]), usage)
+        fields["steps"] = values.steps(str(opts["--steps"]), usage)
     if "--router" in opts:
         if opts["--router"] not in ("replicas", "nginx", "istio"):
             raise UsageError(f"--router {opts['--router']!r} must be replicas, nginx or istio", usage)
         fields["router"] = opts["--router"]
     if "--auto" in opts:
-        fields["auto"] = _duration("--auto", str(opts["--auto"]), usage)
+        fields["auto"] = values.duration("--auto", str(opts["--auto"]), usage)
 
 
 def _ab_fields(fields: dict, opts: dict, rest: list[str], usage: str) -> None:
@@ -271,22 +209,22 @@ def _ab_fields(fields: dict, opts: dict, rest: list[str], usage: str) -> None:
             raise UsageError("A/B needs --router nginx or istio (replicas cannot match requests)", usage)
         fields["router"] = opts["--router"]
     if "--steps" in opts:
-        fields["steps"] = _steps(str(opts["--steps"]), usage)
+        fields["steps"] = values.steps(str(opts["--steps"]), usage)
 
 
 def _batch_fields(fields: dict, opts: dict, usage: str) -> None:
     if "--gray" in opts:
-        fields["gray"] = _count("--gray", str(opts["--gray"]), usage, 1, 2)
+        fields["gray"] = values.count("--gray", str(opts["--gray"]), usage, 1, 2)
     if "--batches" in opts:
-        fields["batches"] = _count("--batches", str(opts["--batches"]), usage, 1, 20)
+        fields["batches"] = values.count("--batches", str(opts["--batches"]), usage, 1, 20)
     if "--every" in opts:
-        fields["every"] = _duration("--every", str(opts["--every"]), usage)
+        fields["every"] = values.duration("--every", str(opts["--every"]), usage)
     if "--at" in opts:
-        fields["at"] = _clock("--at", str(opts["--at"]), usage)
+        fields["at"] = values.clock("--at", str(opts["--at"]), usage)
     if "--window" in opts:
-        fields["window"] = _window(str(opts["--window"]), usage)
+        fields["window"] = values.window(str(opts["--window"]), usage)
     if "--tz" in opts:
-        fields["tz"] = _zone(str(opts["--tz"]), usage)
+        fields["tz"] = values.zone(str(opts["--tz"]), usage)
     fields["manual"] = bool(opts.get("--manual"))
     if fields["manual"] and "--every" in opts:
         raise UsageError("--manual and --every do not go together", usage)

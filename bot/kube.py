@@ -91,6 +91,25 @@ class Kube:
         resp = self._call(fn, *args, _preload_content=False, **kwargs)
         return json.loads(resp.data) if resp.data else {}
 
+    def _create(self, fn: Callable, args: tuple, body: dict, existing: Callable[[], dict | None]) -> dict:
+        """Create, or return the existing object of that name (re-running a step converges)."""
+        try:
+            return self._write(fn, *args, body)
+        except KubeError as err:
+            if err.status == 409 and err.reason == "AlreadyExists":
+                return existing() or {}
+            raise
+
+    def _delete(self, fn: Callable, *args) -> bool:
+        """Delete; False when it was already gone."""
+        try:
+            self._write(fn, *args)
+            return True
+        except KubeError as err:
+            if err.status == 404:
+                return False
+            raise
+
     # -- Deployments --------------------------------------------------------------------
     def deployment(self, ns: str, name: str) -> dict | None:
         return self._read(self.apps.read_namespaced_deployment, name, ns)
@@ -100,13 +119,8 @@ class Kube:
         return (doc or {}).get("items", [])
 
     def create_deployment(self, ns: str, body: dict) -> dict:
-        """Create, or return the existing one of that name (re-running a step converges)."""
-        try:
-            return self._write(self.apps.create_namespaced_deployment, ns, body)
-        except KubeError as err:
-            if err.status == 409 and err.reason == "AlreadyExists":
-                return self.deployment(ns, body["metadata"]["name"]) or {}
-            raise
+        return self._create(self.apps.create_namespaced_deployment, (ns,), body,
+                            lambda: self.deployment(ns, body["metadata"]["name"]))
 
     def patch_deployment(self, ns: str, name: str, patch: dict | list) -> dict:
         kwargs = {"_content_type": "application/json-patch+json"} if isinstance(patch, list) else {}
@@ -117,13 +131,7 @@ class Kube:
                     {"spec": {"replicas": replicas}})
 
     def delete_deployment(self, ns: str, name: str) -> bool:
-        try:
-            self._write(self.apps.delete_namespaced_deployment, name, ns)
-            return True
-        except KubeError as err:
-            if err.status == 404:
-                return False
-            raise
+        return self._delete(self.apps.delete_namespaced_deployment, name, ns)
 
     def replicasets(self, ns: str, labels: dict[str, str]) -> list[dict]:
         doc = self._read(self.apps.list_namespaced_replica_set, ns, label_selector=selector_text(labels))
@@ -195,45 +203,25 @@ class Kube:
                            _content_type="application/json-patch+json")
 
     def create_service(self, ns: str, body: dict) -> dict:
-        try:
-            return self._write(self.core.create_namespaced_service, ns, body)
-        except KubeError as err:
-            if err.status == 409 and err.reason == "AlreadyExists":
-                return self.service(ns, body["metadata"]["name"]) or {}
-            raise
+        return self._create(self.core.create_namespaced_service, (ns,), body,
+                            lambda: self.service(ns, body["metadata"]["name"]))
 
     def delete_service(self, ns: str, name: str) -> bool:
-        try:
-            self._write(self.core.delete_namespaced_service, name, ns)
-            return True
-        except KubeError as err:
-            if err.status == 404:
-                return False
-            raise
+        return self._delete(self.core.delete_namespaced_service, name, ns)
 
     # -- Ingresses (ingress-nginx canary) -----------------------------------------------
     def ingress(self, ns: str, name: str) -> dict | None:
         return self._read(self.net.read_namespaced_ingress, name, ns)
 
     def create_ingress(self, ns: str, body: dict) -> dict:
-        try:
-            return self._write(self.net.create_namespaced_ingress, ns, body)
-        except KubeError as err:
-            if err.status == 409 and err.reason == "AlreadyExists":
-                return self.ingress(ns, body["metadata"]["name"]) or {}
-            raise
+        return self._create(self.net.create_namespaced_ingress, (ns,), body,
+                            lambda: self.ingress(ns, body["metadata"]["name"]))
 
     def patch_ingress(self, ns: str, name: str, patch: dict) -> dict:
         return self._write(self.net.patch_namespaced_ingress, name, ns, patch)
 
     def delete_ingress(self, ns: str, name: str) -> bool:
-        try:
-            self._write(self.net.delete_namespaced_ingress, name, ns)
-            return True
-        except KubeError as err:
-            if err.status == 404:
-                return False
-            raise
+        return self._delete(self.net.delete_namespaced_ingress, name, ns)
 
     # -- Istio custom objects ------------------------------------------------------------
     ISTIO = ("networking.istio.io", "v1beta1")
@@ -245,12 +233,8 @@ class Kube:
 
     def create_istio(self, ns: str, plural: str, body: dict) -> dict:
         group, version = self.ISTIO
-        try:
-            return self._write(self.custom.create_namespaced_custom_object, group, version, ns, plural, body)
-        except KubeError as err:
-            if err.status == 409 and err.reason == "AlreadyExists":
-                return self.istio(ns, plural, body["metadata"]["name"]) or {}
-            raise
+        return self._create(self.custom.create_namespaced_custom_object, (group, version, ns, plural), body,
+                            lambda: self.istio(ns, plural, body["metadata"]["name"]))
 
     def merge_istio(self, ns: str, plural: str, name: str, patch: dict) -> dict:
         """Merge patch (CRs take no strategic merge); lists in it replace whole lists."""
@@ -260,10 +244,4 @@ class Kube:
 
     def delete_istio(self, ns: str, plural: str, name: str) -> bool:
         group, version = self.ISTIO
-        try:
-            self._write(self.custom.delete_namespaced_custom_object, group, version, ns, plural, name)
-            return True
-        except KubeError as err:
-            if err.status == 404:
-                return False
-            raise
+        return self._delete(self.custom.delete_namespaced_custom_object, group, version, ns, plural, name)

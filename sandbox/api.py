@@ -74,8 +74,7 @@ class KubeApi:
                     return 200, self.list(route, req.query)
                 if req.method == "POST":
                     return self.create(route, req)
-                raise method_not_allowed(f"the server does not allow this method on the "
-                                         f"requested resource")
+                raise method_not_allowed("the server does not allow this method on the requested resource")
             if req.method == "GET":
                 return 200, self.get(route)
             if req.method == "PUT":
@@ -181,12 +180,10 @@ class KubeApi:
         elif kind == "application/strategic-merge-patch+json" and not route.res.custom:
             new = patching.strategic_merge_patch(base, req.body)
         else:
+            accepted = CR_PATCH_TYPES if route.res.custom else \
+                CR_PATCH_TYPES + ", application/strategic-merge-patch+json"
             raise unsupported_media("the body of the request was in an unknown format - accepted "
-                                    f"media types include: {CR_PATCH_TYPES}" if route.res.custom
-                                    else f"the body of the request was in an unknown format - "
-                                    f"accepted media types include: application/json-patch+json, "
-                                    f"application/merge-patch+json, application/apply-patch+yaml,"
-                                    f" application/strategic-merge-patch+json")
+                                    f"media types include: {accepted}")
         if (new.get("metadata") or {}).get("resourceVersion") == current["metadata"]["resourceVersion"]:
             new["metadata"].pop("resourceVersion")
         return self._save(route, current, new, req.query.get("dryRun") == "All")

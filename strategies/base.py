@@ -16,7 +16,7 @@ from bot.plans import Plan, PlanError, Progress, Target, main_container, version
 from bot.settings import AppSpec
 
 __all__ = ["Plan", "PlanError", "Progress", "Strategy", "Target", "main_container", "version_label",
-           "settled", "deadline_failure", "progress_text", "new_deployment"]
+           "settled", "deadline_failure", "progress_text", "new_deployment", "restore_stable"]
 
 
 class Strategy(Protocol):
@@ -42,6 +42,21 @@ def settled(deploy: dict | None, replicas: int) -> bool:
             and s.get("observedGeneration", 0) >= deploy["metadata"].get("generation", 1)
             and s.get("updatedReplicas", 0) == replicas and s.get("replicas", 0) == replicas
             and s.get("availableReplicas", 0) >= replicas)
+
+
+def restore_stable(kube: Kube, release: Release) -> Progress | None:
+    """Rollback's first step: the stable Deployment back at its full size and ready, before
+    anything of the new version goes (capacity never dips). None once that is so."""
+    ns, n = release.namespace, release.replicas
+    stable = kube.deployment(ns, release.stable_name)
+    if stable is None:
+        return Progress(False, failure=f"{release.stable_name} is gone; cannot roll back")
+    if stable["spec"].get("replicas") != n:
+        kube.scale(ns, release.stable_name, n)
+        stable = kube.deployment(ns, release.stable_name)
+    if not settled(stable, n):
+        return Progress(False, progress_text(stable, n), deadline_failure(stable))
+    return None
 
 
 def deadline_failure(deploy: dict | None) -> str:

@@ -8,7 +8,8 @@ from bot.model import Release, Stage
 from bot.settings import AppSpec
 
 from .base import Plan, PlanError, Progress, Target, deadline_failure, new_deployment, \
-    progress_text, settled, version_label
+    progress_text, restore_stable, settled, version_label
+from .routers.service import point_service, version_selector
 
 GREEN, SWITCH, RETIRE = 0, 1, 2
 
@@ -33,15 +34,9 @@ class BlueGreen:
                   Stage("retire blue", 100, n, 0, f"{target.stable_name} deleted"))
         return Plan(stages, target.new_name, {"service_selector": svc["spec"].get("selector") or {}})
 
-    def _selector(self, release: Release, version: str) -> dict[str, str]:
-        return dict(self.apps[release.app].labels, version=version)
-
     def _point(self, kube: Kube, release: Release, version: str) -> None:
-        service, ns = self.apps[release.app].service, release.namespace
-        svc = kube.service(ns, service)
-        want = self._selector(release, version)
-        if svc is not None and svc["spec"].get("selector") != want:
-            kube.set_service_selector(ns, service, want)
+        app = self.apps[release.app]
+        point_service(kube, release.namespace, app.service, version_selector(app, version))
 
     def converge(self, kube: Kube, release: Release) -> Progress:
         app, ns = self.apps[release.app], release.namespace
@@ -61,20 +56,13 @@ class BlueGreen:
         kube.delete_deployment(release.namespace, release.stable_name)
 
     def rollback(self, kube: Kube, release: Release) -> Progress:
-        ns = release.namespace
-        blue = kube.deployment(ns, release.stable_name)
-        if blue is None:
-            return Progress(False, failure=f"{release.stable_name} is gone; cannot switch back")
-        if blue["spec"].get("replicas") != release.replicas:
-            kube.scale(ns, release.stable_name, release.replicas)
-            blue = kube.deployment(ns, release.stable_name)
-        if not settled(blue, release.replicas):
-            return Progress(False, progress_text(blue, release.replicas), deadline_failure(blue))
-        original = release.origin.get("service_selector")
-        svc = kube.service(ns, self.apps[release.app].service)
-        if original and svc is not None and svc["spec"].get("selector") != original:
-            kube.set_service_selector(ns, self.apps[release.app].service, original)
-        kube.delete_deployment(ns, release.new_name)
+        """Switch back while blue is still there (at full size and ready), then drop green."""
+        if (waiting := restore_stable(kube, release)) is not None:
+            return waiting
+        if release.origin.get("service_selector"):
+            point_service(kube, release.namespace, self.apps[release.app].service,
+                          release.origin["service_selector"])
+        kube.delete_deployment(release.namespace, release.new_name)
         return Progress(True, f"Service back on {release.from_version}; {release.new_name} deleted")
 
     def pause(self, kube: Kube, release: Release) -> None:

@@ -15,7 +15,7 @@ from bot.model import Release, Stage
 from bot.settings import AppSpec
 
 from .base import (Plan, PlanError, Progress, Target, deadline_failure, new_deployment, progress_text,
-                   settled)
+                   restore_stable, settled)
 from .replicas import canary_split
 from .routers import Router, build_router
 
@@ -89,17 +89,11 @@ class Canary:
 
     def rollback(self, kube: Kube, release: Release) -> Progress:
         """Stable back to N first (capacity never dips), traffic back, then the new version goes."""
-        app, ns, router = self.apps[release.app], release.namespace, self.router(release)
-        stable = kube.deployment(ns, release.stable_name)
-        if stable is None:
-            return Progress(False, failure=f"{release.stable_name} is gone; cannot roll back")
-        if stable["spec"].get("replicas") != release.replicas:
-            kube.scale(ns, release.stable_name, release.replicas)
-            stable = kube.deployment(ns, release.stable_name)
-        if not settled(stable, release.replicas):
-            return Progress(False, progress_text(stable, release.replicas), deadline_failure(stable))
+        app, router = self.apps[release.app], self.router(release)
+        if (waiting := restore_stable(kube, release)) is not None:
+            return waiting
         router.revert(kube, app, release)
-        kube.delete_deployment(ns, release.new_name)
+        kube.delete_deployment(release.namespace, release.new_name)
         router.tidy(kube, app, release)
         return Progress(True, f"{release.stable_name} serves all {release.replicas} pods")
 

