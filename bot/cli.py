@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--seed", choices=["demo", "none"], default="none")
     sb.add_argument("--ready-delay", type=float, default=1.0,
                     help="seconds until a healthy pod is Ready")
+    sb.add_argument("--traffic-rps", type=float, default=20.0,
+                    help="simulated requests per second on every Ingress path (0: none)")
     sb.set_defaults(run=_sandbox)
 
     pg = sub.add_parser("playground", help="sandbox + Redis + bot + a browser console, no Slack needed")

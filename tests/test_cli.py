@@ -51,3 +51,28 @@ def test_usage_errors_exit_2_and_change_nothing(cli, redis_client):
 def test_refusals_exit_1(cli):
     refused = cli("approve", "user")
     assert refused.returncode == 1 and "user has no active release" in refused.stderr
+
+
+def test_graybot_sandbox_command_serves_the_demo_and_writes_its_files(tmp_path, kubectl_bin):
+    from tests.conftest import free_port
+
+    port = free_port()
+    kubeconfig = tmp_path / "gb" / "kubeconfig"
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "sandbox", "--seed", "demo", "--port", str(port),
+                             "--kubeconfig", str(kubeconfig), "--ready-delay", "0.2", "--traffic-rps", "5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = "".join(proc.stdout.readline() for _ in range(6))
+        assert f"sandbox cluster: http://127.0.0.1:{port}" in banner, banner
+        assert "apps.yaml" in banner and "/api/v1/query" in banner
+        from bot.settings import load_registry
+        registry = load_registry(kubeconfig.parent / "apps.yaml")
+        assert set(registry) == {"user", "pay"} and registry["user"].gates.metrics
+        get = lambda: subprocess.run([kubectl_bin, "--kubeconfig", str(kubeconfig), "--cache-dir",  # noqa: E731
+                                      str(tmp_path / "cache"), "get", "deployments"],
+                                     capture_output=True, text=True, timeout=60).stdout
+        wait_until(lambda: "user-v1   10/10" in get(), timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert proc.returncode == 0
