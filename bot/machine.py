@@ -42,6 +42,9 @@ def _why_not(release: Release, event: Event) -> str:
         return f"release {release.id} is paused; resume it first"
     if event == Event.RESUME:
         return f"release {release.id} is not paused (it is {phase.value})"
+    if event == Event.OVERRIDE:
+        return f"release {release.id} is not held by a gate, so there is nothing to continue past " \
+               f"(it is {phase.value})"
     if event == Event.PAUSE and phase == Phase.PAUSED:
         return f"release {release.id} is already paused"
     if phase == Phase.ROLLING_BACK:

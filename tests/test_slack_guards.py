@@ -125,3 +125,43 @@ def test_a_request_lost_in_a_crash_is_told_to_its_sender(make_sw):
     texts = sw.slack.wait_for(lambda: sw.ephemeral_texts("U0ERIN"))
     assert "graybot restarted while handling `/release approve user`" in texts[0]
     assert sw.world.store.inbox_stale(-1) == []
+
+
+@pytest.mark.parametrize("action", ["pause", "rollback"])
+def test_outsiders_may_not_pause_or_roll_back(make_sw, action):
+    sw = make_sw(guarded_apps(approvers=["U0BOB"]))
+    sw.command("canary user-v2 10%", user="U0ALICE")
+    sw.wait_buttons("approve", "pause", "rollback")
+    before = sw.world.store.active_for("user")
+    sw.click(action, user="U0MALLORY")
+    refusal = sw.slack.wait_for(lambda: sw.ephemeral_texts("U0MALLORY"))
+    assert f"may not {action} user: only its approvers or the requester can" in refusal[0]
+    assert sw.world.store.active_for("user").version == before.version
+    sw.click(action, user="U0ALICE")               # the requester may
+    wait_until(lambda: sw.world.store.get(before.id).version > before.version)
+
+
+def test_continue_past_a_held_gate_needs_an_approver(make_sw):
+    sw = make_sw(guarded_apps(approvers=["U0BOB"]))
+    sw.command("canary user-broken 10% --no-auto-rollback", user="U0ALICE")
+    sw.wait_buttons("continue", "rollback")
+    held = sw.world.store.active_for("user")
+    sw.click("continue", user="U0ALICE")           # the requester is not an approver here
+    refusal = sw.slack.wait_for(lambda: [t for t in sw.ephemeral_texts("U0ALICE") if "not an approver" in t])
+    assert refusal and sw.world.store.active_for("user").version == held.version
+
+
+def test_a_forged_button_value_and_a_misplaced_continue_change_nothing(make_sw, redis_client):
+    sw = make_sw()
+    sw.command("canary user-v2 10%")
+    msg = sw.wait_buttons("approve", "pause", "rollback")
+    before = sw.world.store.active_for("user")
+    from sandbox.slack import block_action_body
+    sw.post(block_action_body("approve", "not-json", "U0ALICE", CHANNEL, msg["ts"]))
+    sw.post(block_action_body("approve", '{"r":"nope","s":0,"v":1}', "U0ALICE", CHANNEL, msg["ts"]))
+    sw.command("continue user")
+    texts = sw.slack.wait_for(lambda: len(t := sw.ephemeral_texts("U0ALICE")) >= 3 and t)
+    assert any("this button is not one of graybot's" in t for t in texts)
+    assert any("that release no longer exists" in t for t in texts)
+    assert any("is not held by a gate, so there is nothing to continue past (it is waiting)" in t for t in texts)
+    assert sw.world.store.active_for("user").version == before.version
