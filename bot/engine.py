@@ -171,7 +171,7 @@ class Engine:
         release = self.store.get(release_id)
         if release is None or release.version != expected_version or release.phase != Phase.WAITING:
             return release
-        window, tz = release.options.get("window"), schedule._zone(release.options.get("tz"), self.default_tz)
+        window, tz = release.options.get("window"), schedule.zone(release.options.get("tz"), self.default_tz)
         now = self.clock()
         try:
             if window and not schedule.in_window(window, now, tz):

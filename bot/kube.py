@@ -18,7 +18,6 @@ from kubernetes.client.exceptions import ApiException
 
 log = logging.getLogger("graybot.kube")
 T = TypeVar("T")
-REVISION = "deployment.kubernetes.io/revision"
 
 
 class KubeError(Exception):
@@ -133,26 +132,6 @@ class Kube:
     def delete_deployment(self, ns: str, name: str) -> bool:
         return self._delete(self.apps.delete_namespaced_deployment, name, ns)
 
-    def replicasets(self, ns: str, labels: dict[str, str]) -> list[dict]:
-        doc = self._read(self.apps.list_namespaced_replica_set, ns, label_selector=selector_text(labels))
-        return (doc or {}).get("items", [])
-
-    def owned_replicasets(self, ns: str, deploy: dict) -> list[dict]:
-        """The Deployment's ReplicaSets by controller ownerRef, oldest revision first."""
-        labels = deploy["spec"]["selector"].get("matchLabels", {})
-        uid = deploy["metadata"]["uid"]
-        owned = [rs for rs in self.replicasets(ns, labels)
-                 if any(r.get("controller") and r.get("uid") == uid
-                        for r in rs["metadata"].get("ownerReferences") or [])]
-        return sorted(owned, key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(REVISION, 0)))
-
-    def set_template(self, ns: str, name: str, template: dict) -> dict:
-        """What `kubectl rollout undo` sends: replace spec.template (hash label removed)."""
-        template = json.loads(json.dumps(template))
-        template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
-        return self.patch_deployment(ns, name, [{"op": "replace", "path": "/spec/template",
-                                                 "value": template}])
-
     # -- watches ------------------------------------------------------------------------
     def watch(self, plural: str, ns: str, on_event: Callable[[str, dict], None],
               stop: threading.Event, timeout: int = 10) -> None:
@@ -241,7 +220,3 @@ class Kube:
         group, version = self.ISTIO
         return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural,
                            name, patch, _content_type="application/merge-patch+json")
-
-    def delete_istio(self, ns: str, plural: str, name: str) -> bool:
-        group, version = self.ISTIO
-        return self._delete(self.custom.delete_namespaced_custom_object, group, version, ns, plural, name)

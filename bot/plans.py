@@ -38,7 +38,6 @@ class Plan:
     stages: tuple[Stage, ...]
     new_name: str
     origin: dict = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from .durations import parse_clock
 from .model import Release
 
 
-def _zone(name: str | None, default: str = "UTC") -> ZoneInfo:
+def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
     return ZoneInfo(name or default)
 
 
@@ -63,7 +63,7 @@ def due_after_stage(release: Release, now: float, default_tz: str = "UTC") -> fl
     Batch: after the gray batch a human always approves; `--at` sets the first batch's time
     (scheduled when the gray batch is approved); then `--every`, else the next `--at`.
     Canary: `--auto DURATION` after each stage. `--window` holds anything due outside it."""
-    opts, tz = release.options, _zone(release.options.get("tz"), default_tz)
+    opts, tz = release.options, zone(release.options.get("tz"), default_tz)
     if release.next_stage is None or opts.get("manual"):
         return None
     if release.strategy == "batch" and release.stage == 0:
@@ -83,5 +83,5 @@ def due_after_gray_approval(release: Release, now: float, default_tz: str = "UTC
     opts = release.options
     if release.strategy != "batch" or release.stage != 0 or not opts.get("at"):
         return None
-    tz = _zone(opts.get("tz"), default_tz)
+    tz = zone(opts.get("tz"), default_tz)
     return into_window(opts.get("window"), next_clock(opts["at"], now, tz), tz)

@@ -96,11 +96,6 @@ class AppSpec:
 class Registry(dict[str, AppSpec]):
     """App name -> AppSpec. graybot touches only apps in here."""
 
-    def longest_prefix(self, token: str) -> AppSpec | None:
-        for name in sorted(self, key=len, reverse=True):
-            if token == name or token.startswith(name + "-"):
-                return self[name]
-        return None
 
 
 def _gates(raw: object, where: str, problems: list[str]) -> Gates:

@@ -195,5 +195,3 @@ class Store:
     def ping(self) -> bool:
         return bool(self.r.ping())
 
-    def dump(self, release: Release) -> dict:
-        return json.loads(release.to_json())

@@ -12,7 +12,6 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable
 
 from .errors import expired
 
@@ -109,6 +108,3 @@ class ObjectStore:
             self._record(skey, "DELETED", obj, None)
             return copy.deepcopy(obj)
 
-    def delete_many(self, skey: StorageKey, objs: Iterable[dict]) -> None:
-        for obj in list(objs):
-            self.delete(skey, obj["metadata"].get("namespace") or "", obj["metadata"]["name"])

@@ -50,9 +50,7 @@ class Traffic:
     def __init__(self, store: ObjectStore, pods: PodSimulator, seed: int | None = None):
         self.store, self.pods = store, pods
         self.rng = random.Random(seed)
-        self.counts: Counter = Counter()      # (namespace, app, version, code) -> requests
-        self.series = Series()                # the same requests, timed, for /api/v1/query
-        self._lock = threading.Lock()
+        self.series = Series()                # every request, timed, for /api/v1/query
 
     # -- ingress-nginx ------------------------------------------------------------------
     def _ingress(self, namespace: str, host: str, path: str) -> tuple[dict, tuple, dict | None] | None:
@@ -174,8 +172,6 @@ class Traffic:
         tag = image_tag(pod["spec"]["containers"][0].get("image", ""))
         version = labels.get("version") or tag
         code = 500 if "errors" in tag and self.rng.random() < 0.2 else 200
-        with self._lock:
-            self.counts[(namespace, labels.get("app", service), version, str(code))] += 1
         self.series.add(namespace, labels.get("app", service), version, str(code))
         return {"status": code, "pod": pod["metadata"]["name"], "version": version,
                 "image": pod["spec"]["containers"][0].get("image", ""), "service": service,

@@ -11,7 +11,7 @@ from .base import Plan, PlanError, Progress, Target, deadline_failure, new_deplo
     progress_text, restore_stable, settled, version_label
 from .routers.service import point_service, version_selector
 
-GREEN, SWITCH, RETIRE = 0, 1, 2
+GREEN = 0          # the first stage: green up, traffic still on blue
 
 
 class BlueGreen:

@@ -75,7 +75,7 @@ def test_killed_between_cluster_change_and_redis_write_converges_on_restart(worl
     r = fresh.settle(r.id, timeout=30)
     assert (r.phase, r.stage) == (Phase.WAITING, 1)
     assert (w.replicas("user-v2"), w.replicas("user-v1")) == (3, 7)
-    assert len(w.kube.owned_replicasets(NS, w.kube.deployment(NS, "user-v2"))) == 1
+    assert len(w.apps.list_namespaced_replica_set(NS, label_selector="app=user,version=v2").items) == 1
     audit = [e["action"] for e in w.store.audit(r.id)]
     assert audit.count("approve") == 1 and audit.count("stage_healthy") == 2
 
