@@ -9,7 +9,7 @@ COPY handlers ./handlers
 COPY strategies ./strategies
 COPY sandbox ./sandbox
 # install: dependencies come from the project's own metadata (pyproject.toml);
-# tests/test_ship.py runs these same commands in a fresh virtualenv
+# tests/scenarios/test_ship.py runs these same commands in a fresh virtualenv
 RUN python -m venv /opt/graybot \
  && /opt/graybot/bin/pip install --no-cache-dir --upgrade pip \
  && /opt/graybot/bin/pip install --no-cache-dir .

@@ -23,7 +23,7 @@ from sandbox.cluster import Sandbox
 from sandbox.pods import Timing
 from sandbox.slack import block_action_body, signature_headers, slash_command_body
 from tests.conftest import start_redis
-from tests.slackworld import SECRET, start_slack_world, stop_slack_world
+from tests.kit.slack import SECRET, start_slack_world, stop_slack_world
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -56,7 +56,7 @@ def main() -> None:
     sandbox.kubeconfig = sandbox.write_kubeconfig(tmp / "kubeconfig")
     api = config.new_client_from_config(config_file=str(sandbox.kubeconfig))
     conn = redis.Redis.from_url(url, decode_responses=True)
-    sw = start_slack_world(sandbox, api, conn, url, tmp)
+    sw = start_slack_world(sandbox, api, conn, tmp)
     try:
         sw.command("canary user-v2 10%")
         msg = sw.wait_buttons("approve", "pause", "rollback")

@@ -20,14 +20,13 @@ from pathlib import Path
 import redis
 from kubernetes import config
 
-from bot.driver import Driver
-from bot.kube import Kube
-from bot.settings import Settings
-from bot.wiring import Core, health_watcher
+from bot.adapters.kube import Kube
+from bot.runtime.driver import Driver
+from bot.runtime.runner import health_watcher
 from sandbox.cluster import Sandbox
 from sandbox.pods import Timing
 from tests.conftest import start_redis
-from tests.helpers import build_world
+from tests.kit.world import build_world
 
 FLAGGER_SECONDS = 60 * 5
 
@@ -59,7 +58,7 @@ def one_run(tmp: Path, url: str) -> tuple[float, float]:
     for plural, fn in (("pods", on_pod), ("deployments", on_deploy)):
         threading.Thread(target=observer.watch, args=(plural, "default", fn, stop), daemon=True).start()
     driver = Driver(w.engine, period=1.0).start()
-    watcher = health_watcher(Core(Settings(), w.registry, w.store, w.kube, w.engine), driver.wake).start()
+    watcher = health_watcher(w.engine, driver.wake).start()
     try:
         release = w.start("canary user-broken 10%")
         deadline = time.monotonic() + 60

@@ -11,15 +11,16 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, 
                                                    ServerErrorRetryHandler)
 
 from handlers import actions, commands
-from handlers.access import Access
+from handlers.access import slack_policy
 from handlers.edge import Edge
 from handlers.http import SlackHTTPServer
 from handlers.messages import MessageSync
 
-from . import metrics
-from .runner import Runner
-from .settings import Settings
-from .wiring import Core, build_core
+from .adapters import telemetry
+from .config import Settings
+from .runtime.lifecycle import wait_for_interrupt
+from .runtime.runner import Runner
+from .wiring import Core, build_core, build_runner
 
 log = logging.getLogger("graybot.app")
 
@@ -63,34 +64,32 @@ class Graybot:
 
     def metrics_text(self) -> bytes:
         try:
-            metrics.ACTIVE.set(len(self.core.store.active()))
+            telemetry.ACTIVE.set(len(self.core.store.active()))
         except Exception:
             pass
-        return metrics.exposition()
+        return telemetry.exposition()
 
     def http_server(self, host: str = "0.0.0.0", port: int = 3000) -> SlackHTTPServer:
         return SlackHTTPServer((host, port), self.bolt, self.health, self.metrics_text)
 
 
 def build(settings: Settings, core: Core | None = None, message_retry: float = 2.0,
-          driver_period: float = 1.0, leader_ttl: float | None = None) -> Graybot:
+          driver_period: float = 1.0) -> Graybot:
     core = core or build_core(settings)
     client = slack_client(settings)
     bolt = App(signing_secret=settings.slack_signing_secret,
                client=client, token_verification_enabled=False)
-    runner = Runner(core, leader_ttl=leader_ttl, driver_period=driver_period)
-    edge = Edge(core.engine, client, Access(client), wake=runner.wake)
-    messages = MessageSync(client, core.store, core.engine.observe, retry_delay=message_retry)
+    runner = build_runner(core, driver_period=driver_period)
+    edge = Edge(core.engine, client, slack_policy(client), core.edge_state, wake=runner.wake)
+    messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry)
     core.engine.listeners += [messages.on_change,
-                              lambda release, what, detail: metrics.record_change(what, release.last_actor)]
+                              lambda release, what, detail: telemetry.record_change(what, release.last_actor)]
     commands.register(bolt, edge)
     actions.register(bolt, edge)
     return Graybot(core, bolt, edge, messages, runner)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    from .cli import wait_for_interrupt
-
     bot = build(settings).start()
     server = bot.http_server(host, port)
     server.serve_in_thread()

@@ -3,23 +3,23 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
+
+from .runtime.lifecycle import wait_for_interrupt
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    # imported here: production commands must not load the sandbox (import-linter checks bot/*)
-    import importlib
+    # the one place production code may reach the sandbox (declared in .importlinter); imported
+    # here, not at the top, so production commands never load it
+    from sandbox import main as sandbox_main
 
-    runner = importlib.import_module("sandbox.main")
-    return runner.run(port=args.port, kubeconfig=Path(args.kubeconfig), seed=args.seed,
+    return sandbox_main.run(port=args.port, kubeconfig=Path(args.kubeconfig), seed=args.seed,
                       ready_delay=args.ready_delay, traffic_rps=args.traffic_rps)
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from .settings import ConfigError, Settings, load_registry
+    from .config import ConfigError, Settings, load_registry
 
     path = args.path or Settings.from_env().config_path
     try:
@@ -37,9 +37,10 @@ def _check_config(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     import getpass
 
-    from . import service, text
-    from .grammar import QueryCommand, UsageError, parse
-    from .settings import ConfigError, Settings
+    from .config import ConfigError, Settings
+    from .core import service
+    from .language import text
+    from .language.grammar import QueryCommand, UsageError, parse
     from .wiring import build_core
 
     try:
@@ -69,7 +70,7 @@ def _release(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from .app import serve
-    from .settings import Settings
+    from .config import Settings
 
     serve(Settings.from_env(), args.host, args.port)
     return 0
@@ -77,12 +78,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     """The engine's background duties without Slack: driver, health watch, timers (if elected)."""
-    from .runner import Runner
-    from .settings import Settings
-    from .wiring import build_core
+    from .config import Settings
+    from .wiring import build_core, build_runner
 
     core = build_core(Settings.from_env())
-    runner = Runner(core).start()
+    runner = build_runner(core).start()
     logging.getLogger("graybot").info("worker %s started", runner.leadership.identity)
     wait_for_interrupt()
     runner.stop()
@@ -91,16 +91,16 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _socket(args: argparse.Namespace) -> int:
     from .app import socket_mode
-    from .settings import Settings
+    from .config import Settings
 
     socket_mode(Settings.from_env())
     return 0
 
 
 def _playground(args: argparse.Namespace) -> int:
-    import importlib     # a development tool: production code never imports the sandbox
+    from sandbox.playground import run as playground     # a development tool, like _sandbox
 
-    return importlib.import_module("sandbox.playground.run").run(args.port, args.fast, args.host)
+    return playground.run(args.port, args.fast, args.host)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,17 +149,6 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("path", nargs="?")
     chk.set_defaults(run=_check_config)
     return parser
-
-
-def wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:

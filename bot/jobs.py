@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .core.engine import Engine
 
 log = logging.getLogger("graybot.jobs")
 

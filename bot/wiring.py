@@ -1,16 +1,20 @@
-"""Builds the engine from Settings: Redis store, Kubernetes adapter, registry, strategies.
-Shared by the CLI, the Slack app (bot/app.py) and the playground; Slack itself is wired in app.py."""
+"""Settings -> Core: the one place that names concrete strategies, routers and metric providers
+(through their package factories), the Redis store, the Kubernetes adapter and the registry.
+Shared by the CLI, the Slack composition (bot/app.py) and the playground."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import strategies
+from bot import gates
 
-from .engine import Engine
-from .gates import HealthWatcher, MetricGate
-from .kube import Kube
-from .settings import Registry, Settings, load_registry
-from .store import Store
+from .adapters.edgestate import EdgeState
+from .adapters.kube import Kube
+from .adapters.store import Store
+from .config import Settings, load_registry
+from .core.engine import Engine
+from .domain.apps import Registry
+from .runtime.runner import Runner
 
 
 @dataclass
@@ -21,16 +25,22 @@ class Core:
     kube: Kube
     engine: Engine
 
+    @property
+    def edge_state(self) -> EdgeState:
+        return EdgeState(self.store.r)
+
 
 def build_core(settings: Settings) -> Core:
     registry = load_registry(settings.config_path)
     store = Store.from_url(settings.redis_url)
-    kube = Kube.from_config(settings.kubeconfig or None)
-    engine = Engine(store, kube, registry, strategies.build(registry), MetricGate(settings.prometheus_url),
+    kube = Kube.from_config(settings.kubeconfig or None, backoff=settings.kube_retry_backoff)
+    metric_gate = gates.build({"prometheus": settings.prometheus_url})
+    engine = Engine(store, kube, registry, strategies.build(registry), metric_gate,
                     default_tz=settings.timezone)
     return Core(settings, registry, store, kube, engine)
 
 
-def health_watcher(core: Core, wake) -> HealthWatcher:
-    """The shared pod watch: fails gates through the engine, wakes the driver on changes."""
-    return HealthWatcher(core.kube, core.registry, core.store.active, core.engine.fail_gate, wake)
+def build_runner(core: Core, driver_period: float = 1.0) -> Runner:
+    """The leader's background duties (driver, health watch, timers), elected through Redis."""
+    return Runner(core.engine, core.store.r, leader_ttl=core.settings.leader_ttl,
+                  misfire_grace=core.settings.misfire_grace, driver_period=driver_period)

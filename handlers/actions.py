@@ -7,9 +7,9 @@ import time
 
 from slack_bolt import Ack, App
 
-from bot import metrics
-from bot.engine import Refused
-from bot.model import Event
+from bot.adapters import telemetry
+from bot.core.engine import Refused
+from bot.domain.model import Event
 
 from .blocks import parse_button_value
 from .edge import Edge
@@ -25,9 +25,9 @@ def register(app: App, edge: Edge) -> None:
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id") or body["container"].get("channel_id", "")
         request = {"what": f"{action['action_id']} button", "user": user, "channel": channel}
-        entry = edge.store.inbox_add(request)
+        entry = edge.state.inbox_add(request)
         ack()
-        metrics.ACK_SECONDS.labels("action").observe(time.perf_counter() - started)
+        telemetry.ACK_SECONDS.labels("action").observe(time.perf_counter() - started)
         edge.run_later(entry, request,
                        lambda: click(edge, action["action_id"], action.get("value", ""), user, channel))
 
@@ -41,7 +41,7 @@ def click(edge: Edge, action_id: str, value: str, user: str, channel: str) -> No
     if release is None:
         return edge.ephemeral(channel, user, ":no_entry: that release no longer exists; nothing changed.")
     app = edge.registry.get(release.app)
-    refusal = edge.access.refusal(action_id, app, user, channel, release) if app else "unknown app"
+    refusal = edge.policy.refusal(action_id, app, user, channel, release) if app else "unknown app"
     if refusal is not None:
         edge.store.record(release.id, user, "refused", f"{action_id}: {refusal}")
         return edge.ephemeral(channel, user, f":no_entry: {refusal}")

@@ -11,9 +11,9 @@ from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, Confirm
 
 from zoneinfo import ZoneInfo
 
-from bot.model import Phase, Release
-from bot.schedule import describe
-from bot.text import stage_marks
+from bot.domain.model import Phase, Release
+from bot.domain.timing import describe
+from bot.language.text import stage_marks
 
 ICON = {"done": ":white_check_mark:", "current": ":arrow_forward:", "next": ":white_circle:"}
 PHASE_ICON = {Phase.PENDING: ":hourglass:", Phase.PROGRESSING: ":arrows_counterclockwise:",

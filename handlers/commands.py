@@ -6,9 +6,10 @@ import time
 
 from slack_bolt import Ack, App
 
-from bot import metrics, service
-from bot.grammar import ActionCommand, Command, QueryCommand, StartCommand, UsageError, parse
-from bot.text import help_text
+from bot.adapters import telemetry
+from bot.core import service
+from bot.language.grammar import ActionCommand, Command, QueryCommand, StartCommand, UsageError, parse
+from bot.language.text import help_text
 
 from .edge import Edge
 
@@ -23,15 +24,15 @@ def register(app: App, edge: Edge) -> None:
             cmd = parse(text, edge.registry)
         except UsageError as err:
             ack(response_type="ephemeral", text=f":warning: {err.problem}\n*Usage:* `{err.usage}`")
-            return metrics.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
+            return telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
         if isinstance(cmd, QueryCommand) and cmd.verb == "help":
             ack(response_type="ephemeral", text=f"```{help_text(cmd.topic)}```")
-            return metrics.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
+            return telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
         request = {"what": f"/release {text}", "user": user, "channel": channel,
                    "app": getattr(cmd, "app", None)}
-        entry = edge.store.inbox_add(request)
+        entry = edge.state.inbox_add(request)
         ack(response_type="ephemeral", text=f":hourglass_flowing_sand: `/release {text}`")
-        metrics.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
+        telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
         edge.run_later(entry, request, lambda: handle(edge, cmd, user, channel))
 
 
@@ -40,9 +41,9 @@ def _refusal(edge: Edge, cmd: Command, user: str, channel: str) -> str | None:
         return None
     app = edge.registry[cmd.app]
     if isinstance(cmd, StartCommand):
-        return edge.access.channel_refusal(app, channel)
+        return edge.policy.channel_refusal(app, channel)
     verb = cmd.verb
-    return edge.access.refusal(verb, app, user, channel, edge.store.active_for(cmd.app))
+    return edge.policy.refusal(verb, app, user, channel, edge.store.active_for(cmd.app))
 
 
 def handle(edge: Edge, cmd: Command, user: str, channel: str) -> None:

@@ -1,5 +1,5 @@
-"""What the Slack listeners share: the core, a Slack client, access rules, and a worker pool
-that does the Redis/Kubernetes work after the ack. A request is put in a Redis inbox before
+"""What the Slack listeners share: the engine, a Slack client, the access policy, the edge's own
+Redis state, and a worker pool that does the Redis/Kubernetes work after the ack. A request is put in a Redis inbox before
 the ack and taken out when handled, so a crash in between is noticed and told to the person."""
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.engine import Engine
-from bot.settings import Registry
-from bot.store import Store
-from bot.text import status_text
-
-from .access import Access
+from bot.adapters.edgestate import EdgeState
+from bot.adapters.store import Store
+from bot.core.engine import Engine
+from bot.core.policy import Policy
+from bot.domain.apps import Registry
+from bot.language.text import status_text
 
 log = logging.getLogger("graybot.edge")
 
@@ -25,7 +25,8 @@ log = logging.getLogger("graybot.edge")
 class Edge:
     engine: Engine
     client: WebClient
-    access: Access
+    policy: Policy
+    state: EdgeState
     wake: Callable[..., None] = lambda *a: None
     workers: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "slack-work"))
 
@@ -53,12 +54,12 @@ class Edge:
                                f":x: graybot could not finish `{request['what']}`: {exc}. "
                                "The release's live message shows its real state.")
             finally:
-                self.store.inbox_done(entry_id)
+                self.state.inbox_done(entry_id)
         self.workers.submit(job)
 
     def recover_inbox(self, older_than: float = 30.0) -> int:
         """At start-up: tell the people whose requests died with the last process."""
-        left = self.store.inbox_stale(older_than)
+        left = self.state.inbox_stale(older_than)
         for entry_id, request in left:
             app = request.get("app")
             release = self.store.active_for(app) if app else None
@@ -66,5 +67,5 @@ class Edge:
             self.ephemeral(request["channel"], request["user"],
                            f":warning: graybot restarted while handling `{request['what']}`; "
                            f"it may not have finished. Please check and retry if needed.{state}")
-            self.store.inbox_done(entry_id)
+            self.state.inbox_done(entry_id)
         return len(left)

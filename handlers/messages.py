@@ -15,8 +15,9 @@ from typing import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.model import Release
-from bot.store import Store
+from bot.adapters.edgestate import EdgeState
+from bot.adapters.store import Store
+from bot.domain.model import Release
 
 from . import blocks
 
@@ -28,9 +29,9 @@ class NotPostedYet(Exception):
 
 
 class MessageSync:
-    def __init__(self, client: WebClient, store: Store, observe: Callable[[Release], dict],
+    def __init__(self, client: WebClient, store: Store, state: EdgeState, observe: Callable[[Release], dict],
                  retry_delay: float = 2.0):
-        self.client, self.store, self.observe = client, store, observe
+        self.client, self.store, self.state, self.observe = client, store, state, observe
         self.retry_delay = retry_delay
         self.jobs: queue.Queue = queue.Queue()
         self._dirty: set[str] = set()
@@ -93,15 +94,15 @@ class MessageSync:
             return
         rendered = blocks.to_dicts(blocks.release_blocks(release, self.observe(release)))
         text = blocks.fallback_text(release)
-        where = self.store.message(release_id)
+        where = self.state.message(release_id)
         if where is None:
             resp = self.client.chat_postMessage(channel=release.channel, text=text, blocks=rendered)
-            self.store.set_message(release_id, resp["channel"], resp["ts"])
+            self.state.set_message(release_id, resp["channel"], resp["ts"])
         else:
             self.client.chat_update(channel=where[0], ts=where[1], text=text, blocks=rendered)
 
     def _reply(self, release_id: str, text: str) -> None:
-        where = self.store.message(release_id)
+        where = self.state.message(release_id)
         if where is None:   # the live message is not posted yet: the reply waits for it
             self.refresh(release_id)
             raise NotPostedYet(release_id)

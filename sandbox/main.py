@@ -9,7 +9,7 @@ from .seed import seed_demo
 
 
 def run(port: int, kubeconfig: Path, seed: str, ready_delay: float, traffic_rps: float = 20.0) -> int:
-    from bot.cli import wait_for_interrupt
+    from bot.runtime.lifecycle import wait_for_interrupt
 
     sandbox = Sandbox(port=port, timing=Timing(ready_delay=ready_delay), traffic_rps=traffic_rps).start()
     path = sandbox.write_kubeconfig(kubeconfig)

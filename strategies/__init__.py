@@ -1,17 +1,24 @@
-"""Release strategies: one module each; `build` makes the set the engine uses."""
+"""Release strategies: one module each (names: bot.domain.names.STRATEGIES); `build` is the one
+place that makes them, for bot/wiring.py."""
 from __future__ import annotations
 
-from bot.settings import AppSpec
+from bot.domain.apps import AppSpec
+from bot.domain.names import STRATEGIES
 
 from .base import Plan, PlanError, Progress, Strategy, Target
-from .batch import Batch
-from .bluegreen import BlueGreen
-from .canary import AB, Canary
-from .inplace import Recreate, Rolling
 
 __all__ = ["Plan", "PlanError", "Progress", "Strategy", "Target", "build"]
 
 
 def build(apps: dict[str, AppSpec]) -> dict[str, Strategy]:
-    return {s.name: s for s in (Canary(apps), AB(apps), BlueGreen(apps), Rolling(apps), Recreate(apps),
-                                   Batch(apps))}
+    from .ab import AB
+    from .batch import Batch
+    from .bluegreen import BlueGreen
+    from .canary import Canary
+    from .recreate import Recreate
+    from .rolling import Rolling
+
+    made = {s.name: s for s in (Canary(apps), AB(apps), BlueGreen(apps), Rolling(apps), Recreate(apps),
+                                Batch(apps))}
+    assert tuple(made) == STRATEGIES, "bot.domain.names.STRATEGIES and the strategy classes must agree"
+    return made

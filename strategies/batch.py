@@ -7,10 +7,10 @@ Rollback restores the stable version at once (stable up first, then the new vers
 """
 from __future__ import annotations
 
-from bot.grammar import StartCommand
-from bot.kube import Kube
-from bot.model import Release, Stage
-from bot.settings import AppSpec
+from bot.language.grammar import StartCommand
+from bot.adapters.kube import Kube
+from bot.domain.model import Release, Stage
+from bot.domain.apps import AppSpec
 
 from .base import Plan, PlanError, Progress, Target, deadline_failure, new_deployment, progress_text, \
     settled

@@ -2,14 +2,14 @@
 blue stays until the last stage retires it, so rollback is an instant switch back."""
 from __future__ import annotations
 
-from bot.grammar import StartCommand
-from bot.kube import Kube
-from bot.model import Release, Stage
-from bot.settings import AppSpec
+from bot.language.grammar import StartCommand
+from bot.adapters.kube import Kube
+from bot.domain.model import Release, Stage
+from bot.domain.apps import AppSpec
 
 from .base import Plan, PlanError, Progress, Target, deadline_failure, new_deployment, \
     progress_text, restore_stable, settled, version_label
-from .routers.service import point_service, version_selector
+from .selectors import point_service, version_selector
 
 GREEN = 0          # the first stage: green up, traffic still on blue
 

@@ -1,5 +1,5 @@
-"""Canary and A/B: a second Deployment for the new version, grown stage by stage behind a
-router; at 100% the stable Deployment is retired.
+"""Canary: a second Deployment for the new version, grown stage by stage behind a router; at
+100% the stable Deployment is retired.
 
 Without a traffic router (replicas) the share is the pod ratio (Argo's split) and the stable
 shrinks as the canary grows. With nginx or Istio the weight is exact: the canary gets
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 
-from bot.grammar import StartCommand
-from bot.kube import Kube
-from bot.model import Release, Stage
-from bot.settings import AppSpec
+from bot.adapters.kube import Kube
+from bot.domain.apps import AppSpec
+from bot.domain.model import Release, Stage
+from bot.language.grammar import StartCommand
 
-from .base import (Plan, PlanError, Progress, Target, deadline_failure, new_deployment, progress_text,
+from .base import (Plan, Progress, Target, deadline_failure, new_deployment, progress_text,
                    restore_stable, settled)
-from .replicas import canary_split
+from .replica_math import canary_split
 from .routers import Router, build_router
 
 
@@ -102,25 +102,3 @@ class Canary:
 
     def resume(self, kube: Kube, release: Release) -> None:
         """Nothing was changed on pause."""
-
-
-class AB(Canary):
-    """Only requests matching a header or cookie reach the new version; approvals then
-    continue as a weighted canary (`--steps`), or straight to 100% with `--full`."""
-    name = "ab"
-
-    def _router_name(self, target: Target, cmd: StartCommand) -> str:
-        name = cmd.router or target.app.router
-        if name == "replicas":
-            raise PlanError(f"A/B needs a router that can match requests: set `router: nginx` or "
-                            f"`istio` for {target.app.name} in apps.yaml, or add --router nginx|istio")
-        return name
-
-    def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:
-        plan = super().plan(kube, target, cmd)
-        n = target.replicas
-        rule = match_text({"kind": cmd.match.kind, "name": cmd.match.name, "value": cmd.match.value})
-        first = Stage(f"A/B {rule}"[:60], 0, max(1, math.ceil(n * 10 / 100)), n,
-                      f"only requests with {rule} reach {target.to_version}; everyone else stays "
-                      f"on {target.from_version}")
-        return Plan((first,) + plan.stages, plan.new_name, plan.origin)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,14 +14,9 @@ from kubernetes import client, config
 
 from sandbox.cluster import Sandbox
 from sandbox.pods import Timing
+from tests.kit.wait import free_port, wait_until  # noqa: F401  (re-exported for benches)
 
 FAST = Timing(ready_delay=0.2, slow_delay=2.0, restart_every=0.3, tick=0.02)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
@@ -77,18 +71,6 @@ def kube(sandbox) -> client.ApiClient:
     api.close()
 
 
-def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
-    """Poll an observable condition; the deadline only guards against hangs, it is not asserted."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        time.sleep(interval)
-
-
 @pytest.fixture
 def kubectl_bin() -> str:
     here = Path(os.sys.executable).parent / "kubectl"
@@ -100,9 +82,9 @@ def kubectl_bin() -> str:
 
 @pytest.fixture
 def world(sandbox, kube, redis_client, tmp_path):
-    """The demo seed, ready, and the engine over real Redis and the sandbox (tests/helpers.py)."""
-    from tests.helpers import build_world
+    """The demo seed, ready, and the core over real Redis and the sandbox (tests/kit/world.py)."""
+    from tests.kit.world import demo_world
 
-    w = build_world(sandbox, kube, redis_client, tmp_path)
-    wait_until(lambda: w.ready("user-v1") == 10, message="demo seed ready")
-    return w
+    w = demo_world(sandbox, kube, redis_client, tmp_path)
+    yield w
+    w.stop()

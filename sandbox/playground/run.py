@@ -37,7 +37,7 @@ class Playground:
 
     def start(self) -> "Playground":
         from bot.app import build
-        from bot.settings import Settings
+        from bot.config import Settings
 
         work = scratch_dir()
         timing = Timing(ready_delay=0.3 if self.fast else 1.0, restart_every=1.0 if self.fast else 5.0)
@@ -51,8 +51,9 @@ class Playground:
         secret = secrets.token_hex(16)
         settings = Settings(slack_bot_token="xoxb-playground", slack_signing_secret=secret,
                             slack_api_url=self.slack.url, redis_url=self.redis.url, config_path=str(config),
-                            kubeconfig=str(kubeconfig), prometheus_url=self.sandbox.url)
-        self.bot = build(settings, message_retry=0.5, driver_period=0.5, leader_ttl=5).start()
+                            kubeconfig=str(kubeconfig), prometheus_url=self.sandbox.url,
+                            leader_ttl=5)
+        self.bot = build(settings, message_retry=0.5, driver_period=0.5).start()
         self.bot_http = self.bot.http_server("127.0.0.1", _free_port())
         self.bot_http.serve_in_thread()
         self.console = serve_console(Console(self.sandbox, self.slack, self.bot_http.url, secret),
@@ -83,7 +84,7 @@ class Playground:
 
 
 def run(port: int, fast: bool, host: str = "127.0.0.1") -> int:
-    from bot.cli import wait_for_interrupt
+    from bot.runtime.lifecycle import wait_for_interrupt
 
     playground = Playground(port, fast, host).start()
     print(playground.banner(), flush=True)

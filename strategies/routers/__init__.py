@@ -1,4 +1,5 @@
-"""Traffic routers: one small class each, chosen by apps.yaml `router:` or `--router`.
+"""Traffic routers: one small class each, chosen by apps.yaml `router:` or `--router`; the
+names are bot.domain.names.ROUTERS, and `build_router` is the one place that makes them.
 
 Every router answers the same six steps, called by the canary/A-B strategies in this order:
 prepare (once) -> route (each stage, after the new pods are ready) -> promote -> [old version
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.kube import Kube
-from bot.model import Release, Stage
-from bot.plans import Target
-from bot.settings import AppSpec
+from bot.adapters.kube import Kube
+from bot.domain.apps import AppSpec
+from bot.domain.model import Release, Stage
+from bot.domain.names import ROUTERS
+from bot.domain.plans import Target
 
 
 class Router(Protocol):
@@ -27,13 +29,18 @@ class Router(Protocol):
     def tidy(self, kube: Kube, app: AppSpec, release: Release) -> None: ...
 
 
-def build_router(name: str) -> Router:
+def router_classes() -> dict[str, type]:
     from .istio import IstioRouter
     from .nginx import NginxRouter
     from .replicas import ReplicasRouter
 
-    routers = {"replicas": ReplicasRouter, "nginx": NginxRouter, "istio": IstioRouter}
-    return routers[name]()
+    classes = {c.name: c for c in (ReplicasRouter, NginxRouter, IstioRouter)}
+    assert tuple(classes) == ROUTERS, "bot.domain.names.ROUTERS and the router classes must agree"
+    return classes
+
+
+def build_router(name: str) -> Router:
+    return router_classes()[name]()
 
 
 def match_of(release: Release) -> dict | None:

@@ -2,13 +2,13 @@
 A/B match route first), as custom objects through the official client."""
 from __future__ import annotations
 
-from bot.kube import Kube
-from bot.model import Release, Stage
-from bot.plans import PlanError, Target, version_label
-from bot.settings import AppSpec
+from bot.adapters.kube import Kube
+from bot.domain.model import Release, Stage
+from bot.domain.plans import PlanError, Target, version_label
+from bot.domain.apps import AppSpec
 
 from . import match_of
-from .service import stable_label
+from ..selectors import stable_label
 
 VS, DR = Kube.ISTIO_PLURALS
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 
-from bot.kube import Kube
-from bot.model import Release, Stage
-from bot.plans import PlanError, Target, version_label
-from bot.settings import AppSpec
+from bot.adapters.kube import Kube
+from bot.domain.model import Release, Stage
+from bot.domain.plans import PlanError, Target, version_label
+from bot.domain.apps import AppSpec
 
 from . import match_of
-from .service import ensure_version_service, point_service, stable_label, version_selector
+from ..selectors import ensure_version_service, point_service, stable_label, version_selector
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 CANARY_KEYS = ("canary-weight", "canary-by-header", "canary-by-header-value", "canary-by-cookie")

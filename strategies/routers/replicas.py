@@ -2,12 +2,12 @@
 versions serve, and the share follows the pod ratio."""
 from __future__ import annotations
 
-from bot.kube import Kube
-from bot.model import Release, Stage
-from bot.plans import Target
-from bot.settings import AppSpec
+from bot.adapters.kube import Kube
+from bot.domain.model import Release, Stage
+from bot.domain.plans import Target
+from bot.domain.apps import AppSpec
 
-from .service import point_service, version_selector
+from ..selectors import point_service, version_selector
 
 
 class ReplicasRouter:

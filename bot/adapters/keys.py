@@ -1,0 +1,57 @@
+"""Every Redis key graybot writes, one function per kind (prefix `graybot:`). These names are
+persisted: renaming one loses what running bots saved under it."""
+from __future__ import annotations
+
+PREFIX = "graybot:"
+
+
+def release(release_id: str) -> str:
+    return f"{PREFIX}release:{release_id}"          # the release's saved state (JSON)
+
+
+def active_of(app: str) -> str:
+    return f"{PREFIX}active:{app}"                  # the app's one active release id
+
+
+def active_set() -> str:
+    return f"{PREFIX}active"                        # ids of every active release
+
+
+def history(app: str) -> str:
+    return f"{PREFIX}history:{app}"                 # finished release ids, newest first
+
+
+def audit(release_id: str) -> str:
+    return f"{PREFIX}audit:{release_id}"            # append-only stream of who did what
+
+
+def app_lock(app: str) -> str:
+    return f"{PREFIX}lock:{app}"                    # serialises cluster work on one app
+
+
+def stage_clock(release_id: str) -> str:
+    return f"{PREFIX}clock:{release_id}"            # when each stage started / settled
+
+
+def message(release_id: str) -> str:
+    return f"{PREFIX}message:{release_id}"          # where the live chat message is
+
+
+def inbox() -> str:
+    return f"{PREFIX}inbox"                         # requests acked to chat, not yet handled
+
+
+def leader() -> str:
+    return f"{PREFIX}leader"                        # the leader lock (value: lock token)
+
+
+def leader_owner() -> str:
+    return f"{PREFIX}leader:owner"                  # who leads, for people
+
+
+def timer_jobs() -> str:
+    return f"{PREFIX}aps:jobs"                      # APScheduler's RedisJobStore hash
+
+
+def timer_run_times() -> str:
+    return f"{PREFIX}aps:run_times"                 # APScheduler's RedisJobStore sorted set

@@ -1,0 +1,165 @@
+"""Release state in Redis: compare-and-set on the state version, one active release per app,
+an append-only audit stream per release, history, and per-app locks.
+
+Keys: see keys.py (release, active_of, active_set, history, audit, app_lock, stage_clock).
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+import redis
+
+from bot.domain.model import Release
+
+from . import keys
+
+HISTORY_KEEP = 100
+
+
+class StaleState(Exception):
+    """Someone else changed the release first; `current` says who and when."""
+
+    def __init__(self, current: Release | None):
+        super().__init__("stale state")
+        self.current = current
+
+
+class AppBusy(Exception):
+    def __init__(self, current: Release):
+        super().__init__(f"{current.app} already has an active release: {current.id}")
+        self.current = current
+
+
+class LockBusy(Exception):
+    """Another worker holds the app's lock right now."""
+
+
+class Store:
+    def __init__(self, conn: redis.Redis):
+        self.r = conn
+
+    @classmethod
+    def from_url(cls, url: str) -> "Store":
+        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+
+    # -- reads --------------------------------------------------------------------------
+    def get(self, release_id: str) -> Release | None:
+        raw = self.r.get(keys.release(release_id))
+        return Release.from_json(raw) if raw else None
+
+    def active_for(self, app: str) -> Release | None:
+        release_id = self.r.get(keys.active_of(app))
+        return self.get(release_id) if release_id else None
+
+    def active(self) -> list[Release]:
+        ids = sorted(self.r.smembers(keys.active_set()))
+        return [r for r in (self.get(i) for i in ids) if r is not None]
+
+    def history(self, app: str, limit: int = 10) -> list[Release]:
+        ids = self.r.lrange(keys.history(app), 0, limit - 1)
+        return [r for r in (self.get(i) for i in ids) if r is not None]
+
+    def audit(self, release_id: str) -> list[dict]:
+        entries = self.r.xrange(keys.audit(release_id))
+        return [dict(fields, id=entry_id) for entry_id, fields in entries]
+
+    # -- writes -------------------------------------------------------------------------
+    def _audit_fields(self, actor: str, action: str, before: str, after: str, detail: str,
+                      version: int | None = None) -> dict:
+        fields = {"actor": actor, "action": action, "before": before, "after": after,
+                  "detail": detail, "at": f"{time.time():.3f}"}
+        if version is not None:
+            fields["version"] = str(version)
+        return fields
+
+    def first_change_after(self, release_id: str, version: int) -> dict | None:
+        """The audit entry of the change that moved the release past `version`."""
+        for entry in self.audit(release_id):
+            if int(entry.get("version", -1)) == version + 1:
+                return entry
+        return None
+
+    def create(self, release: Release, actor: str, detail: str = "") -> Release:
+        """Claim the app's single active slot and store the release, atomically."""
+        key = keys.active_of(release.app)
+        with self.r.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                holder = pipe.get(key)
+                if holder:
+                    current = self.get(holder)
+                    if current is not None and current.phase.live:
+                        raise AppBusy(current)
+                pipe.multi()
+                pipe.set(key, release.id)
+                pipe.set(keys.release(release.id), release.to_json())
+                pipe.sadd(keys.active_set(), release.id)
+                pipe.xadd(keys.audit(release.id),
+                          self._audit_fields(actor, "create", "", release.phase.value, detail))
+                pipe.execute()
+            except redis.WatchError:
+                raise AppBusy(self.active_for(release.app) or release) from None
+        return release
+
+    def save(self, new: Release, expected_version: int, actor: str, action: str,
+             detail: str = "") -> Release:
+        """Write `new` only if the stored version is still `expected_version` (else StaleState)."""
+        key = keys.release(new.id)
+        with self.r.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                raw = pipe.get(key)
+                current = Release.from_json(raw) if raw else None
+                if current is None or current.version != expected_version:
+                    raise StaleState(current)
+                pipe.multi()
+                pipe.set(key, new.to_json())
+                pipe.xadd(keys.audit(new.id), self._audit_fields(
+                    actor, action, current.phase.value, new.phase.value, detail, new.version))
+                if not new.phase.live:
+                    self._retire(pipe, new)
+                pipe.execute()
+            except redis.WatchError:
+                raise StaleState(self.get(new.id)) from None
+        return new
+
+    def _retire(self, pipe, release: Release) -> None:
+        pipe.srem(keys.active_set(), release.id)
+        pipe.delete(keys.active_of(release.app))
+        pipe.lpush(keys.history(release.app), release.id)
+        pipe.ltrim(keys.history(release.app), 0, HISTORY_KEEP - 1)
+
+    def record(self, release_id: str, actor: str, action: str, detail: str = "") -> None:
+        """An audit entry that changes no state (a refused click, a note)."""
+        self.r.xadd(keys.audit(release_id), self._audit_fields(actor, action, "", "", detail))
+
+    # -- stage clocks (when a stage started / became ready), for deadlines and bake time ----
+    def stage_clock(self, release_id: str, stage: int, kind: str, now: float) -> float:
+        """The first time `kind` was recorded for this stage (recording `now` if it is the first)."""
+        key, field = keys.stage_clock(release_id), f"{stage}:{kind}"
+        self.r.hsetnx(key, field, f"{now:.3f}")
+        return float(self.r.hget(key, field))
+
+    def clear_stage_clock(self, release_id: str, stage: int, kind: str) -> None:
+        self.r.hdel(keys.stage_clock(release_id), f"{stage}:{kind}")
+
+    # -- locks --------------------------------------------------------------------------
+    @contextmanager
+    def app_lock(self, app: str, timeout: float = 60, wait: float = 10) -> Iterator[None]:
+        """Serialises cluster work on one app across workers and bot replicas."""
+        lock = self.r.lock(keys.app_lock(app), timeout=timeout, blocking_timeout=wait)
+        if not lock.acquire():
+            raise LockBusy(app)
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                pass  # expired while held: the next holder's CAS still protects the state
+
+    def ping(self) -> bool:
+        return bool(self.r.ping())
+

@@ -1,0 +1,67 @@
+"""Every environment variable -> Settings, and the registry file (apps.yaml) -> a Registry."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .domain.apps import ConfigError, Registry, parse_registry
+
+__all__ = ["ConfigError", "Settings", "load_registry"]
+
+
+def _float(env: dict[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}={raw!r} is not a number") from None
+    if not value > 0:
+        raise ConfigError(f"{key}={raw!r} must be above 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    config_path: str = "apps.yaml"
+    kubeconfig: str = ""
+    prometheus_url: str = ""
+    timezone: str = "UTC"
+    leader_ttl: float = 15.0          # GRAYBOT_LEADER_TTL: seconds before another process takes over
+    misfire_grace: float = 3600.0     # GRAYBOT_MISFIRE_GRACE: how late a timer may still fire
+    kube_retry_backoff: float = 0.2   # first pause between retries of a failed Kubernetes call
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        return cls(slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
+                   slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+                   slack_app_token=env.get("SLACK_APP_TOKEN", ""),
+                   slack_api_url=env.get("SLACK_API_URL", cls.slack_api_url),
+                   redis_url=env.get("REDIS_URL", cls.redis_url),
+                   config_path=env.get("GRAYBOT_CONFIG", cls.config_path),
+                   kubeconfig=env.get("KUBECONFIG", ""),
+                   prometheus_url=env.get("PROMETHEUS_URL", ""),
+                   timezone=env.get("GRAYBOT_TIMEZONE", "UTC"),
+                   leader_ttl=_float(env, "GRAYBOT_LEADER_TTL", cls.leader_ttl),
+                   misfire_grace=_float(env, "GRAYBOT_MISFIRE_GRACE", cls.misfire_grace))
+
+
+def load_registry(path: str | os.PathLike) -> Registry:
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return parse_registry(yaml.safe_load(text))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None

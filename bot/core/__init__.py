@@ -1,0 +1,1 @@
+"""Use cases: load -> decide -> save -> apply; who may do what (platform-neutral)."""

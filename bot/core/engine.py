@@ -1,0 +1,273 @@
+"""The release engine: every operation is load -> decide -> save -> apply, under the app's lock.
+
+The decision is saved (compare-and-set) before the cluster is touched, so a crash leaves a
+state that says what was intended; `tick` re-runs the idempotent strategy step until the
+cluster matches, then saves the outcome. Listeners hear about a change only after it is saved.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from bot.adapters.kube import Kube, KubeError
+from bot.adapters.store import AppBusy, LockBusy, StaleState, Store
+from bot.domain import timing
+from bot.domain.apps import Registry
+from bot.domain.machine import IllegalTransition, transition
+from bot.domain.model import Event, Phase, Release
+from bot.domain.plans import PlanError, Target, main_container, version_label
+from bot.gates import MetricGate
+from bot.language.grammar import ActionCommand, StartCommand
+from bot.language.text import when
+
+from .reconcile import Reconciler
+
+log = logging.getLogger("graybot.engine")
+Listener = Callable[[Release, str, str], None]     # (release, what happened, detail)
+SCHEDULER = "scheduler"
+ACTION_EVENTS = {"pause": Event.PAUSE, "resume": Event.RESUME, "rollback": Event.ROLLBACK,
+                 "continue": Event.OVERRIDE}
+
+
+class Refused(Exception):
+    """The request changes nothing; the message tells the person why."""
+
+
+def already(release: Release | None, first: dict | None = None) -> str:
+    """Why a stale request changed nothing: who acted first and when, and where things are now."""
+    if release is None:
+        return "that release no longer exists"
+    action, actor, at = release.last_action, release.last_actor, release.updated_at
+    if first is not None:
+        action, actor, at = first["action"], first["actor"], float(first["at"])
+    return (f"already done: {action.replace('_', ' ')} by {actor} at {when(at)}; "
+            f"{release.app} is now {release.phase.value} at stage {release.current.name}")
+
+
+class Engine:
+    def __init__(self, store: Store, kube: Kube, registry: Registry, strategies: dict,
+                 metrics: MetricGate | None = None, clock: Callable[[], float] = time.time,
+                 default_tz: str = "UTC"):
+        """`strategies`: name -> strategy object (strategies.build), wired by bot/wiring.py."""
+        self.store, self.kube, self.registry = store, kube, registry
+        self.strategies = strategies
+        self.metrics = metrics or MetricGate()
+        self.clock = clock
+        self.default_tz = default_tz
+        self.listeners: list[Listener] = []
+        self.reconciler = Reconciler(self)
+
+    # -- planning -----------------------------------------------------------------------
+    def _target(self, cmd: StartCommand) -> Target:
+        app = self.registry[cmd.app]
+        serving = sorted((d for d in self.kube.deployments(app.namespace, app.labels)
+                          if d["spec"].get("replicas", 0) > 0),
+                         key=lambda d: -d["spec"]["replicas"])
+        if not serving:
+            raise Refused(f"no running Deployment of {app.name} matches "
+                          f"{app.labels} in namespace {app.namespace}")
+        stable = serving[0]
+        image = main_container(stable, app.name)["image"]
+        current = app.version_of(image) or version_label(stable) or "unknown"
+        if current == cmd.version:
+            raise Refused(f"{app.name} already runs {cmd.version} ({stable['metadata']['name']})")
+        return Target(app, stable, current, cmd.version, app.image_for(cmd.version))
+
+    def plan(self, cmd: StartCommand, actor: str) -> Release:
+        """The release a command would start: stages and cluster math, nothing written."""
+        if cmd.strategy not in self.strategies:
+            raise Refused(f"the {cmd.strategy} strategy is not available yet")
+        target = self._target(cmd)
+        try:
+            plan = self.strategies[cmd.strategy].plan(self.kube, target, cmd)
+        except PlanError as err:
+            raise Refused(str(err)) from None
+        now = time.time()
+        options = {k: v for k, v in vars(cmd).items() if k not in ("app", "version", "strategy")}
+        options["match"] = dataclasses.asdict(cmd.match) if cmd.match else None
+        options["tz"] = cmd.tz or self.default_tz
+        return Release(id=Release.new_id(cmd.app), app=cmd.app, strategy=cmd.strategy,
+                       namespace=target.app.namespace, from_version=target.from_version,
+                       to_version=cmd.version, image=target.image, stable_name=target.stable_name,
+                       new_name=plan.new_name, replicas=target.replicas, stages=plan.stages,
+                       requested_by=actor, options=options, created_at=now, updated_at=now,
+                       last_actor=actor, last_action="create", origin=plan.origin)
+
+    # -- commands -----------------------------------------------------------------------
+    def start(self, cmd: StartCommand, actor: str, channel: str = "") -> Release:
+        if cmd.dry_run:
+            return self.plan(cmd, actor)
+        with self._lock(cmd.app):
+            busy = self.store.active_for(cmd.app)
+            if busy is not None:
+                raise Refused(self._busy(busy))
+            release = self.plan(cmd, actor).replace(channel=channel)
+            try:
+                self.store.create(release, actor, detail=f"{cmd.strategy} {cmd.app}-{cmd.version}")
+            except AppBusy as err:
+                raise Refused(self._busy(err.current)) from None
+            started = self.save(release, Event.START, actor)
+            return self._drive(started)
+
+    def act(self, cmd: ActionCommand, actor: str, expected_version: int | None = None) -> Release:
+        release = self.store.active_for(cmd.app)
+        if release is None:
+            raise Refused(f"{cmd.app} has no active release")
+        if cmd.verb == "approve":
+            event = Event.APPROVE_FULL if cmd.full else Event.APPROVE
+        else:
+            event = ACTION_EVENTS[cmd.verb]
+        extra = {}
+        if cmd.verb == "rollback" and cmd.batches:
+            if release.strategy != "batch":
+                raise Refused("rollback --batches is for batch releases; plain rollback undoes this one")
+            extra["rollback_batches"] = True
+        return self.apply(release.id, event, actor, expected_version, extra=extra)
+
+    def apply(self, release_id: str, event: Event, actor: str, expected_version: int | None = None,
+              reason: str = "", extra: dict | None = None) -> Release:
+        release = self.store.get(release_id)
+        if release is None:
+            raise Refused(f"no release {release_id}")
+        with self._lock(release.app):
+            release = self.store.get(release_id)
+            if expected_version is not None and release.version != expected_version:
+                raise Refused(already(release, self.store.first_change_after(release.id, expected_version)))
+            event, extra = self._timed(release, event, actor, dict(extra or {}))
+            saved = self.save(release, event, actor, reason, extra=extra)
+            strategy = self.strategies[saved.strategy]
+            if event == Event.PAUSE:
+                self.safely(strategy.pause, saved)
+            elif event == Event.RESUME:
+                self.safely(strategy.resume, saved)
+            return self._drive(saved)
+
+    def _timed(self, release: Release, event: Event, actor: str, extra: dict) -> tuple[Event, dict]:
+        """Where a timer decides: approving a gray batch with `--at` schedules the first batch
+        instead of applying it; resuming a timed release re-arms its timer from now."""
+        now = self.clock()
+        if event == Event.APPROVE and release.phase == Phase.WAITING and actor != SCHEDULER:
+            due = timing.due_after_gray_approval(release, now, self.default_tz)
+            if due is not None and not release.options.get("gray_approved"):
+                return Event.SCHEDULE, dict(extra, next_at=due, gray_approved=actor)
+        if event == Event.RESUME and release.paused_from == Phase.WAITING:
+            waiting = release.replace(phase=Phase.WAITING)
+            due = (timing.due_after_gray_approval(waiting, now, self.default_tz)
+                   if release.options.get("gray_approved") and release.stage == 0
+                   else timing.due_after_stage(waiting, now, self.default_tz))
+            if due is not None:
+                extra["next_at"] = due
+        return event, extra
+
+    def advance(self, release_id: str, expected_version: int) -> Release | None:
+        """A timer fired: approve the next stage, unless the state moved on (compare-and-set
+        decides, never the scheduler) or the window is closed (then wait for its opening)."""
+        release = self.store.get(release_id)
+        if release is None or release.version != expected_version or release.phase != Phase.WAITING:
+            return release
+        window, tz = release.options.get("window"), timing.zone(release.options.get("tz"), self.default_tz)
+        now = self.clock()
+        try:
+            if window and not timing.in_window(window, now, tz):
+                return self.apply(release_id, Event.SCHEDULE, SCHEDULER, expected_version,
+                                  extra={"next_at": timing.into_window(window, now, tz)})
+            return self.apply(release_id, Event.APPROVE, SCHEDULER, expected_version)
+        except Refused as err:
+            log.info("timer for %s changed nothing: %s", release_id, err)
+            return self.store.get(release_id)
+
+    def fail_gate(self, release_id: str, evidence: str) -> Release:
+        """A gate failed (health watch, deadline or metric): roll back at once, or hold the
+        release for a human when auto-rollback is off. Idempotent: a second report changes nothing."""
+        with self._lock(self.store.get(release_id).app):
+            release = self.store.get(release_id)
+            if release.phase not in (Phase.PROGRESSING, Phase.WAITING):
+                return release
+            return self.reconciler.gate_failed(release, evidence)
+
+    def tick(self, release_id: str) -> Release | None:
+        """Converge one release towards its saved intent; saves what it reaches."""
+        release = self.store.get(release_id)
+        if release is None or not release.phase.live:
+            return release
+        try:
+            with self._lock(release.app, wait=0.5):
+                return self._drive(self.store.get(release_id))
+        except Refused:
+            return release     # another worker is on it
+
+    def resume_all(self) -> list[Release]:
+        """At start-up: pick every active release up where its saved state says it is."""
+        return [r for r in (self.tick(rel.id) for rel in self.store.active()) if r is not None]
+
+    def settle(self, release_id: str, timeout: float = 120, interval: float = 0.1) -> Release:
+        """Tick until the release rests (waiting, paused or finished) or the timeout passes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            release = self.tick(release_id)
+            if release.phase not in (Phase.PROGRESSING, Phase.ROLLING_BACK) or time.monotonic() > deadline:
+                return release
+            time.sleep(interval)
+
+    def observe(self, release: Release) -> dict:
+        """Ready pods now, per side (for the live message); empty when the cluster is unreachable."""
+        try:
+            new = self.kube.deployment(release.namespace, release.new_name)
+            old = self.kube.deployment(release.namespace, release.stable_name)
+        except KubeError:
+            return {}
+        ready = lambda d: (d or {}).get("status", {}).get("readyReplicas", 0)  # noqa: E731
+        if release.new_name == release.stable_name:
+            return {"new_ready": ready(new), "old_ready": 0}
+        return {"new_ready": ready(new), "old_ready": ready(old)}
+
+    # -- internals ----------------------------------------------------------------------
+    @contextmanager
+    def _lock(self, app: str, wait: float = 10) -> Iterator[None]:
+        try:
+            with self.store.app_lock(app, wait=wait):
+                yield
+        except LockBusy:
+            raise Refused(f"{app} is busy with another request; try again") from None
+
+    def _busy(self, busy: Release) -> str:
+        return (f"{busy.app} already has an active release: {busy.id} ({busy.strategy} to "
+                f"{busy.to_version}, {busy.phase.value} at stage {busy.current.name}, "
+                f"started by {busy.requested_by}). Finish or roll it back first.")
+
+    def save(self, release: Release, event: Event, actor: str, reason: str = "",
+             detail: str = "", extra: dict | None = None) -> Release:
+        """The one way a release changes: transition, compare-and-set in Redis, then announce."""
+        try:
+            new = transition(release, event, actor, reason, now=self.clock(), extra=extra)
+        except IllegalTransition as err:
+            raise Refused(str(err)) from None
+        try:
+            self.store.save(new, release.version, actor, event.value, detail or reason)
+        except StaleState as err:
+            first = self.store.first_change_after(release.id, release.version)
+            raise Refused(already(err.current, first)) from None
+        self._announce(new, event.value, detail or reason)
+        return new
+
+    def _announce(self, release: Release, what: str, detail: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener(release, what, detail)
+            except Exception:   # a broken notifier must never stop a release
+                log.exception("listener failed for %s", release.id)
+
+    def safely(self, step: Callable[..., object], release: Release) -> tuple[bool, object]:
+        """(ok, result): a cluster error is recorded and retried on the next tick."""
+        try:
+            return True, step(self.kube, release)
+        except KubeError as err:
+            log.warning("%s: cluster step failed, will retry: %s", release.id, err)
+            self.store.record(release.id, "graybot", "cluster_error", str(err))
+            return False, None
+
+    def _drive(self, release: Release) -> Release:
+        return self.reconciler.drive(release)

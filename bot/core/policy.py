@@ -1,0 +1,78 @@
+"""Who may start, approve and stop which app, and where (apps.yaml channels/approvers).
+
+Platform-neutral: the chat edge supplies how to look up a user group's members and how to
+write a user, channel or group so people recognise it. A refusal is a sentence for the person;
+None means allowed.
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from bot.domain.apps import AppSpec
+from bot.domain.model import Release
+
+APPROVER_VERBS = {"approve", "continue"}
+GUARD_VERBS = {"pause", "resume", "rollback"}     # approvers, or the release's requester
+
+
+class Mentions(Protocol):
+    def user(self, user_id: str) -> str: ...
+    def channel(self, channel_id: str) -> str: ...
+    def group(self, group_id: str) -> str: ...
+
+
+class PlainMentions:
+    """IDs as they are (the CLI, tests)."""
+
+    def user(self, user_id: str) -> str:
+        return user_id
+
+    def channel(self, channel_id: str) -> str:
+        return channel_id
+
+    def group(self, group_id: str) -> str:
+        return group_id
+
+
+def is_group(approver: str) -> bool:
+    return approver.startswith("S")
+
+
+class Policy:
+    def __init__(self, group_members: Callable[[str], frozenset[str]] = lambda _g: frozenset(),
+                 mentions: Mentions | None = None):
+        self.group_members = group_members
+        self.mentions = mentions or PlainMentions()
+
+    def is_approver(self, app: AppSpec, user: str) -> bool:
+        if not app.approvers:
+            return True
+        return user in app.approvers or any(
+            user in self.group_members(g) for g in app.approvers if is_group(g))
+
+    def channel_refusal(self, app: AppSpec, channel: str) -> str | None:
+        if app.channels and channel not in app.channels:
+            where = ", ".join(self.mentions.channel(c) for c in app.channels)
+            return f"{app.name} can be released only from {where}."
+        return None
+
+    def refusal(self, verb: str, app: AppSpec, user: str, channel: str,
+                release: Release | None = None) -> str | None:
+        """Why `user` may not do `verb` on `app` from `channel`, or None."""
+        if (text := self.channel_refusal(app, channel)) is not None:
+            return text
+        who = self.mentions.user(user)
+        if verb in APPROVER_VERBS:
+            if not self.is_approver(app, user):
+                return f"{who} is not an approver of {app.name}; ask one of {self._names(app)}."
+            if release is not None and not app.requester_can_approve and user == release.requested_by:
+                return (f"{app.name} needs a second person: the requester ({who}) cannot approve "
+                        "their own release.")
+        if verb in GUARD_VERBS and not self.is_approver(app, user) and \
+                (release is None or user != release.requested_by):
+            return f"{who} may not {verb} {app.name}: only its approvers or the requester can."
+        return None
+
+    def _names(self, app: AppSpec) -> str:
+        return ", ".join(self.mentions.group(a) if is_group(a) else self.mentions.user(a)
+                         for a in app.approvers)

@@ -1,0 +1,113 @@
+"""Converges one release through its stages and gates: apply the current stage, hold it through
+its gates (readiness, bake, metrics, deadline), then save what it reached. Used by the engine
+under the app's lock, through the narrow `Saves` interface below; it never talks to chat."""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from bot.adapters import telemetry
+from bot.adapters.store import Store
+from bot.domain import timing
+from bot.domain.apps import Registry
+from bot.domain.model import Event, Phase, Release
+from bot.gates import FAIL, INCONCLUSIVE, PASS, MetricGate
+
+GRAYBOT = "graybot"
+
+
+class Saves(Protocol):
+    """What reconciling needs of the engine: its parts, its one save, its guarded cluster step."""
+    registry: Registry
+    strategies: dict
+    store: Store
+    metrics: MetricGate
+    clock: Callable[[], float]
+    default_tz: str
+
+    def save(self, release: Release, event: Event, actor: str, reason: str = "",
+             detail: str = "", extra: dict | None = None) -> Release: ...
+
+    def safely(self, step: Callable[..., object], release: Release) -> tuple[bool, object]: ...
+
+
+class Reconciler:
+    def __init__(self, engine: Saves):
+        self.engine = engine
+
+    def drive(self, release: Release) -> Release:
+        if release.phase == Phase.PROGRESSING:
+            return self._progressing(release)
+        if release.phase == Phase.ROLLING_BACK:
+            return self._rolling_back(release)
+        return release
+
+    # -- failures -------------------------------------------------------------------------
+    def _auto_rollback(self, release: Release) -> bool:
+        app = self.engine.registry.get(release.app)
+        return release.options.get("auto_rollback", True) and (app is None or app.gates.auto_rollback)
+
+    def gate_failed(self, release: Release, evidence: str) -> Release:
+        telemetry.GATE_EVALUATIONS.labels(gate="health", result=FAIL).inc()
+        if release.options.get("overridden_stage") == release.stage:
+            return release
+        if self._auto_rollback(release):
+            return self.drive(self.engine.save(release, Event.GATE_FAILED, GRAYBOT, evidence))
+        return self.engine.save(release, Event.GATE_HELD, GRAYBOT, evidence)
+
+    # -- a stage ------------------------------------------------------------------------------
+    def _gate(self, release: Release, ready_detail: str) -> tuple[str, str]:
+        """(pass|fail|inconclusive|wait, evidence) for a stage whose pods are ready."""
+        engine = self.engine
+        app = engine.registry[release.app]
+        now = engine.clock()
+        settled = engine.store.stage_clock(release.id, release.stage, "settled", now)
+        hold = max(release.options.get("bake") or app.gates.bake, app.gates.min_ready)
+        if now - settled < hold:
+            return "wait", f"baking: {int(hold - (now - settled))}s left"
+        if not app.gates.metrics or release.options.get("overridden_stage") == release.stage:
+            return PASS, ready_detail
+        verdict = engine.metrics.evaluate(app, release)
+        telemetry.GATE_EVALUATIONS.labels(gate="metric", result=verdict.result).inc()
+        return verdict.result, f"{ready_detail}; {verdict.evidence}"
+
+    def _progressing(self, release: Release) -> Release:
+        engine = self.engine
+        strategy, app = engine.strategies[release.strategy], engine.registry[release.app]
+        started = engine.store.stage_clock(release.id, release.stage, "started", engine.clock())
+        ok, progress = engine.safely(strategy.converge, release)
+        if not ok:
+            return release
+        if progress.failure:
+            return self.gate_failed(release, progress.failure)
+        if not progress.done:
+            engine.store.clear_stage_clock(release.id, release.stage, "settled")
+            if engine.clock() - started > app.gates.progress_deadline and \
+                    release.options.get("overridden_stage") != release.stage:
+                return self.gate_failed(release, f"stage {release.current.name} not healthy within "
+                                                 f"{app.gates.progress_deadline}s ({progress.detail})")
+            return release
+        result, evidence = self._gate(release, progress.detail)
+        if result == "wait":
+            return release
+        if result == FAIL:
+            return self.gate_failed(release, evidence)
+        if result == INCONCLUSIVE:
+            return engine.save(release, Event.GATE_INCONCLUSIVE, GRAYBOT, evidence)
+        if release.last:
+            if not engine.safely(strategy.finalize, release)[0]:
+                return release
+            return engine.save(release, Event.FINISHED, GRAYBOT, detail=evidence)
+        due = timing.due_after_stage(release.replace(phase=Phase.WAITING), engine.clock(), engine.default_tz)
+        return engine.save(release, Event.STAGE_HEALTHY, GRAYBOT, detail=evidence,
+                            extra={"next_at": due} if due else None)
+
+    def _rolling_back(self, release: Release) -> Release:
+        engine = self.engine
+        ok, progress = engine.safely(engine.strategies[release.strategy].rollback, release)
+        if not ok:
+            return release
+        if progress.failure:
+            return engine.save(release, Event.ROLLBACK_FAILED, GRAYBOT, progress.failure)
+        if progress.done:
+            return engine.save(release, Event.ROLLBACK_DONE, GRAYBOT, detail=progress.detail)
+        return release

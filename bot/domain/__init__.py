@@ -1,0 +1,1 @@
+"""Pure data and rules: release records, the state machine, plans, timing, apps, health (stdlib only)."""

@@ -1,0 +1,174 @@
+"""Apps (apps.yaml's content as data): AppSpec, its gates, the Registry, and the checks that turn
+a parsed document into a Registry or a ConfigError listing every problem at once (pure)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .durations import parse_duration
+from .names import DEFAULT_PROVIDER, PROVIDERS, ROUTERS
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
+SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")
+
+
+class ConfigError(Exception):
+    """apps.yaml is wrong; the message lists every problem found."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    query: str
+    max: float | None = None
+    min: float | None = None
+    provider: str = DEFAULT_PROVIDER
+
+
+@dataclass(frozen=True)
+class Gates:
+    progress_deadline: int = 600
+    max_restarts: int = 1
+    min_ready: int = 0
+    bake: int = 0
+    auto_rollback: bool = True
+    metrics: tuple[Metric, ...] = ()
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    name: str
+    namespace: str = "default"
+    selector: tuple[tuple[str, str], ...] = ()
+    service: str = ""
+    ingress: str = ""
+    router: str = "replicas"
+    image: str = ""
+    channels: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+    requester_can_approve: bool = True
+    gates: Gates = field(default_factory=Gates)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.selector)
+
+    def image_for(self, version: str) -> str:
+        return self.image.replace("{version}", version)
+
+    def version_of(self, image: str) -> str | None:
+        """The version an image stands for under this app's image pattern, if it fits."""
+        head, _, tail = self.image.partition("{version}")
+        if image.startswith(head) and image.endswith(tail) and len(image) > len(head) + len(tail):
+            return image[len(head):len(image) - len(tail)]
+        return None
+
+
+class Registry(dict[str, AppSpec]):
+    """App name -> AppSpec. graybot touches only apps in here."""
+
+
+def _bounds(raw: dict, where: str, problems: list[str]) -> tuple[float | None, float | None] | None:
+    """(max, min) as finite numbers, or None after recording the problem."""
+    out = []
+    for key in ("max", "min"):
+        if key not in raw:
+            out.append(None)
+            continue
+        try:
+            value = float(raw[key])
+        except (TypeError, ValueError):
+            value = float("nan")
+        if value != value or value in (float("inf"), float("-inf")):
+            problems.append(f"{where}.{key}: {raw[key]!r} is not a number")
+            return None
+        out.append(value)
+    return out[0], out[1]
+
+
+def _gates(raw: object, where: str, problems: list[str]) -> Gates:
+    if raw is None:
+        return Gates()
+    if not isinstance(raw, dict):
+        problems.append(f"{where}.gates: must be a mapping")
+        return Gates()
+    values: dict = {}
+    for key in ("progress_deadline", "bake"):
+        if key in raw:
+            seconds = parse_duration(str(raw[key]))
+            if seconds is None:
+                problems.append(f"{where}.gates.{key}: {raw[key]!r} is not a duration like 30s, 10m, 2h")
+            else:
+                values[key] = seconds
+    for key in ("max_restarts", "min_ready"):
+        if key in raw:
+            if not isinstance(raw[key], int) or raw[key] < 0:
+                problems.append(f"{where}.gates.{key}: must be a whole number >= 0")
+            else:
+                values[key] = raw[key]
+    if "auto_rollback" in raw:
+        values["auto_rollback"] = bool(raw["auto_rollback"])
+    metrics = []
+    for i, m in enumerate(raw.get("metrics") or []):
+        if not isinstance(m, dict) or not m.get("name") or not m.get("query") or \
+                ("max" not in m and "min" not in m):
+            problems.append(f"{where}.gates.metrics[{i}]: needs name, query and max or min")
+            continue
+        provider = str(m.get("provider", DEFAULT_PROVIDER))
+        if provider not in PROVIDERS:
+            problems.append(f"{where}.gates.metrics[{i}].provider: {provider!r} is not one of "
+                            f"{', '.join(PROVIDERS)}")
+            continue
+        bounds = _bounds(m, f"{where}.gates.metrics[{i}]", problems)
+        if bounds is not None:
+            metrics.append(Metric(str(m["name"]), str(m["query"]), *bounds, provider=provider))
+    values["metrics"] = tuple(metrics)
+    return Gates(**values)
+
+
+def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
+    where = f"apps.{name}"
+    if not DNS_LABEL.match(str(name)):
+        problems.append(f"{where}: app names must be DNS-1123 labels (lowercase, digits, '-')")
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be a mapping")
+        return None
+    namespace = str(raw.get("namespace", "default"))
+    if not DNS_LABEL.match(namespace):
+        problems.append(f"{where}.namespace: {namespace!r} is not a DNS-1123 label")
+    selector = raw.get("selector") or {"app": name}
+    if not isinstance(selector, dict) or not all(LABEL_VALUE.match(str(v)) for v in selector.values()):
+        problems.append(f"{where}.selector: must map label names to label values")
+        selector = {"app": name}
+    router = str(raw.get("router", "replicas"))
+    if router not in ROUTERS:
+        problems.append(f"{where}.router: {router!r} is not one of {', '.join(ROUTERS)}")
+    image = str(raw.get("image", ""))
+    if "{version}" not in image:
+        problems.append(f"{where}.image: must contain {{version}}, e.g. \"registry/{name}:{{version}}\"")
+    channels, approvers = raw.get("channels") or [], raw.get("approvers") or []
+    for key, ids in (("channels", channels), ("approvers", approvers)):
+        if not isinstance(ids, list) or not all(SLACK_ID.match(str(i)) for i in ids):
+            problems.append(f"{where}.{key}: must be a list of Slack IDs (C..., U..., S...)")
+    return AppSpec(name=name, namespace=namespace,
+                   selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
+                   service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),
+                   router=router, image=image, channels=tuple(map(str, channels)),
+                   approvers=tuple(map(str, approvers)),
+                   requester_can_approve=bool(raw.get("requester_can_approve", True)),
+                   gates=_gates(raw.get("gates"), where, problems))
+
+
+def parse_registry(doc: object) -> Registry:
+    if not isinstance(doc, dict) or not isinstance(doc.get("apps"), dict) or not doc["apps"]:
+        raise ConfigError("apps.yaml: needs a top-level 'apps:' mapping with at least one app")
+    problems: list[str] = []
+    registry = Registry()
+    for name, raw in doc["apps"].items():
+        spec = _app(str(name), raw, problems)
+        if spec is not None:
+            registry[spec.name] = spec
+    if problems:
+        raise ConfigError("apps.yaml has problems:\n  - " + "\n  - ".join(problems))
+    return registry

@@ -1,0 +1,28 @@
+"""The health gate's rules on one pod (pure): which pods a release brings in, and when one fails."""
+from __future__ import annotations
+
+from .apps import AppSpec
+from .model import Release
+
+
+def pod_failure(pod: dict, max_restarts: int) -> str | None:
+    """Why this pod fails the health gate, with the evidence, or None."""
+    name = pod["metadata"]["name"]
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        restarts = cs.get("restartCount", 0)
+        reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason", "")
+        if reason == "CrashLoopBackOff" or restarts > max_restarts:
+            why = f" ({reason})" if reason else ""
+            return (f"pod {name}: container {cs['name']} restarted {restarts} time(s){why}; "
+                    f"max_restarts is {max_restarts}")
+    return None
+
+
+def pod_of_release(release: Release, app: AppSpec, pod: dict) -> bool:
+    """Is this one of the pods the release brings in (the new version's)?"""
+    labels = pod["metadata"].get("labels") or {}
+    if any(labels.get(k) != v for k, v in app.labels.items()):
+        return False
+    if release.new_name != release.stable_name:
+        return labels.get("version") == release.to_version
+    return any(c.get("image") == release.image for c in pod["spec"].get("containers") or [])

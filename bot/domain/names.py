@@ -1,0 +1,13 @@
+"""The names people type and apps.yaml holds: one list each, read by the grammar, the config
+checker and the factories (strategies.build, strategies.routers.build_router, bot.gates.build)."""
+from __future__ import annotations
+
+STRATEGIES = ("canary", "ab", "bluegreen", "rolling", "recreate", "batch")
+ROUTERS = ("replicas", "nginx", "istio")
+MATCHING_ROUTERS = ("nginx", "istio")           # routers that can send requests by header/cookie
+PROVIDERS = ("prometheus",)                     # metric providers of the metric gates
+DEFAULT_PROVIDER = "prometheus"
+# what people type -> the verb it means (aliases included)
+VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume": "resume",
+         "rollback": "rollback", "abort": "rollback", "continue": "continue"}
+QUERIES = ("status", "list", "history", "help")

@@ -1,0 +1,84 @@
+"""Metric gates: a provider Protocol, one module per provider (prometheus.py, ...), the factory
+that builds them by name (bot.domain.names.PROVIDERS), and the gate that judges a release.
+
+A metric is a query with a bound (max or min), run at the end of each stage's bake time. No data
+or a provider that cannot answer is *inconclusive*: a human decides; it never passes silently.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.domain.apps import AppSpec, Metric
+from bot.domain.model import Release
+from bot.domain.names import PROVIDERS
+
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+
+class ProviderError(Exception):
+    """The provider could not answer (unreachable, refused the query, not configured)."""
+
+
+class MetricProvider(Protocol):
+    name: str
+
+    def value(self, query: str) -> float | None:
+        """The query's current value; None when it has no data; ProviderError when it cannot answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    result: str              # pass | fail | inconclusive
+    evidence: str
+
+
+def query_for(metric: Metric, app: AppSpec, release: Release) -> str:
+    return (metric.query.replace("{version}", release.to_version).replace("{app}", app.name)
+            .replace("{namespace}", release.namespace))
+
+
+def judge(metric: Metric, value: float) -> Verdict:
+    if metric.max is not None and value > metric.max:
+        return Verdict(FAIL, f"{metric.name} = {value:.4g}, above the max of {metric.max:g}")
+    if metric.min is not None and value < metric.min:
+        return Verdict(FAIL, f"{metric.name} = {value:.4g}, below the min of {metric.min:g}")
+    bound = f"max {metric.max:g}" if metric.max is not None else f"min {metric.min:g}"
+    return Verdict(PASS, f"{metric.name} = {value:.4g} ({bound})")
+
+
+class MetricGate:
+    def __init__(self, providers: dict[str, MetricProvider] | None = None):
+        self.providers = providers or {}
+
+    def check(self, metric: Metric, app: AppSpec, release: Release) -> Verdict:
+        text = query_for(metric, app, release)
+        provider = self.providers.get(metric.provider)
+        if provider is None:
+            return Verdict(INCONCLUSIVE, f"{metric.name}: no {metric.provider} provider is configured")
+        try:
+            value = provider.value(text)
+        except ProviderError as err:
+            return Verdict(INCONCLUSIVE, f"{metric.name}: {err}")
+        if value is None or math.isnan(value):
+            return Verdict(INCONCLUSIVE, f"{metric.name}: no data for `{text}`")
+        return judge(metric, value)
+
+    def evaluate(self, app: AppSpec, release: Release) -> Verdict:
+        verdicts = [self.check(m, app, release) for m in app.gates.metrics]
+        for result in (FAIL, INCONCLUSIVE):
+            bad = [v.evidence for v in verdicts if v.result == result]
+            if bad:
+                return Verdict(result, "; ".join(bad))
+        return Verdict(PASS, "; ".join(v.evidence for v in verdicts))
+
+
+def build(endpoints: dict[str, str], timeout: float = 5.0) -> MetricGate:
+    """One provider per name in PROVIDERS, each at its endpoint (empty: not configured)."""
+    from .prometheus import Prometheus
+
+    makers = {"prometheus": Prometheus}
+    assert set(makers) == set(PROVIDERS), "every provider name needs a maker here"
+    return MetricGate({name: makers[name](endpoints.get(name, ""), timeout) for name in PROVIDERS})

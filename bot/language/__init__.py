@@ -1,0 +1,1 @@
+"""The `/release` language and its plain-text views (pure)."""

@@ -1,0 +1,87 @@
+"""Plain-text views of releases for the terminal and for ephemeral replies (pure)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from bot.domain.durations import format_duration
+from bot.domain.model import Phase, Release
+from bot.domain.names import STRATEGIES
+
+from .grammar import USAGE
+
+MARK = {"done": "[x]", "current": "[>]", "next": "[ ]"}
+
+
+def when(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def stage_marks(release: Release) -> list[str]:
+    marks = []
+    for i in range(len(release.stages)):
+        if i < release.stage or (i == release.stage and release.phase in (Phase.WAITING, Phase.SUCCEEDED)):
+            marks.append("done")
+        elif i == release.stage:
+            marks.append("current")
+        else:
+            marks.append("next")
+    return marks
+
+
+def headline(release: Release) -> str:
+    return (f"{release.app}: {release.strategy} {release.from_version} -> {release.to_version} "
+            f"({release.image}), {release.replicas} replicas")
+
+
+def plan_text(release: Release, dry_run: bool = False) -> str:
+    lines = [("Plan (dry run, nothing changed): " if dry_run else "") + headline(release)]
+    for i, stage in enumerate(release.stages, 1):
+        lines.append(f"  {i}. {stage.name:<14} new {stage.new_replicas:>3} / old {stage.old_replicas:>3}"
+                     f"  traffic {stage.weight:>3}%  {stage.note}")
+    if release.options.get("match"):
+        m = release.options["match"]
+        rule = f"header {m['name']}={m['value']}" if m["kind"] == "header" else f"cookie {m['name']}=always"
+        lines.append(f"  match rule: {rule}; router: {release.origin.get('router', '?')}")
+    if release.options.get("bake"):
+        lines.append(f"  bake time per stage: {format_duration(release.options['bake'])}")
+    return "\n".join(lines)
+
+
+def status_text(release: Release) -> str:
+    lines = [f"{headline(release)}", f"  id {release.id}, requested by {release.requested_by} "
+             f"at {when(release.created_at)}",
+             f"  phase {release.phase.value}, stage {release.stage + 1}/{len(release.stages)} "
+             f"({release.current.name}); last: {release.last_action} by {release.last_actor} "
+             f"at {when(release.updated_at)}"]
+    if release.reason:
+        lines.append(f"  reason: {release.reason}")
+    for mark, stage in zip(stage_marks(release), release.stages):
+        lines.append(f"  {MARK[mark]} {stage.name}: new {stage.new_replicas} / old {stage.old_replicas}, "
+                     f"traffic {stage.weight}%")
+    return "\n".join(lines)
+
+
+def list_text(releases: list[Release]) -> str:
+    if not releases:
+        return "No active releases."
+    return "\n".join(f"{r.app}: {r.strategy} -> {r.to_version}, {r.phase.value} at {r.current.name} "
+                     f"(by {r.requested_by}, {r.id})" for r in releases)
+
+
+def history_text(app: str, releases: list[Release]) -> str:
+    if not releases:
+        return f"No finished releases of {app}."
+    return "\n".join(f"{when(r.updated_at)}  {r.strategy} {r.from_version} -> {r.to_version}: "
+                     f"{r.phase.value}" + (f" ({r.reason})" if r.reason else "") + f"  by {r.requested_by}"
+                     for r in releases)
+
+
+def help_text(topic: str | None = None) -> str:
+    if topic and topic in USAGE:
+        return USAGE[topic]
+    lines = ["graybot moves an app to a new version in stages. Commands:"]
+    lines += [f"  {USAGE[s]}" for s in STRATEGIES]
+    lines += [f"  {USAGE[v]}" for v in ("plan", "status", "list", "history", "approve", "pause",
+                                         "resume", "rollback", "continue", "help")]
+    lines.append("Aliases: promote = approve, abort = rollback. Durations: 30s, 10m, 2h.")
+    return "\n".join(lines)

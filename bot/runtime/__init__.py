@@ -1,0 +1,1 @@
+"""The threads of a running process: leadership, driver, health watch, timers."""

@@ -1,0 +1,68 @@
+"""The health gate, watched: one pod watch per namespace of the registry, shared by all releases,
+turns a crash-looping or over-restarting new pod into a failed gate at once (Flagger instead
+checks once per interval and needs `threshold` failures), and wakes the driver on changes."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from bot.adapters.kube import Kube
+from bot.domain.apps import Registry
+from bot.domain.health import pod_failure, pod_of_release
+from bot.domain.model import Phase, Release
+
+log = logging.getLogger("graybot.healthwatch")
+
+
+class HealthWatcher:
+    def __init__(self, kube: Kube, registry: Registry, active: Callable[[], list[Release]],
+                 fail: Callable[[str, str], object], wake: Callable[[], None]):
+        self.kube, self.registry = kube, registry
+        self.active, self.fail, self.wake = active, fail, wake
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._failed: set[tuple[str, int]] = set()
+        self._cache: tuple[float, list[Release]] = (0.0, [])
+
+    def start(self) -> "HealthWatcher":
+        for ns in sorted({app.namespace for app in self.registry.values()}):
+            thread = threading.Thread(target=self.kube.watch, name=f"health-{ns}", daemon=True,
+                                      args=("pods", ns, self.on_pod, self._stop))
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _releases(self) -> list[Release]:
+        at, cached = self._cache
+        if time.monotonic() - at > 0.25:      # many pod events arrive in bursts
+            cached = [r for r in self.active() if r.phase in (Phase.PROGRESSING, Phase.WAITING)]
+            self._cache = (time.monotonic(), cached)
+        return cached
+
+    def on_pod(self, kind: str, pod: dict) -> None:
+        if kind == "DELETED":
+            return
+        touched = False
+        for release in self._releases():
+            app = self.registry.get(release.app)
+            if app is None or pod["metadata"].get("namespace") != release.namespace \
+                    or not pod_of_release(release, app, pod):
+                continue
+            touched = True
+            if release.options.get("overridden_stage") == release.stage:
+                continue
+            why = pod_failure(pod, app.gates.max_restarts)
+            if why and (release.id, release.stage) not in self._failed:
+                self._failed.add((release.id, release.stage))
+                self._cache = (0.0, [])
+                try:
+                    self.fail(release.id, why)
+                except Exception:
+                    log.exception("failing the gate of %s", release.id)
+        if touched:
+            self.wake()

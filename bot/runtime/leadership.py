@@ -1,0 +1,72 @@
+"""The leader lock that makes one bot process (of however many share the Redis) run the timers,
+the driver and the health watch: a redis-py Lock with renewal; if the holder dies, the lock
+expires after `ttl` seconds and another process takes over."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Callable
+
+import redis
+
+from bot.adapters import keys
+
+from .lifecycle import Loop
+
+log = logging.getLogger("graybot.leadership")
+
+
+class Leadership(Loop):
+    name = "leader-election"
+
+    def __init__(self, conn: redis.Redis, on_elected: Callable[[], None], on_lost: Callable[[], None],
+                 ttl: float = 15.0, every: Callable[[], None] = lambda: None):
+        super().__init__(period=min(1.0, ttl / 3))     # renew, and re-derive jobs, every second
+        self.conn, self.ttl = conn, ttl
+        self.on_elected, self.on_lost, self.every = on_elected, on_lost, every
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.lock = conn.lock(keys.leader(), timeout=ttl, thread_local=False)
+        self._leading = False
+
+    @property
+    def leading(self) -> bool:
+        return self._leading
+
+    def stop(self, timeout: float = 5.0) -> None:
+        super().stop(timeout)
+        if self._leading:
+            self._step_down()
+            try:
+                self.lock.release()
+            except redis.exceptions.LockError:
+                pass
+
+    def _step_down(self) -> None:
+        self._leading = False
+        try:
+            self.on_lost()
+        except Exception:
+            log.exception("stepping down failed")
+
+    def _mark_owner(self) -> None:
+        self.conn.set(keys.leader_owner(), self.identity, px=int(self.ttl * 1000))
+
+    def step(self) -> float:
+        try:
+            if not self._leading:
+                if self.lock.acquire(blocking=False):
+                    self._mark_owner()
+                    log.info("%s leads: timers, driver and health watch run here", self.identity)
+                    self._leading = True
+                    self.on_elected()
+            else:
+                self.lock.reacquire()
+                self._mark_owner()
+                self.every()
+        except redis.exceptions.LockError:
+            log.warning("%s lost the leader lock", self.identity)
+            self._step_down()
+        except redis.exceptions.RedisError as exc:
+            log.warning("leader election: %s", exc)
+        return self.period

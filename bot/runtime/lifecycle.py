@@ -1,0 +1,61 @@
+"""The one loop every background part of graybot is: a daemon thread that runs `step()` until
+stopped, sleeping what the step asks for unless woken; and waiting for Ctrl-C or SIGTERM."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+log = logging.getLogger("graybot.runtime")
+
+
+class Loop:
+    name = "loop"
+
+    def __init__(self, period: float = 1.0):
+        self.period = period
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+
+    def step(self) -> float:
+        """Do one round of work; return how long to sleep before the next (unless woken)."""
+        raise NotImplementedError
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def wake(self, *_args) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                delay = self.step()
+            except Exception:      # a failed round must not end the loop
+                log.exception("%s: round failed", self.name)
+                delay = self.period
+            self._wake.wait(delay)
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,73 @@
+"""The leader's duties in one bot process: the release driver, the shared health watch and the
+timers. Every process serves commands; only the elected one runs these (leadership.py)."""
+from __future__ import annotations
+
+import logging
+
+from bot import jobs
+from bot.core.engine import Engine
+from bot.domain.model import Release
+
+from .driver import Driver
+from .healthwatch import HealthWatcher
+from .leadership import Leadership
+from .timers import Timers
+
+log = logging.getLogger("graybot.runner")
+
+
+def health_watcher(engine: Engine, wake) -> HealthWatcher:
+    """The shared pod watch: fails gates through the engine, wakes the driver on changes."""
+    return HealthWatcher(engine.kube, engine.registry, engine.store.active, engine.fail_gate, wake)
+
+
+class Runner:
+    """`conn`: the redis-py connection the leader lock and the timers' job store use."""
+
+    def __init__(self, engine: Engine, conn, leader_ttl: float = 15.0,
+                 misfire_grace: float = 3600.0, driver_period: float = 1.0):
+        self.engine, self.conn, self.driver_period, self.grace = engine, conn, driver_period, misfire_grace
+        self.driver: Driver | None = None
+        self.watcher: HealthWatcher | None = None
+        self.timers: Timers | None = None
+        self.leadership = Leadership(conn, self._elected, self._lost, ttl=leader_ttl, every=self._every)
+        engine.listeners.append(self._on_change)
+
+    def start(self) -> "Runner":
+        self.leadership.start()
+        return self
+
+    def stop(self) -> None:
+        self.leadership.stop()
+
+    @property
+    def leading(self) -> bool:
+        return self.leadership.leading
+
+    def wake(self, *_args) -> None:
+        if self.driver is not None:
+            self.driver.wake()
+
+    def _on_change(self, release: Release, what: str, detail: str) -> None:
+        if self.timers is not None:
+            self.timers.on_change(release, what, detail)
+        self.wake()
+
+    def _elected(self) -> None:
+        self.driver = Driver(self.engine, period=self.driver_period).start()
+        jobs.WAKE = self.driver.wake
+        self.watcher = health_watcher(self.engine, self.driver.wake).start()
+        self.engine.resume_all()            # every release continues where Redis says it is
+        self.timers = Timers(self.engine, self.conn, self.grace)
+        self.timers.start()
+
+    def _lost(self) -> None:
+        for part in (self.timers, self.watcher, self.driver):
+            if part is not None:
+                part.stop()
+        self.timers = self.watcher = self.driver = None
+        jobs.WAKE = lambda: None
+
+    def _every(self) -> None:
+        if self.timers is not None:
+            self.timers.reconcile()

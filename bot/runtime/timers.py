@@ -1,0 +1,92 @@
+"""Time-driven steps on APScheduler 3 with its RedisJobStore (run only by the leading process).
+
+Jobs are derived from the saved release state (a WAITING release with `next_at` has exactly one
+job `advance:{id}`): a listener keeps them in step at once, and the leader re-derives them on
+election and every few seconds, so a change made by another replica is never missed.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+import redis
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.redis import RedisJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot import jobs
+from bot.adapters import keys
+from bot.core.engine import Engine
+from bot.domain.model import Phase, Release
+
+log = logging.getLogger("graybot.timers")
+JOBS_KEY, RUN_TIMES_KEY = keys.timer_jobs(), keys.timer_run_times()
+
+
+def _connect_args(conn: redis.Redis) -> dict:
+    """The store's connection, for RedisJobStore's own client (TCP or a unix socket)."""
+    kwargs = conn.connection_pool.connection_kwargs
+    args = {k: kwargs[k] for k in ("host", "port", "password", "username", "db") if kwargs.get(k) is not None}
+    if kwargs.get("path"):
+        args = {"unix_socket_path": kwargs["path"], **{k: v for k, v in args.items() if k not in ("host", "port")}}
+    return args
+
+
+def job_id(release_id: str) -> str:
+    return f"advance:{release_id}"
+
+
+class Timers:
+    def __init__(self, engine: Engine, conn: redis.Redis, misfire_grace: float = 3600):
+        self.engine, self.grace = engine, misfire_grace
+        self.reconciled_at = 0.0
+        store = RedisJobStore(jobs_key=JOBS_KEY, run_times_key=RUN_TIMES_KEY, **_connect_args(conn))
+        self.aps = BackgroundScheduler(jobstores={"default": store}, timezone=timezone.utc,
+                                       job_defaults={"coalesce": True, "max_instances": 1,
+                                                     "misfire_grace_time": misfire_grace})
+
+    def start(self) -> None:
+        jobs.ENGINE = self.engine
+        self.aps.start()
+        self.reconcile()
+
+    def stop(self) -> None:
+        if self.aps.running:
+            self.aps.shutdown(wait=False)
+
+    def on_change(self, release: Release, what: str, detail: str) -> None:
+        if self.aps.running:
+            self.sync(release)
+
+    def sync(self, release: Release) -> None:
+        due = release.options.get("next_at")
+        if release.phase == Phase.WAITING and due:
+            if self.engine.clock() - due > self.grace:
+                self._drop(release.id)       # missed beyond the grace: a human approves instead
+                return
+            job = self.aps.get_job(job_id(release.id))
+            if job is not None and list(job.args) == [release.id, release.version]:
+                return
+            self.aps.add_job("bot.jobs:advance", "date", id=job_id(release.id), replace_existing=True,
+                             run_date=datetime.fromtimestamp(due, timezone.utc),
+                             args=[release.id, release.version], name=f"advance {release.app}")
+        else:
+            self._drop(release.id)
+
+    def _drop(self, release_id: str) -> None:
+        try:
+            self.aps.remove_job(job_id(release_id))
+        except JobLookupError:
+            pass
+
+    def reconcile(self) -> None:
+        started = time.time()
+        active = {r.id: r for r in self.engine.store.active()}
+        for job in self.aps.get_jobs():
+            if job.id.startswith("advance:") and job.id.split(":", 1)[1] not in active:
+                self._drop(job.id.split(":", 1)[1])
+        for release in active.values():
+            self.sync(release)
+        self.aps.wakeup()
+        self.reconciled_at = started      # every job due before this instant has been derived

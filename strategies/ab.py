@@ -1,0 +1,35 @@
+"""A/B: only requests matching a header or cookie reach the new version (a router that can match
+requests: nginx or Istio); approvals then continue as a weighted canary."""
+from __future__ import annotations
+
+import math
+
+from bot.adapters.kube import Kube
+from bot.domain.model import Stage
+from bot.domain.names import MATCHING_ROUTERS
+from bot.language.grammar import StartCommand
+
+from .base import Plan, PlanError, Target
+from .canary import Canary, match_text
+
+
+class AB(Canary):
+    """Only requests matching a header or cookie reach the new version; approvals then
+    continue as a weighted canary (`--steps`), or straight to 100% with `--full`."""
+    name = "ab"
+
+    def _router_name(self, target: Target, cmd: StartCommand) -> str:
+        name = cmd.router or target.app.router
+        if name not in MATCHING_ROUTERS:
+            raise PlanError(f"A/B needs a router that can match requests: set `router: nginx` or "
+                            f"`istio` for {target.app.name} in apps.yaml, or add --router nginx|istio")
+        return name
+
+    def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:
+        plan = super().plan(kube, target, cmd)
+        n = target.replicas
+        rule = match_text({"kind": cmd.match.kind, "name": cmd.match.name, "value": cmd.match.value})
+        first = Stage(f"A/B {rule}"[:60], 0, max(1, math.ceil(n * 10 / 100)), n,
+                      f"only requests with {rule} reach {target.to_version}; everyone else stays "
+                      f"on {target.from_version}")
+        return Plan((first,) + plan.stages, plan.new_name, plan.origin)

@@ -1,0 +1,176 @@
+"""The router contract: one suite over every name in bot.domain.names.ROUTERS (a new router gets
+it by being listed), against the sandbox's simulated traffic: the share follows each stage,
+completion and rollback drop no request and leave nothing behind; the routers that can match
+requests (MATCHING_ROUTERS) also pass the A/B suite."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import urllib3
+
+from bot.domain.model import Phase
+from bot.domain.names import MATCHING_ROUTERS, ROUTERS
+from sandbox.seed import apps_yaml
+from strategies.routers import router_classes
+from tests.kit.world import NS, demo_world
+
+N = 2000
+
+
+def routed_apps(router: str) -> dict:
+    doc = apps_yaml()
+    doc["apps"]["user"]["router"] = router
+    return doc
+
+
+@pytest.fixture(params=ROUTERS)
+def router(request):
+    return request.param
+
+
+@pytest.fixture(params=MATCHING_ROUTERS)
+def matching_router(request):
+    return request.param
+
+
+def routed_world(sandbox, kube, redis_client, tmp_path, router):
+    w = demo_world(sandbox, kube, redis_client, tmp_path, routed_apps(router))
+    w.router = router
+    w.http = urllib3.PoolManager()
+    w.url = sandbox.url
+    return w
+
+
+@pytest.fixture
+def world(sandbox, kube, redis_client, tmp_path, router):
+    return routed_world(sandbox, kube, redis_client, tmp_path, router)
+
+
+@pytest.fixture
+def ab_world(sandbox, kube, redis_client, tmp_path, matching_router):
+    return routed_world(sandbox, kube, redis_client, tmp_path, matching_router)
+
+
+def test_every_listed_router_has_a_class_and_every_class_is_listed():
+    assert tuple(router_classes()) == ROUTERS
+    assert set(MATCHING_ROUTERS) <= set(ROUTERS)
+
+
+def traffic(w, n=N, **params) -> dict:
+    """n simulated requests through the sandbox's HTTP traffic endpoint."""
+    fields = {"n": str(n), **params}
+    if w.router == "istio":
+        fields.setdefault("service", "user")
+    else:
+        fields.setdefault("path", "/user")
+    resp = w.http.request("GET", w.url + "/sandbox/traffic", fields=fields)
+    return json.loads(resp.data)
+
+
+def share(result: dict, version: str = "v2") -> float:
+    return 100 * result["versions"].get(version, 0) / result["total"]
+
+
+def leftovers(w) -> dict:
+    return {"canary_ingress": w.kube.ingress(NS, "user-canary") is not None,
+            "version_service": w.kube.service(NS, "user-v2") is not None,
+            "vs_routes": [r.get("name") for r in ((w.kube.istio(NS, "virtualservices", "user") or {})
+                                                  .get("spec", {}).get("http") or [])
+                          if str(r.get("name", "")).startswith("graybot")]}
+
+
+def test_weighted_share_within_3_points_at_every_stage(world):
+    w = world
+    r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
+    for weight in (10, 30, 50):
+        assert (r.phase, r.current.weight) == (Phase.WAITING, weight)
+        assert (w.replicas("user-v2"), w.replicas("user-v1")) == (r.current.new_replicas, r.current.old_replicas)
+        result = traffic(w)
+        assert result["unserved"] == 0 and abs(share(result) - weight) <= 3, (weight, result)
+        w.act("approve user")
+        r = w.engine.settle(r.id, timeout=30)
+    assert r.phase == Phase.SUCCEEDED
+    assert share(traffic(w)) == 100.0
+    assert leftovers(w) == {"canary_ingress": False, "version_service": False, "vs_routes": []}
+    assert w.kube.deployment(NS, "user-v1") is None
+    if w.router == "nginx":
+        assert w.selector("user") == {"app": "user", "version": "v2"}
+    else:
+        assert w.selector("user") == {"app": "user"}          # as before the release
+
+
+def _run_traffic_during(w, action) -> list[dict]:
+    results, stop = [], threading.Event()
+
+    def pump():
+        while not stop.is_set():
+            results.append(traffic(w, n=20))
+    thread = threading.Thread(target=pump)
+    thread.start()
+    try:
+        action()
+    finally:
+        stop.set()
+        thread.join(10)
+    return results
+
+
+def test_completion_drops_no_request(world):
+    w = world
+    r = w.engine.settle(w.start("canary user-v2 50%").id, timeout=30)
+    w.act("approve user")
+    results = _run_traffic_during(w, lambda: w.engine.settle(r.id, timeout=30))
+    assert w.store.history("user")[0].phase == Phase.SUCCEEDED
+    assert results and all(b["unserved"] == 0 for b in results), results
+    assert leftovers(w) == {"canary_ingress": False, "version_service": False, "vs_routes": []}
+
+
+def test_rollback_drops_no_request_and_leaves_nothing(world):
+    w = world
+    r = w.engine.settle(w.start("canary user-v2 30%").id, timeout=30)
+    assert abs(share(traffic(w)) - 30) <= 3
+
+    def rollback():
+        w.act("rollback user")
+        w.engine.settle(r.id, timeout=30)
+    results = _run_traffic_during(w, rollback)
+    assert all(b["unserved"] == 0 for b in results), results
+    assert w.store.history("user")[0].phase == Phase.ROLLED_BACK
+    assert share(traffic(w)) == 0.0 and w.kube.deployment(NS, "user-v2") is None
+    assert leftovers(w) == {"canary_ingress": False, "version_service": False, "vs_routes": []}
+    assert w.selector("user") == {"app": "user"} and w.replicas("user-v1") == 10
+
+
+def test_ab_by_header(ab_world):
+    w = ab_world
+    r = w.engine.settle(w.start("ab user-v2 header:role=test").id, timeout=30)
+    assert r.phase == Phase.WAITING and r.current.weight == 0
+    assert share(traffic(w, n=300, header="role:test")) == 100.0
+    assert share(traffic(w, n=300)) == 0.0
+    assert share(traffic(w, n=300, header="role:other")) == 0.0
+    if w.router == "nginx":     # with -value set, `always` is an ordinary value
+        assert share(traffic(w, n=300, header="role:always")) == 0.0
+    w.act("approve user")          # continues as a weighted canary, the rule kept
+    r = w.engine.settle(r.id, timeout=30)
+    assert r.current.weight == 10 and abs(share(traffic(w)) - 10) <= 3
+    assert share(traffic(w, n=300, header="role:test")) == 100.0
+
+
+def test_ab_by_cookie(ab_world):
+    w = ab_world
+    r = w.engine.settle(w.start("ab user-v2 cookie:vip_user").id, timeout=30)
+    assert share(traffic(w, n=300, cookie="vip_user=always")) == 100.0
+    assert share(traffic(w, n=300, cookie="vip_user=never")) == 0.0
+    assert share(traffic(w, n=300)) == 0.0
+    w.act("approve user --full")
+    r = w.engine.settle(r.id, timeout=30)
+    assert r.phase == Phase.SUCCEEDED and share(traffic(w, n=300)) == 100.0
+
+
+def test_plan_shows_weights_and_the_match_rule(ab_world):
+    from bot.core.service import run_text
+    reply = run_text(ab_world.engine, "plan ab user-v2 header:role=test", "U1")
+    assert "A/B header role=test" in reply.text and "match rule: header role=test" in reply.text
+    assert f"router: {ab_world.router}" in reply.text and "traffic  10%" in reply.text

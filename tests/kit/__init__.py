@@ -1,0 +1,1 @@
+"""The test kit: one world builder over bot/wiring.py, the Slack world, and small helpers."""

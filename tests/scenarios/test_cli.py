@@ -1,0 +1,78 @@
+"""`graybot release ...` from a terminal: same grammar and engine, the OS user acts."""
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sandbox.seed import seed_demo
+from tests.kit.wait import wait_until
+from bot.adapters.kube import Kube
+
+
+@pytest.fixture
+def cli(sandbox, kube, redis_url, redis_client, tmp_path):
+    apps = seed_demo(sandbox.store, tmp_path)
+    k = Kube(kube)
+    wait_until(lambda: (k.deployment("default", "user-v1").get("status") or {}).get("readyReplicas") == 10)
+    env = dict(os.environ, KUBECONFIG=str(sandbox.kubeconfig), REDIS_URL=redis_url,
+               GRAYBOT_CONFIG=str(apps))
+
+    def run(*words: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot.cli", "release", *words], env=env,
+                              capture_output=True, text=True, timeout=120)
+    run.kube = k
+    return run
+
+
+def test_plan_then_canary_then_status_from_the_terminal(cli, redis_client):
+    plan = cli("plan", "canary", "user-v2", "10%")
+    assert plan.returncode == 0, plan.stderr
+    assert "Plan (dry run, nothing changed)" in plan.stdout and "new   1 / old   9" in plan.stdout
+    assert redis_client.keys("*") == []
+    started = cli("canary", "user-v2", "10%")
+    assert started.returncode == 0, started.stderr
+    assert "stage healthy: stage 10% -> waiting" in started.stdout
+    assert cli.kube.deployment("default", "user-v2")["spec"]["replicas"] == 1
+    status = cli("status", "user")
+    assert f"requested by {getpass.getuser()}" in status.stdout and "phase waiting" in status.stdout
+
+
+def test_usage_errors_exit_2_and_change_nothing(cli, redis_client):
+    bad = cli("canary", "user-v2", "120%")
+    assert bad.returncode == 2 and "'120%' is not a percentage" in bad.stderr
+    assert "Usage: /release canary" in bad.stderr
+    assert redis_client.keys("*") == [] and cli.kube.deployment("default", "user-v2") is None
+
+
+def test_refusals_exit_1(cli):
+    refused = cli("approve", "user")
+    assert refused.returncode == 1 and "user has no active release" in refused.stderr
+
+
+def test_graybot_sandbox_command_serves_the_demo_and_writes_its_files(tmp_path, kubectl_bin):
+    from tests.kit.wait import free_port
+
+    port = free_port()
+    kubeconfig = tmp_path / "gb" / "kubeconfig"
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "sandbox", "--seed", "demo", "--port", str(port),
+                             "--kubeconfig", str(kubeconfig), "--ready-delay", "0.2", "--traffic-rps", "5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = "".join(proc.stdout.readline() for _ in range(6))
+        assert f"sandbox cluster: http://127.0.0.1:{port}" in banner, banner
+        assert "apps.yaml" in banner and "/api/v1/query" in banner
+        from bot.config import load_registry
+        registry = load_registry(kubeconfig.parent / "apps.yaml")
+        assert set(registry) == {"user", "pay"} and registry["user"].gates.metrics
+        get = lambda: subprocess.run([kubectl_bin, "--kubeconfig", str(kubeconfig), "--cache-dir",  # noqa: E731
+                                      str(tmp_path / "cache"), "get", "deployments"],
+                                     capture_output=True, text=True, timeout=60).stdout
+        wait_until(lambda: "user-v1   10/10" in get(), timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert proc.returncode == 0

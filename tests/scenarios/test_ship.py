@@ -1,0 +1,201 @@
+"""What a platform team installs: manifests valid against the Kubernetes schemas, both overlays
+render, RBAC covers every API call bot/adapters/kube.py makes, the Slack app manifest matches the app,
+and the Dockerfile's install steps work in a fresh virtualenv (no Docker engine here)."""
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from bot.adapters.kube import Kube
+from bot.domain.apps import parse_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = ROOT / "manifests"
+K8S_VERSION = "1.30.0"
+NOT_OBJECTS = {"kustomization.yaml", "slack-app.yaml", "slack-app-socket.yaml"}
+
+
+def k8s_documents() -> list[tuple[str, dict]]:
+    docs = []
+    for path in sorted(MANIFESTS.rglob("*.yaml")):
+        if path.name in NOT_OBJECTS:
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                docs.append((str(path.relative_to(ROOT)), doc))
+    return docs
+
+
+@pytest.mark.parametrize("where, doc", k8s_documents(), ids=lambda x: x if isinstance(x, str) else x["kind"])
+def test_every_manifest_validates_against_the_kubernetes_schema(where, doc):
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("overlay", ["http", "socket"])
+def test_kustomize_renders_both_overlays(kubectl_bin, overlay):
+    out = subprocess.run([kubectl_bin, "kustomize", str(MANIFESTS / "overlays" / overlay)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    deploy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "graybot")
+    container = deploy["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][0] == ("serve" if overlay == "http" else "socket")
+    assert container["image"] == "ghcr.io/example/graybot:0.1.0" and deploy["spec"]["replicas"] == 2
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {d["kind"] for d in docs} >= {"Namespace", "ServiceAccount", "ClusterRole", "RoleBinding",
+                                         "ConfigMap", "Deployment", "Service", "StatefulSet"}
+    assert not any(d["kind"] == "Secret" for d in docs)          # never ship real secrets
+
+
+def test_the_shipped_apps_yaml_is_valid():
+    config = next(d for _, d in k8s_documents() if d["kind"] == "ConfigMap")
+    assert "user" in parse_registry(yaml.safe_load(config["data"]["apps.yaml"]))
+
+
+# -- RBAC coverage: what bot/adapters/kube.py calls vs what the ClusterRoles grant --------------------
+API_GROUPS = {"apps": "apps", "core": "", "net": "networking.k8s.io", "custom": "networking.istio.io"}
+VERBS = {"read": "get", "get": "get", "list": "list", "create": "create", "patch": "patch",
+         "delete": "delete", "replace": "update"}
+SUBRESOURCES = ("_scale", "_status")
+
+
+def _resource(snake: str) -> list[str]:
+    if snake == "custom_object":
+        return list(Kube.ISTIO_PLURALS)
+    plural = snake.replace("_", "")
+    return [plural + ("es" if plural.endswith("s") else "s")]
+
+
+def needed_permissions() -> set[tuple[str, str, str]]:
+    """(group, resource, verb) for every client method bot/adapters/kube.py references; list methods
+    used in `watch` also need the watch verb."""
+    tree = ast.parse((ROOT / "bot" / "adapters" / "kube.py").read_text())
+    needed = set()
+    watch_fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "watch")
+    watched = {n.attr for n in ast.walk(watch_fn) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
+                and node.value.attr in API_GROUPS):
+            continue
+        m = re.match(r"(read|get|list|create|patch|delete|replace)_namespaced_(\w+)$", node.attr)
+        assert m, f"unmapped client call {node.attr}"
+        verb, rest = VERBS[m.group(1)], m.group(2)
+        sub = next((s[1:] for s in SUBRESOURCES if rest.endswith(s)), None)
+        rest = rest[: -len(sub) - 1] if sub else rest
+        for resource in _resource(rest):
+            name = f"{resource}/{sub}" if sub else resource
+            needed.add((API_GROUPS[node.value.attr], name, verb))
+            if node.attr in watched and verb == "list":
+                needed.add((API_GROUPS[node.value.attr], name, "watch"))
+    return needed
+
+
+def granted_rules() -> list[dict]:
+    rules = []
+    for path in (MANIFESTS / "base" / "rbac.yaml", MANIFESTS / "components" / "istio" / "rbac.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc["kind"] == "ClusterRole":
+                rules += doc["rules"]
+    return rules
+
+
+def missing(needed, rules) -> set:
+    return {(g, r, v) for g, r, v in needed
+            if not any(g in rule["apiGroups"] and r in rule["resources"] and v in rule["verbs"]
+                       for rule in rules)}
+
+
+def test_rbac_covers_every_api_call_of_the_adapter():
+    needed = needed_permissions()
+    assert ("apps", "deployments/scale", "patch") in needed and ("", "pods", "watch") in needed
+    assert ("networking.istio.io", "virtualservices", "patch") in needed
+    assert missing(needed, granted_rules()) == set()
+
+
+def test_removing_a_needed_verb_is_caught():
+    rules = granted_rules()
+    for rule in rules:
+        if rule["resources"] == ["deployments/scale"]:
+            rule["verbs"] = []
+    assert missing(needed_permissions(), rules) == {("apps", "deployments/scale", "patch")}
+
+
+def test_rbac_grants_nothing_the_code_does_not_use():
+    needed = needed_permissions()
+    extra = {(g, r, v) for rule in granted_rules() for g in rule["apiGroups"] for r in rule["resources"]
+             for v in rule["verbs"]} - needed
+    assert extra == set()
+
+
+# -- Slack app manifest --------------------------------------------------------------------
+def test_slack_manifests_match_the_app():
+    source = (ROOT / "handlers" / "commands.py").read_text() + (ROOT / "handlers" / "http.py").read_text()
+    assert '@app.command("/release")' in source and '"/slack/events"' in source
+    http = yaml.safe_load((MANIFESTS / "slack-app.yaml").read_text())
+    socket_ = yaml.safe_load((MANIFESTS / "slack-app-socket.yaml").read_text())
+    for app in (http, socket_):
+        (command,) = app["features"]["slash_commands"]
+        assert command["command"] == "/release" and command["usage_hint"]
+        assert set(app["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "usergroups:read"}
+        assert app["settings"]["interactivity"]["is_enabled"] is True
+    assert command["command"] == "/release"
+    assert http["features"]["slash_commands"][0]["url"].endswith("/slack/events")
+    assert http["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    assert http["settings"]["socket_mode_enabled"] is False and socket_["settings"]["socket_mode_enabled"] is True
+    assert "url" not in socket_["features"]["slash_commands"][0]
+    ingress = yaml.safe_load((MANIFESTS / "overlays" / "http" / "ingress.yaml").read_text())
+    host = ingress["spec"]["rules"][0]["host"]
+    assert http["settings"]["interactivity"]["request_url"] == f"https://{host}/slack/events"
+
+
+# -- Dockerfile ------------------------------------------------------------------------------
+def dockerfile_install_commands() -> list[str]:
+    text = (ROOT / "Dockerfile").read_text()
+    block = text.split("# install:")[1].split("# end install")[0]
+    run = block[block.index("RUN ") + 4:].replace("\\\n", " ")
+    return [c.strip() for c in run.split("&&")]
+
+
+def test_dockerfile_shape():
+    text = (ROOT / "Dockerfile").read_text()
+    assert text.count("\nFROM ") == 2 and "slim" in text                     # multi-stage, slim base
+    assert re.search(r"^USER 10001", text, re.M) and "HEALTHCHECK" in text and "/healthz" in text
+    assert 'CMD ["serve", "--port", "3000"]' in text and 'ENTRYPOINT ["graybot"]' in text
+
+
+def test_dockerfile_install_steps_work_in_a_fresh_virtualenv(tmp_path):
+    context = tmp_path / "src"
+    context.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, context / name)
+    for package in ("bot", "handlers", "strategies", "sandbox"):
+        shutil.copytree(ROOT / package, context / package, ignore=shutil.ignore_patterns("__pycache__"))
+    prefix = tmp_path / "opt-graybot"
+    commands = dockerfile_install_commands()
+    assert commands[0] == "python -m venv /opt/graybot"
+    for command in commands:
+        command = command.replace("/opt/graybot", str(prefix)).replace("python -m venv", f"{sys.executable} -m venv")
+        out = subprocess.run(command, shell=True, cwd=context, capture_output=True, text=True, timeout=900)
+        assert out.returncode == 0, f"{command}\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+    helped = subprocess.run([str(prefix / "bin" / "graybot"), "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "serve" in helped.stdout and "socket" in helped.stdout
+    config = next(d for _, d in k8s_documents() if d["kind"] == "ConfigMap")
+    (tmp_path / "apps.yaml").write_text(config["data"]["apps.yaml"])
+    checked = subprocess.run([str(prefix / "bin" / "graybot"), "check-config", str(tmp_path / "apps.yaml")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    imports = subprocess.run([str(prefix / "bin" / "python"), "-c", "import bot.app, handlers.http, strategies"],
+                             capture_output=True, text=True)
+    assert imports.returncode == 0, imports.stderr
