@@ -2,7 +2,9 @@
 live messages, access), the release driver, and HTTP or Socket Mode."""
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -10,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
 
-from handlers import actions, commands
+from handlers import actions, commands, guard
 from handlers.access import slack_policy
 from handlers.edge import Edge
 from handlers.http import SlackHTTPServer
@@ -33,6 +35,12 @@ def slack_client(settings: Settings) -> WebClient:
                                      ServerErrorRetryHandler(max_retry_count=3)])
 
 
+def button_key(settings: Settings) -> bytes:
+    """The key that signs button values: derived from a secret the bot already holds."""
+    secret = settings.slack_signing_secret or settings.slack_bot_token or settings.slack_app_token
+    return hashlib.sha256(b"graybot-buttons\0" + secret.encode()).digest()
+
+
 @dataclass
 class Graybot:
     core: Core
@@ -45,7 +53,7 @@ class Graybot:
         """Resume every release from Redis, bring messages up to date, then run."""
         self.messages.start()
         self.messages.resync()
-        self.edge.recover_inbox()
+        self.edge.recover_inbox(older_than=0)     # what a dead process acked is carried out now
         self.runner.start()        # the elected process resumes releases and runs the timers
         return self
 
@@ -54,13 +62,21 @@ class Graybot:
         self.messages.stop()
         self.edge.workers.shutdown(wait=True, cancel_futures=False)
 
-    def health(self) -> dict:
-        try:
-            redis_ok = self.core.store.ping()
-        except Exception:
-            redis_ok = False
-        return {"ok": redis_ok, "redis": redis_ok, "active_releases": len(self.core.store.active())
-                if redis_ok else None}
+    def health(self, budget: float = 0.5) -> dict:
+        """Answers within about `budget` seconds whatever Redis does (the probe has 1 s)."""
+        result: dict = {}
+
+        def probe() -> None:
+            try:
+                result["redis"] = self.core.store.ping()
+                result["active_releases"] = len(self.core.store.active())
+            except Exception as exc:     # down or hung: the report says so
+                result["error"] = type(exc).__name__
+        thread = threading.Thread(target=probe, name="health-probe", daemon=True)
+        thread.start()
+        thread.join(budget)
+        redis_ok = bool(result.get("redis")) and "active_releases" in result
+        return {"ok": redis_ok, "redis": redis_ok, "active_releases": result.get("active_releases")}
 
     def metrics_text(self) -> bytes:
         try:
@@ -80,10 +96,15 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     bolt = App(signing_secret=settings.slack_signing_secret,
                client=client, token_verification_enabled=False)
     runner = build_runner(core, driver_period=driver_period)
-    edge = Edge(core.engine, client, slack_policy(client), core.edge_state, wake=runner.wake)
-    messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry)
+    key = button_key(settings)
+    edge = Edge(core.engine, client, slack_policy(client), core.edge_state, wake=runner.wake,
+                identity=runner.leadership.identity, button_key=key)
+    messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry,
+                           button_key=key)
+    runner.duties.append(edge.recover_inbox)      # the leader carries out what dead processes acked
     core.engine.listeners += [messages.on_change,
                               lambda release, what, detail: telemetry.record_change(what, release.last_actor)]
+    guard.register(bolt, edge)
     commands.register(bolt, edge)
     actions.register(bolt, edge)
     return Graybot(core, bolt, edge, messages, runner)

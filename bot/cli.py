@@ -18,14 +18,34 @@ def _sandbox(args: argparse.Namespace) -> int:
                       ready_delay=args.ready_delay, traffic_rps=args.traffic_rps)
 
 
+def _config_problems(path: str | None = None, slack_http: bool = False) -> tuple[object, list[str]]:
+    """(registry or None, every problem as one line): the file, then what the environment lacks.
+    check-config and every long-running command print the same lines."""
+    from .config import ConfigError, Settings, load_registry, startup_problems
+
+    try:
+        settings = Settings.from_env()
+        registry = load_registry(path or settings.config_path)
+    except ConfigError as err:
+        return None, err.problems
+    return registry, startup_problems(settings, registry, slack_http=slack_http)
+
+
+def _refuse_to_start(slack_http: bool = False) -> int | None:
+    registry, problems = _config_problems(slack_http=slack_http)
+    if not problems:
+        return None
+    print("graybot cannot start:\n  - " + "\n  - ".join(problems), file=sys.stderr)
+    return 2
+
+
 def _check_config(args: argparse.Namespace) -> int:
-    from .config import ConfigError, Settings, load_registry
+    from .config import Settings
 
     path = args.path or Settings.from_env().config_path
-    try:
-        registry = load_registry(path)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
+    registry, problems = _config_problems(path)
+    if problems:
+        print(f"{path} has problems:\n  - " + "\n  - ".join(problems), file=sys.stderr)
         return 1
     for app in registry.values():
         print(f"{app.name}: namespace {app.namespace}, selector {app.labels}, router {app.router}, "
@@ -72,6 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import serve
     from .config import Settings
 
+    if (refused := _refuse_to_start(slack_http=True)) is not None:
+        return refused
     serve(Settings.from_env(), args.host, args.port)
     return 0
 
@@ -81,6 +103,8 @@ def _worker(args: argparse.Namespace) -> int:
     from .config import Settings
     from .wiring import build_core, build_runner
 
+    if (refused := _refuse_to_start()) is not None:
+        return refused
     core = build_core(Settings.from_env())
     runner = build_runner(core).start()
     logging.getLogger("graybot").info("worker %s started", runner.leadership.identity)
@@ -93,6 +117,8 @@ def _socket(args: argparse.Namespace) -> int:
     from .app import socket_mode
     from .config import Settings
 
+    if (refused := _refuse_to_start()) is not None:
+        return refused
     socket_mode(Settings.from_env())
     return 0
 

@@ -36,7 +36,7 @@ class Settings:
     kubeconfig: str = ""
     prometheus_url: str = ""
     timezone: str = "UTC"
-    leader_ttl: float = 15.0          # GRAYBOT_LEADER_TTL: seconds before another process takes over
+    leader_ttl: float = 5.0           # GRAYBOT_LEADER_TTL: seconds before another process takes over
     misfire_grace: float = 3600.0     # GRAYBOT_MISFIRE_GRACE: how late a timer may still fire
     kube_retry_backoff: float = 0.2   # first pause between retries of a failed Kubernetes call
 
@@ -56,12 +56,48 @@ class Settings:
                    misfire_grace=_float(env, "GRAYBOT_MISFIRE_GRACE", cls.misfire_grace))
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r} is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})",
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
 def load_registry(path: str | os.PathLike) -> Registry:
     try:
         text = Path(path).read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        return parse_registry(yaml.safe_load(text))
+        doc = yaml.load(text, Loader=_StrictLoader)    # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    return parse_registry(doc)
+
+
+def startup_problems(settings: Settings, registry: Registry, slack_http: bool = False) -> list[str]:
+    """What the environment lacks for this registry: found at start and by check-config, never
+    at stage 1 of a release."""
+    problems = []
+    if slack_http and not settings.slack_signing_secret:
+        problems.append("SLACK_SIGNING_SECRET is not set: every Slack request would be refused")
+    endpoints = {"prometheus": ("PROMETHEUS_URL", settings.prometheus_url)}
+    for app in registry.values():
+        for metric in app.gates.metrics:
+            variable, value = endpoints[metric.provider]
+            if not value:
+                problems.append(f"apps.{app.name}.gates.metrics: {metric.name!r} needs {variable}, "
+                                "which is not set")
+    return problems

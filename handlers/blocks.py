@@ -3,6 +3,8 @@
 confirm title 100 / text 300)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock,
@@ -27,13 +29,30 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def button_value(release: Release) -> str:
-    return json.dumps({"r": release.id, "s": release.stage, "v": release.version}, separators=(",", ":"))
+def _mac(key: bytes, release_id: str, stage: int, version: int) -> str:
+    return hmac.new(key, f"{release_id}|{stage}|{version}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def parse_button_value(value: str) -> tuple[str, int, int]:
-    raw = json.loads(value)
-    return str(raw["r"]), int(raw["s"]), int(raw["v"])
+def button_value(release: Release, key: bytes = b"") -> str:
+    """Release id, stage and state version, signed by the bot: a value edited or copied from
+    another release does not verify."""
+    return json.dumps({"r": release.id, "s": release.stage, "v": release.version,
+                       "m": _mac(key, release.id, release.stage, release.version)}, separators=(",", ":"))
+
+
+def parse_button_value(value: str, key: bytes = b"") -> tuple[str, int, int]:
+    """(release id, stage, version) of a value this bot signed; ValueError for anything else."""
+    try:
+        raw = json.loads(value)
+        release_id, stage, version, mac = raw["r"], raw["s"], raw["v"], raw["m"]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"not a graybot button value: {exc}") from None
+    if not (isinstance(release_id, str) and isinstance(mac, str) and all(
+            isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2 ** 31 for n in (stage, version))):
+        raise ValueError("malformed graybot button value")
+    if not hmac.compare_digest(mac, _mac(key, release_id, stage, version)):
+        raise ValueError("button value signature does not verify")
+    return release_id, stage, version
 
 
 def rollback_effect(release: Release) -> str:
@@ -65,8 +84,8 @@ def stage_lines(release: Release, live: dict | None = None) -> str:
     return _clip("\n".join(lines), SECTION_LIMIT)
 
 
-def _buttons(release: Release) -> list[ButtonElement]:
-    value = button_value(release)
+def _buttons(release: Release, key: bytes) -> list[ButtonElement]:
+    value = button_value(release, key)
     buttons = []
     if release.phase == Phase.WAITING and release.next_stage is not None:
         buttons.append(ButtonElement(text=_clip(f"Approve {release.next_stage.name}", 75),
@@ -133,7 +152,7 @@ def gate_text(release: Release) -> str:
     return "Planned"
 
 
-def release_blocks(release: Release, live: dict | None = None) -> list[Block]:
+def release_blocks(release: Release, live: dict | None = None, key: bytes = b"") -> list[Block]:
     title = f"{release.app}: {release.strategy} {release.from_version} → {release.to_version}"
     fields = [MarkdownTextObject(text=f"*Phase*\n{PHASE_ICON[release.phase]} {release.phase.value}"),
               MarkdownTextObject(text=f"*Stage*\n{release.stage + 1}/{len(release.stages)}: "
@@ -154,7 +173,7 @@ def release_blocks(release: Release, live: dict | None = None) -> list[Block]:
     context.append(MarkdownTextObject(text=f"`{release.id}` · state v{release.version} · last: "
                                            f"{release.last_action} by {_who(release.last_actor)}"))
     blocks += [ContextBlock(elements=context)]
-    buttons = _buttons(release)
+    buttons = _buttons(release, key)
     if buttons:
         blocks += [DividerBlock(), ActionsBlock(block_id="release_actions", elements=buttons)]
     return blocks

@@ -1,5 +1,6 @@
 """`/release`: parse and ack at once (usage errors and help answer in the ack itself);
-everything that reads Redis or the cluster runs after the ack on the edge's workers."""
+everything that reads Redis or the cluster runs after the ack on the edge's workers, from a
+durable inbox entry (edge.py), so a crash between ack and work is carried out later."""
 from __future__ import annotations
 
 import time
@@ -7,14 +8,20 @@ import time
 from slack_bolt import Ack, App
 
 from bot.adapters import telemetry
+from bot.adapters.edgestate import StoreUnavailable
 from bot.core import service
 from bot.language.grammar import ActionCommand, Command, QueryCommand, StartCommand, UsageError, parse
-from bot.language.text import help_text
+from bot.language.text import help_text, status_text
 
 from .edge import Edge
+from .guard import UNREACHABLE
+
+VERSIONED = {"approve", "continue"}       # a replay must find the state the person saw
 
 
 def register(app: App, edge: Edge) -> None:
+    edge.handlers["command"] = carry_out
+
     @app.command("/release")
     def release_command(ack: Ack, command: dict) -> None:
         started = time.perf_counter()
@@ -28,12 +35,19 @@ def register(app: App, edge: Edge) -> None:
         if isinstance(cmd, QueryCommand) and cmd.verb == "help":
             ack(response_type="ephemeral", text=f"```{help_text(cmd.topic)}```")
             return telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
-        request = {"what": f"/release {text}", "user": user, "channel": channel,
-                   "app": getattr(cmd, "app", None)}
-        entry = edge.state.inbox_add(request)
+        request = {"kind": "command", "what": f"/release {text}", "text": text, "user": user,
+                   "channel": channel, "app": getattr(cmd, "app", None)}
+        try:
+            if isinstance(cmd, ActionCommand) and cmd.verb in VERSIONED:
+                seen = edge.store.active_for(cmd.app)
+                request["expected"] = seen.version if seen else None
+            entry = edge.accept(request)
+        except StoreUnavailable:
+            ack(response_type="ephemeral", text=UNREACHABLE)
+            return telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
         ack(response_type="ephemeral", text=f":hourglass_flowing_sand: `/release {text}`")
         telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
-        edge.run_later(entry, request, lambda: handle(edge, cmd, user, channel))
+        edge.run_later(entry, request)
 
 
 def _refusal(edge: Edge, cmd: Command, user: str, channel: str) -> str | None:
@@ -42,22 +56,31 @@ def _refusal(edge: Edge, cmd: Command, user: str, channel: str) -> str | None:
     app = edge.registry[cmd.app]
     if isinstance(cmd, StartCommand):
         return edge.policy.channel_refusal(app, channel)
-    verb = cmd.verb
-    return edge.policy.refusal(verb, app, user, channel, edge.store.active_for(cmd.app))
+    return edge.policy.refusal(cmd.verb, app, user, channel, edge.store.active_for(cmd.app))
 
 
-def handle(edge: Edge, cmd: Command, user: str, channel: str) -> None:
+def carry_out(edge: Edge, request: dict, replayed: bool) -> str | None:
+    """Run the command; what to tell the person (None: the live message says it all)."""
+    try:
+        cmd = parse(request["text"], edge.registry)
+    except UsageError as err:           # the registry changed since the ack
+        return f":warning: {err.problem}"
+    user, channel = request["user"], request["channel"]
     refusal = _refusal(edge, cmd, user, channel)
     if refusal is not None:
         release = edge.store.active_for(cmd.app)
         if release is not None:
             edge.store.record(release.id, user, "refused", f"{getattr(cmd, 'verb', 'start')}: {refusal}")
-        return edge.ephemeral(channel, user, f":no_entry: {refusal}")
-    reply = service.execute(edge.engine, cmd, user, channel=channel)
+        return f":no_entry: {refusal}"
+    expected = request.get("expected") if replayed else None
+    reply = service.execute(edge.engine, cmd, user, channel=channel, expected_version=expected)
     if not reply.ok:
         if isinstance(cmd, ActionCommand) and (release := edge.store.active_for(cmd.app)):
             edge.store.record(release.id, user, "refused", f"{cmd.verb}: {reply.text}")
-        return edge.ephemeral(channel, user, f":no_entry: {reply.text}")
+        return f":no_entry: {reply.text}"
     edge.wake()
     if isinstance(cmd, QueryCommand) or (isinstance(cmd, StartCommand) and cmd.dry_run):
-        edge.ephemeral(channel, user, f"```{reply.text}```")
+        return f"```{reply.text}```"
+    if replayed and reply.release is not None:
+        return f"it has now been carried out:\n```{status_text(reply.release)}```"
+    return None

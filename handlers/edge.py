@@ -1,6 +1,11 @@
 """What the Slack listeners share: the engine, a Slack client, the access policy, the edge's own
-Redis state, and a worker pool that does the Redis/Kubernetes work after the ack. A request is put in a Redis inbox before
-the ack and taken out when handled, so a crash in between is noticed and told to the person."""
+Redis state, and a worker pool that does the Redis/Kubernetes work after the ack.
+
+Every acked request is written to a Redis inbox first, with everything needed to carry it out
+again and the identity of the process that owns it. If that process dies, a living one (at its
+start, and the leader every second) claims the entry and carries it out: approvals replay with
+the state version seen at the ack, so nothing is done twice, and the person is told what
+actually happened."""
 from __future__ import annotations
 
 import logging
@@ -16,9 +21,9 @@ from bot.adapters.store import Store
 from bot.core.engine import Engine
 from bot.core.policy import Policy
 from bot.domain.apps import Registry
-from bot.language.text import status_text
 
 log = logging.getLogger("graybot.edge")
+Handler = Callable[["Edge", dict, bool], "str | None"]     # (edge, request, replayed) -> what to tell
 
 
 @dataclass
@@ -28,6 +33,9 @@ class Edge:
     policy: Policy
     state: EdgeState
     wake: Callable[..., None] = lambda *a: None
+    identity: str = "graybot"
+    button_key: bytes = b""
+    handlers: dict[str, Handler] = field(default_factory=dict)     # request kind -> carry-out
     workers: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "slack-work"))
 
     @property
@@ -44,28 +52,44 @@ class Edge:
         except SlackApiError as err:
             log.warning("ephemeral to %s failed: %s", user, err.response.get("error"))
 
-    def run_later(self, entry_id: str, request: dict, work: Callable[[], None]) -> None:
-        def job():
-            try:
-                work()
-            except Exception as exc:   # the person must hear about it, never silence
-                log.exception("request failed: %s", request)
-                self.ephemeral(request["channel"], request["user"],
-                               f":x: graybot could not finish `{request['what']}`: {exc}. "
-                               "The release's live message shows its real state.")
-            finally:
-                self.state.inbox_done(entry_id)
-        self.workers.submit(job)
+    # -- durable requests -------------------------------------------------------------------
+    def accept(self, request: dict) -> str:
+        """Write the request before the ack (StoreUnavailable when Redis cannot take it)."""
+        return self.state.inbox_add(dict(request, owner=self.identity))
 
-    def recover_inbox(self, older_than: float = 30.0) -> int:
-        """At start-up: tell the people whose requests died with the last process."""
-        left = self.state.inbox_stale(older_than)
-        for entry_id, request in left:
-            app = request.get("app")
-            release = self.store.active_for(app) if app else None
-            state = f"\nCurrent state:\n```{status_text(release)}```" if release else ""
+    def run_later(self, entry_id: str, request: dict, replayed: bool = False) -> None:
+        self.workers.submit(self._carry_out, entry_id, request, replayed)
+
+    def _carry_out(self, entry_id: str, request: dict, replayed: bool) -> None:
+        try:
+            told = self.handlers[request["kind"]](self, request, replayed)
+            if replayed:
+                told = (f":recycle: graybot restarted while handling `{request['what']}`; "
+                        + (told or "it has now been carried out."))
+            if told:
+                self.ephemeral(request["channel"], request["user"], told)
+        except Exception as exc:   # the person must hear about it, never silence
+            log.exception("request failed: %s", request)
             self.ephemeral(request["channel"], request["user"],
-                           f":warning: graybot restarted while handling `{request['what']}`; "
-                           f"it may not have finished. Please check and retry if needed.{state}")
+                           f":x: graybot could not finish `{request['what']}` ({type(exc).__name__}). "
+                           "The release's live message shows its real state.")
+        finally:
             self.state.inbox_done(entry_id)
-        return len(left)
+
+    def recover_inbox(self, older_than: float = 1.0) -> int:
+        """Carry out the requests whose owning process died; returns how many were claimed."""
+        claimed = 0
+        for entry_id, request in self.state.inbox_stale(older_than):
+            owner = request.get("owner")
+            if owner and owner != self.identity and self.state.alive(owner):
+                continue                      # a living process is still on it
+            if owner == self.identity:
+                continue                      # ours, in flight in this process
+            mine = self.state.inbox_claim(entry_id, dict(request, owner=self.identity))
+            if mine is None or request.get("kind") not in self.handlers:
+                if mine is not None:
+                    self.state.inbox_done(mine)
+                continue
+            claimed += 1
+            self.run_later(mine, request, replayed=True)
+        return claimed

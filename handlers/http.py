@@ -1,75 +1,111 @@
 """HTTP mode: POST /slack/events (commands and interactivity), GET /healthz, GET /metrics.
 
-A ThreadingHTTPServer in front of Bolt's `dispatch` (Bolt verifies the signature and the
-timestamp and answers 401 itself); it returns as soon as the listener has acked."""
+Served by waitress, a production WSGI server, through Bolt's own WSGI adapter: no hand-written
+HTTP parsing here. waitress answers 413 to a body over 1 MiB before reading it, handles
+Content-Length and chunked bodies as RFC 9112 says, and closes idle connections; Bolt verifies
+the signature and timestamp (401) before any listener runs. Shutdown stops accepting first,
+lets in-flight acks finish, then stops."""
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+import time
+from typing import Callable, Iterable
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore
+from waitress.server import create_server
 
 log = logging.getLogger("graybot.http")
+MAX_BODY = 1 << 20                  # Slack's payloads are a few KiB; anything over 1 MiB is refused
+IDLE_TIMEOUT = 15                   # seconds a connection may sit without a request
 
 
-class SlackHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class GraybotWSGI:
+    """Routes the probes and the metrics beside Bolt, and counts requests in flight."""
 
+    def __init__(self, bolt: App, health: Callable[[], dict], metrics: Callable[[], bytes]):
+        self.slack = SlackRequestHandler(bolt, path="/slack/events")
+        self.health, self.metrics = health, metrics
+        self.inflight = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
+        with self._lock:
+            self.inflight += 1
+        try:
+            return self._route(environ, start_response)
+        finally:
+            with self._lock:
+                self.inflight -= 1
+
+    def _route(self, environ: dict, start_response) -> Iterable[bytes]:
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        if method == "GET" and path == "/healthz":
+            report = self.health()
+            return _reply(start_response, "200 OK" if report.get("ok") else "503 Service Unavailable",
+                          json.dumps(report).encode(), "application/json")
+        if method == "GET" and path == "/metrics":
+            return _reply(start_response, "200 OK", self.metrics(), "text/plain; version=0.0.4")
+        if path != "/slack/events":
+            return _reply(start_response, "404 Not Found", b"not found", "text/plain")
+        if method != "POST":
+            return _reply(start_response, "405 Method Not Allowed", b"POST only", "text/plain")
+        if not environ.get("HTTP_X_SLACK_SIGNATURE") or \
+                not environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "").isdigit():
+            # unsigned, or a timestamp that is no number: refused as Bolt refuses a bad signature
+            return _reply(start_response, "401 Unauthorized", b"invalid request", "text/plain")
+        try:
+            return list(self.slack(environ, start_response))
+        except Exception as exc:     # a body Bolt cannot even parse: the sender's mistake
+            log.warning("bad request to /slack/events: %s: %s", type(exc).__name__, exc)
+            return _reply(start_response, "400 Bad Request", b"bad request", "text/plain")
+
+
+def _reply(start_response, status: str, body: bytes, content_type: str) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class SlackHTTPServer:
     def __init__(self, address: tuple[str, int], bolt: App, health: Callable[[], dict],
-                 metrics: Callable[[], bytes]):
-        super().__init__(address, _Handler)
-        self.bolt, self.health, self.metrics = bolt, health, metrics
+                 metrics: Callable[[], bytes], threads: int = 16):
+        self.app = GraybotWSGI(bolt, health, metrics)
+        self.server = create_server(self.app, host=address[0], port=address[1], threads=threads,
+                                    max_request_body_size=MAX_BODY, channel_timeout=IDLE_TIMEOUT,
+                                    connection_limit=512, ident="graybot", expose_tracebacks=False,
+                                    clear_untrusted_proxy_headers=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        return self.server.effective_host, self.server.effective_port
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.server_address
         return f"http://{host}:{port}"
 
     def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="slack-http", daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self.server.run, name="slack-http", daemon=True)
+        self._thread.start()
+        return self._thread
 
+    def shutdown(self, grace: float = 3.0) -> None:
+        """Stop accepting, let the requests in flight finish (up to `grace`), then close."""
+        stopped = threading.Event()
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: SlackHTTPServer
-
-    def log_message(self, fmt, *args):
-        log.debug(fmt, *args)
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for key, values in (headers or {}).items():
-            for value in values if isinstance(values, (list, tuple)) else [values]:
-                if key.lower() not in ("content-type", "content-length"):
-                    self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        path = self.path.split("?")[0]
-        if path == "/healthz":
-            report = self.server.health()
-            return self._send(200 if report.get("ok") else 503, json.dumps(report).encode(),
-                              "application/json")
-        if path == "/metrics":
-            return self._send(200, self.server.metrics(), "text/plain; version=0.0.4")
-        self._send(404, b"not found", "text/plain")
-
-    def do_POST(self) -> None:
-        if self.path.split("?")[0] != "/slack/events":
-            return self._send(404, b"not found", "text/plain")
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
-        headers = {k.lower(): [v] for k, v in self.headers.items()}
-        response = self.server.bolt.dispatch(BoltRequest(body=raw, headers=headers))
-        body = (response.body or "").encode("utf-8")
-        content_type = (response.headers.get("content-type") or ["text/plain;charset=utf-8"])[0]
-        self._send(response.status, body, content_type, response.headers)
+        def stop_listening() -> None:
+            wasyncore.dispatcher.close(self.server)     # the listening socket only
+            stopped.set()
+        self.server.trigger.pull_trigger(stop_listening)
+        stopped.wait(1.0)
+        deadline = time.monotonic() + grace
+        while self.app.inflight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.server.task_dispatcher.shutdown(timeout=1)
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        if self._thread is not None:
+            self._thread.join(2)

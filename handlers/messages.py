@@ -30,8 +30,9 @@ class NotPostedYet(Exception):
 
 class MessageSync:
     def __init__(self, client: WebClient, store: Store, state: EdgeState, observe: Callable[[Release], dict],
-                 retry_delay: float = 2.0):
+                 retry_delay: float = 2.0, button_key: bytes = b""):
         self.client, self.store, self.state, self.observe = client, store, state, observe
+        self.button_key = button_key
         self.retry_delay = retry_delay
         self.jobs: queue.Queue = queue.Queue()
         self._dirty: set[str] = set()
@@ -92,7 +93,7 @@ class MessageSync:
         release = self.store.get(release_id)
         if release is None or not release.channel:
             return
-        rendered = blocks.to_dicts(blocks.release_blocks(release, self.observe(release)))
+        rendered = blocks.to_dicts(blocks.release_blocks(release, self.observe(release), self.button_key))
         text = blocks.fallback_text(release)
         where = self.state.message(release_id)
         if where is None:

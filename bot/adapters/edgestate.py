@@ -11,9 +11,22 @@ import redis
 from . import keys
 
 
+class StoreUnavailable(Exception):
+    """Redis did not answer (down, hung past its timeout, or refusing writes)."""
+
+
 class EdgeState:
     def __init__(self, conn: redis.Redis):
         self.r = conn
+
+    # -- replay protection ----------------------------------------------------------------
+    def first_sight(self, token: str, window: int) -> bool:
+        """True the first time `token` (a signed request's signature) is seen within `window`
+        seconds; a replayed request gets False. Raises StoreUnavailable when Redis cannot answer."""
+        try:
+            return bool(self.r.set(keys.seen(token), "1", nx=True, ex=window))
+        except redis.exceptions.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from None
 
     # -- the live message's location ----------------------------------------------------
     def set_message(self, release_id: str, channel: str, ts: str) -> None:
@@ -25,10 +38,30 @@ class EdgeState:
 
     # -- inbox: requests acknowledged but not yet fully handled ---------------------------
     def inbox_add(self, request: dict) -> str:
-        return self.r.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
+        try:
+            return self.r.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
+        except redis.exceptions.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from None
 
     def inbox_done(self, entry_id: str) -> None:
         self.r.xdel(keys.inbox(), entry_id)
+
+    def inbox_claim(self, entry_id: str, request: dict) -> str | None:
+        """Take over an entry of a dead process: the new entry (owned by the claimer) exists before
+        the old one goes, so a crash in between loses nothing; when another process removed the
+        old one first, the claim is withdrawn (None) and it carries the request out alone."""
+        mine = self.r.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
+        if self.r.xdel(keys.inbox(), entry_id) == 1:
+            return mine
+        self.r.xdel(keys.inbox(), mine)
+        return None
+
+    # -- which processes are alive (heartbeats written by every process's leadership loop) --
+    def heartbeat(self, identity: str, ttl: float) -> None:
+        self.r.set(keys.alive(identity), "1", px=int(ttl * 1000))
+
+    def alive(self, identity: str) -> bool:
+        return bool(self.r.exists(keys.alive(identity)))
 
     def inbox_stale(self, older_than: float) -> list[tuple[str, dict]]:
         """Requests left behind by a worker that died (acknowledged, never finished)."""

@@ -41,6 +41,14 @@ def inbox() -> str:
     return f"{PREFIX}inbox"                         # requests acked to chat, not yet handled
 
 
+def seen(token: str) -> str:
+    return f"{PREFIX}seen:{token}"                  # a signed request already received (replays)
+
+
+def alive(identity: str) -> str:
+    return f"{PREFIX}alive:{identity}"              # a running bot process's heartbeat
+
+
 def leader() -> str:
     return f"{PREFIX}leader"                        # the leader lock (value: lock token)
 

@@ -6,14 +6,17 @@ Keys: see keys.py (release, active_of, active_set, history, audit, app_lock, sta
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
-from typing import Iterator
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from bot.domain.model import Release
 
 from . import keys
+from .locks import LockBusy, LockKeeper
+
+__all__ = ["AppBusy", "LockBusy", "StaleState", "Store"]
 
 HISTORY_KEEP = 100
 
@@ -32,17 +35,19 @@ class AppBusy(Exception):
         self.current = current
 
 
-class LockBusy(Exception):
-    """Another worker holds the app's lock right now."""
-
-
 class Store:
-    def __init__(self, conn: redis.Redis):
+    def __init__(self, conn: redis.Redis, lock_ttl: float = 6.0):
         self.r = conn
+        self.locks = LockKeeper(conn, ttl=lock_ttl)
 
     @classmethod
-    def from_url(cls, url: str) -> "Store":
-        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+    def from_url(cls, url: str, timeout: float = 0.8) -> "Store":
+        """Every command answers within `timeout` seconds or fails, with one immediate retry (a
+        dropped connection): a hung Redis must never keep a person from an answer within
+        Slack's 3 s (redis-py's default is three retries with backoff)."""
+        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30,
+                                        socket_timeout=timeout, socket_connect_timeout=timeout,
+                                        retry=Retry(NoBackoff(), 1)))
 
     # -- reads --------------------------------------------------------------------------
     def get(self, release_id: str) -> Release | None:
@@ -145,20 +150,9 @@ class Store:
     def clear_stage_clock(self, release_id: str, stage: int, kind: str) -> None:
         self.r.hdel(keys.stage_clock(release_id), f"{stage}:{kind}")
 
-    # -- locks --------------------------------------------------------------------------
-    @contextmanager
-    def app_lock(self, app: str, timeout: float = 60, wait: float = 10) -> Iterator[None]:
-        """Serialises cluster work on one app across workers and bot replicas."""
-        lock = self.r.lock(keys.app_lock(app), timeout=timeout, blocking_timeout=wait)
-        if not lock.acquire():
-            raise LockBusy(app)
-        try:
-            yield
-        finally:
-            try:
-                lock.release()
-            except redis.exceptions.LockError:
-                pass  # expired while held: the next holder's CAS still protects the state
+    # -- locks (locks.py: short TTL, renewed while the holder lives) ---------------------
+    def app_lock(self, app: str, wait: float = 10.0):
+        return self.locks.hold(app, wait=wait)
 
     def ping(self) -> bool:
         return bool(self.r.ping())

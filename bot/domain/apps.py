@@ -2,6 +2,7 @@
 a parsed document into a Registry or a ConfigError listing every problem at once (pure)."""
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -15,6 +16,36 @@ SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")
 
 class ConfigError(Exception):
     """apps.yaml is wrong; the message lists every problem found."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+APP_KEYS = ("namespace", "selector", "service", "ingress", "router", "image", "channels", "approvers",
+            "requester_can_approve", "gates")
+GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics")
+METRIC_KEYS = ("name", "query", "max", "min", "provider")
+TOP_KEYS = ("apps",)
+
+
+def unknown_keys(raw: dict, known: tuple[str, ...], where: str, problems: list[str]) -> None:
+    """A typo (`aprovers:`) must not silently mean "anyone may approve": every unknown key is a
+    problem, with the nearest known key as a hint."""
+    for key in raw:
+        if str(key) in known:
+            continue
+        near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(known)}"
+        problems.append(f"{where}: unknown key {str(key)!r}{hint}")
+
+
+def boolean(raw: dict, key: str, default: bool, where: str, problems: list[str]) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        problems.append(f"{where}.{key}: must be true or false, not {value!r}")
+        return default
+    return value
 
 
 @dataclass(frozen=True)
@@ -93,6 +124,7 @@ def _gates(raw: object, where: str, problems: list[str]) -> Gates:
     if not isinstance(raw, dict):
         problems.append(f"{where}.gates: must be a mapping")
         return Gates()
+    unknown_keys(raw, GATE_KEYS, f"{where}.gates", problems)
     values: dict = {}
     for key in ("progress_deadline", "bake"):
         if key in raw:
@@ -103,18 +135,28 @@ def _gates(raw: object, where: str, problems: list[str]) -> Gates:
                 values[key] = seconds
     for key in ("max_restarts", "min_ready"):
         if key in raw:
-            if not isinstance(raw[key], int) or raw[key] < 0:
+            if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 0:
                 problems.append(f"{where}.gates.{key}: must be a whole number >= 0")
             else:
                 values[key] = raw[key]
-    if "auto_rollback" in raw:
-        values["auto_rollback"] = bool(raw["auto_rollback"])
+    values["auto_rollback"] = boolean(raw, "auto_rollback", True, f"{where}.gates", problems)
+    values["metrics"] = _metrics(raw.get("metrics"), where, problems)
+    return Gates(**values)
+
+
+def _metrics(raw: object, where: str, problems: list[str]) -> tuple[Metric, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(f"{where}.gates.metrics: must be a list of {{name, query, max|min}}")
+        return ()
     metrics = []
-    for i, m in enumerate(raw.get("metrics") or []):
+    for i, m in enumerate(raw):
         if not isinstance(m, dict) or not m.get("name") or not m.get("query") or \
                 ("max" not in m and "min" not in m):
             problems.append(f"{where}.gates.metrics[{i}]: needs name, query and max or min")
             continue
+        unknown_keys(m, METRIC_KEYS, f"{where}.gates.metrics[{i}]", problems)
         provider = str(m.get("provider", DEFAULT_PROVIDER))
         if provider not in PROVIDERS:
             problems.append(f"{where}.gates.metrics[{i}].provider: {provider!r} is not one of "
@@ -123,8 +165,7 @@ def _gates(raw: object, where: str, problems: list[str]) -> Gates:
         bounds = _bounds(m, f"{where}.gates.metrics[{i}]", problems)
         if bounds is not None:
             metrics.append(Metric(str(m["name"]), str(m["query"]), *bounds, provider=provider))
-    values["metrics"] = tuple(metrics)
-    return Gates(**values)
+    return tuple(metrics)
 
 
 def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
@@ -134,6 +175,7 @@ def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
     if not isinstance(raw, dict):
         problems.append(f"{where}: must be a mapping")
         return None
+    unknown_keys(raw, APP_KEYS, where, problems)
     namespace = str(raw.get("namespace", "default"))
     if not DNS_LABEL.match(namespace):
         problems.append(f"{where}.namespace: {namespace!r} is not a DNS-1123 label")
@@ -156,7 +198,7 @@ def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
                    service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),
                    router=router, image=image, channels=tuple(map(str, channels)),
                    approvers=tuple(map(str, approvers)),
-                   requester_can_approve=bool(raw.get("requester_can_approve", True)),
+                   requester_can_approve=boolean(raw, "requester_can_approve", True, where, problems),
                    gates=_gates(raw.get("gates"), where, problems))
 
 
@@ -164,11 +206,12 @@ def parse_registry(doc: object) -> Registry:
     if not isinstance(doc, dict) or not isinstance(doc.get("apps"), dict) or not doc["apps"]:
         raise ConfigError("apps.yaml: needs a top-level 'apps:' mapping with at least one app")
     problems: list[str] = []
+    unknown_keys(doc, TOP_KEYS, "apps.yaml", problems)
     registry = Registry()
     for name, raw in doc["apps"].items():
         spec = _app(str(name), raw, problems)
         if spec is not None:
             registry[spec.name] = spec
     if problems:
-        raise ConfigError("apps.yaml has problems:\n  - " + "\n  - ".join(problems))
+        raise ConfigError("apps.yaml has problems:\n  - " + "\n  - ".join(problems), problems)
     return registry

@@ -39,7 +39,7 @@ class Leadership(Loop):
             self._step_down()
             try:
                 self.lock.release()
-            except redis.exceptions.LockError:
+            except redis.exceptions.RedisError:     # gone already, or Redis is down: it expires
                 pass
 
     def _step_down(self) -> None:
@@ -54,6 +54,8 @@ class Leadership(Loop):
 
     def step(self) -> float:
         try:
+            # every process, leading or not: a heartbeat, so others can tell its requests are alive
+            self.conn.set(keys.alive(self.identity), "1", px=int(self.ttl * 1000))
             if not self._leading:
                 if self.lock.acquire(blocking=False):
                     self._mark_owner()

@@ -30,6 +30,7 @@ class Runner:
         self.driver: Driver | None = None
         self.watcher: HealthWatcher | None = None
         self.timers: Timers | None = None
+        self.duties: list = []          # more rounds the leader runs every second (e.g. the inbox)
         self.leadership = Leadership(conn, self._elected, self._lost, ttl=leader_ttl, every=self._every)
         engine.listeners.append(self._on_change)
 
@@ -71,3 +72,8 @@ class Runner:
     def _every(self) -> None:
         if self.timers is not None:
             self.timers.reconcile()
+        for duty in self.duties:
+            try:
+                duty()
+            except Exception:       # one failed duty must not stop the others or the lock renewal
+                log.exception("leader duty %s failed", getattr(duty, "__name__", duty))

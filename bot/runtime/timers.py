@@ -27,7 +27,8 @@ JOBS_KEY, RUN_TIMES_KEY = keys.timer_jobs(), keys.timer_run_times()
 def _connect_args(conn: redis.Redis) -> dict:
     """The store's connection, for RedisJobStore's own client (TCP or a unix socket)."""
     kwargs = conn.connection_pool.connection_kwargs
-    args = {k: kwargs[k] for k in ("host", "port", "password", "username", "db") if kwargs.get(k) is not None}
+    args = {k: kwargs[k] for k in ("host", "port", "password", "username", "db", "socket_timeout",
+                                   "socket_connect_timeout") if kwargs.get(k) is not None}
     if kwargs.get("path"):
         args = {"unix_socket_path": kwargs["path"], **{k: v for k, v in args.items() if k not in ("host", "port")}}
     return args

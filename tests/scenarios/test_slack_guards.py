@@ -2,13 +2,15 @@
 and Slack's own failures (429/500) delay but never lose an update."""
 from __future__ import annotations
 
+import json
+import signal
 import time
 
 import pytest
 
 from bot.domain.model import Phase
 from sandbox.seed import apps_yaml
-from sandbox.slack import signature_headers, slash_command_body
+from sandbox.slack import block_action_body, signature_headers, slash_command_body
 from tests.kit.wait import wait_until
 from tests.kit.slack import CHANNEL, SECRET, start_slack_world, stop_slack_world
 
@@ -44,7 +46,8 @@ def test_forged_signature_and_stale_timestamp_get_401_and_change_nothing(make_sw
     # right after proves the bot was listening all along
     helped = sw.post(slash_command_body("help", "U0ALICE"))
     assert helped.status == 200 and "graybot moves an app" in helped.data.decode()
-    state = [k for k in redis_client.keys("graybot:*") if not k.startswith("graybot:leader")]
+    bookkeeping = ("graybot:leader", "graybot:alive:", "graybot:seen:")    # processes, the help request
+    state = [k for k in redis_client.keys("graybot:*") if not k.startswith(bookkeeping)]
     assert state == [] and sw.slack.calls("chat.postMessage") == []
     assert sw.world.kube.deployment("default", "user-v2") is None
 
@@ -118,16 +121,31 @@ def test_rate_limited_update_is_delayed_not_lost(make_sw):
     assert sw.world.store.active_for("user").stage == 1                    # never blocked the release
 
 
-def test_a_request_lost_in_a_crash_is_told_to_its_sender(make_sw):
+def dead_request(text: str, user: str, **extra) -> dict:
+    return {"kind": "command", "what": f"/release {text}", "text": text, "user": user, "channel": CHANNEL,
+            "app": "user", "owner": "gone-host:99999", **extra}
+
+
+def test_requests_acked_by_a_dead_process_are_carried_out_once_and_told(make_sw):
     sw = make_sw()
-    sw.world.core.edge_state.inbox_add({"what": "/release approve user", "user": "U0ERIN", "channel": CHANNEL,
-                              "app": "user", })
-    sw.world.store.r.xadd("graybot:inbox", {"request": '{"what": "x", "user": "U0X", "channel": "C1"}',
-                                            "at": str(time.time())})    # fresh: still being handled
-    assert sw.bot.edge.recover_inbox(older_than=-1) == 2
-    texts = sw.slack.wait_for(lambda: sw.ephemeral_texts("U0ERIN"))
-    assert "graybot restarted while handling `/release approve user`" in texts[0]
-    assert sw.world.core.edge_state.inbox_stale(-1) == []
+    sw.command("canary user-v2 10%")
+    sw.wait_buttons("approve", "pause", "rollback")
+    state, seen = sw.world.core.edge_state, sw.world.store.active_for("user")
+    state.inbox_add(dead_request("approve user", "U0ERIN", expected=seen.version))
+    state.inbox_add(dead_request("approve user", "U0FRED", expected=seen.version))   # the same click twice
+    state.heartbeat("alive-host:1", ttl=30)
+    state.inbox_add(dict(dead_request("rollback user", "U0GINA"), owner="alive-host:1"))  # still on it
+    # no restart needed: the leader looks for dead owners' requests every second
+    told = {u: sw.slack.wait_for(lambda u=u: (e := sw.ephemeral_texts(u)) and e)[0] for u in ("U0ERIN", "U0FRED")}
+    release = wait_until(lambda: (r := sw.world.store.active_for("user")) and r.stage == 1 and r)
+    approvers = [e["actor"] for e in sw.world.store.audit(release.id) if e["action"] == "approve"]
+    assert len(approvers) == 1                                   # carried out once, not twice
+    done, other = approvers[0], ({"U0ERIN", "U0FRED"} - set(approvers)).pop()
+    prefix = ":recycle: graybot restarted while handling `/release approve user`; "
+    assert told[done].startswith(prefix + "it has now been carried out")
+    assert told[other].startswith(prefix) and f"already done: approve by {done}" in told[other]
+    left = [req for _, req in state.inbox_stale(-1)]
+    assert [r["user"] for r in left] == ["U0GINA"] and sw.ephemeral_texts("U0GINA") == []
 
 
 @pytest.mark.parametrize("action", ["pause", "rollback"])
@@ -159,12 +177,110 @@ def test_a_forged_button_value_and_a_misplaced_continue_change_nothing(make_sw, 
     sw.command("canary user-v2 10%")
     msg = sw.wait_buttons("approve", "pause", "rollback")
     before = sw.world.store.active_for("user")
-    from sandbox.slack import block_action_body
-    sw.post(block_action_body("approve", "not-json", "U0ALICE", CHANNEL, msg["ts"]))
-    sw.post(block_action_body("approve", '{"r":"nope","s":0,"v":1}', "U0ALICE", CHANNEL, msg["ts"]))
+    genuine = json.loads(sw.buttons(msg)["approve"]["value"])
+    forged = [
+        "not-json",
+        json.dumps({"r": "nope", "s": 0, "v": 1}),                          # unsigned
+        json.dumps(dict(genuine, s=genuine["s"] + 1)),                     # stage edited
+        json.dumps(dict(genuine, v=1e400)),                                # JSON's infinity
+        json.dumps(dict(genuine, v=True)),
+    ]
+    for value in forged:
+        sw.post(block_action_body("approve", value, "U0ALICE", CHANNEL, msg["ts"]))
     sw.command("continue user")
-    texts = sw.slack.wait_for(lambda: len(t := sw.ephemeral_texts("U0ALICE")) >= 3 and t)
-    assert any("this button is not one of graybot's" in t for t in texts)
-    assert any("that release no longer exists" in t for t in texts)
+    texts = sw.slack.wait_for(lambda: len(t := sw.ephemeral_texts("U0ALICE")) >= 6 and t)
+    assert sum("this button is not one of graybot's; nothing changed." in t for t in texts) == 5
+    assert not any("Traceback" in t or "Error" in t for t in texts)
     assert any("is not held by a gate, so there is nothing to continue past (it is waiting)" in t for t in texts)
     assert sw.world.store.active_for("user").version == before.version
+
+
+def test_a_button_of_another_release_is_refused_on_this_message(make_sw):
+    sw = make_sw()
+    sw.command("canary user-v2 10%")
+    user_msg = sw.wait_buttons("approve", "pause", "rollback")
+    sw.command("canary pay-v2 30%")
+    pay_msg = sw.slack.wait_for(lambda: next((m for m in sw.slack.channel(CHANNEL) if "thread_ts" not in m
+                                              and m["ts"] != user_msg["ts"] and sw.buttons(m).get("approve")),
+                                             None), timeout=30)
+    pay_before = sw.world.store.active_for("pay")
+    pay_value = sw.buttons(pay_msg)["rollback"]["value"]
+    sw.post(block_action_body("rollback", pay_value, "U0ALICE", CHANNEL, user_msg["ts"]))
+    refusal = sw.slack.wait_for(lambda: sw.ephemeral_texts("U0ALICE"))
+    assert "that button does not belong to pay's live message; nothing changed." in refusal[0]
+    assert sw.world.store.active_for("pay").version == pay_before.version
+    assert sw.world.store.active_for("pay").phase == Phase.WAITING
+
+
+@pytest.mark.parametrize("action", ["rollback", "pause"])
+def test_a_stop_on_a_message_one_version_old_still_stops(make_sw, action):
+    sw = make_sw()
+    sw.command("canary user-v2 10%")
+    old = sw.wait_buttons("approve", "pause", "rollback")
+    sw.click("approve", user="U0ALICE")
+    wait_until(lambda: sw.world.store.active_for("user").stage == 1)   # the bot moved on since `old`
+    sw.click(action, user="U0ALICE", message=old)
+    want = Phase.ROLLED_BACK if action == "rollback" else Phase.PAUSED
+    wait_until(lambda: (r := sw.world.store.active_for("user") or sw.world.store.history("user")[0])
+               and r.phase == want, timeout=30, message=want.value)
+    assert not any("already done" in t for t in sw.ephemeral_texts("U0ALICE"))
+
+
+def test_a_replayed_signed_command_is_carried_out_once(make_sw):
+    sw = make_sw()
+    sw.command("canary user-v2 10%")
+    sw.wait_buttons("approve", "pause", "rollback")
+    body = slash_command_body("approve user", "U0ALICE")
+    headers = signature_headers(SECRET, body)
+    first = sw.post(body, headers)
+    replay = sw.post(body, headers)                     # the same bytes, signature and timestamp
+    assert first.status == replay.status == 200
+    assert "already received; nothing changed" in json.loads(replay.data)["text"]
+    release = wait_until(lambda: (r := sw.world.store.active_for("user")) and r.phase == Phase.WAITING
+                         and r.stage == 1 and r, timeout=30)
+    assert [e["actor"] for e in sw.world.store.audit(release.id) if e["action"] == "approve"] == ["U0ALICE"]
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of this test's own, to stop and hang."""
+    import redis as redis_lib
+
+    from tests.conftest import start_redis
+    proc, url = start_redis(tmp_path)
+    conn = redis_lib.Redis.from_url(url, decode_responses=True)
+    yield proc, conn
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGCONT)
+        proc.kill()
+    proc.wait(10)
+
+
+def timed(fn):
+    started = time.monotonic()
+    result = fn()
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize("fault", ["hung", "stopped"])
+def test_redis_down_or_hung_every_request_is_answered_within_3s(sandbox, kube, tmp_path, own_redis, fault):
+    proc, conn = own_redis
+    sw = start_slack_world(sandbox, kube, conn, tmp_path)
+    try:
+        sw.command("canary user-v2 10%")
+        msg = sw.wait_buttons("approve", "pause", "rollback")
+        proc.send_signal(signal.SIGSTOP) if fault == "hung" else proc.kill()
+        reply, took = timed(lambda: sw.command("rollback user"))
+        assert reply.status == 200 and took < 3, took
+        assert "graybot cannot reach its state store; nothing changed" in json.loads(reply.data)["text"]
+        click, took = timed(lambda: sw.click("rollback", message=msg))
+        assert click.status == 200 and took < 3, took
+        told = sw.slack.wait_for(lambda: sw.ephemeral_texts("U0ALICE"))
+        assert "cannot reach its state store; nothing changed" in told[0]
+        health, took = timed(lambda: sw.http.request("GET", sw.url + "/healthz", timeout=3))
+        assert health.status == 503 and took < 1, took
+        assert sw.world.replicas("user-v2") == 1                       # nothing changed on the cluster
+    finally:
+        if fault == "hung":
+            proc.send_signal(signal.SIGCONT)
+        stop_slack_world(sw)

@@ -60,3 +60,72 @@ def test_check_config_command(tmp_path):
     no = subprocess.run([sys.executable, "-m", "bot.cli", "check-config", str(bad)],
                         capture_output=True, text=True)
     assert no.returncode == 1 and "must contain {version}" in no.stderr
+
+
+def load_text(tmp_path, text: str):
+    path = tmp_path / "apps.yaml"
+    path.write_text(text)
+    return load_registry(path)
+
+
+APP = "apps:\n  user:\n    image: 'nginx:user-{version}'\n"
+
+
+@pytest.mark.parametrize("extra,line", [
+    ("    aprovers: [U0BOB]\n", "apps.user: unknown key 'aprovers'; did you mean 'approvers'?"),
+    ("    channel: [C0REL]\n", "apps.user: unknown key 'channel'; did you mean 'channels'?"),
+    ("    requester_can_approve: 'false'\n", "apps.user.requester_can_approve: must be true or false, not 'false'"),
+    ("    gates: {auto_rollback: 'no'}\n", "apps.user.gates.auto_rollback: must be true or false, not 'no'"),
+    ("    gates: {max_restart: 2}\n", "apps.user.gates: unknown key 'max_restart'; did you mean 'max_restarts'?"),
+    ("    gates: {metrics: 5}\n", "apps.user.gates.metrics: must be a list"),
+    ("    gates: {metrics: [{name: e, query: q, max: 'five percent'}]}\n",
+     "apps.user.gates.metrics[0].max: 'five percent' is not a number"),
+    ("    gates: {metrics: [{name: e, query: q, max: 1, provider: datadog}]}\n",
+     "apps.user.gates.metrics[0].provider: 'datadog' is not one of prometheus"),
+    ("    gates: {max_restarts: true}\n", "apps.user.gates.max_restarts: must be a whole number >= 0"),
+])
+def test_each_config_mistake_is_one_clear_line(tmp_path, extra, line):
+    with pytest.raises(ConfigError) as err:
+        load_text(tmp_path, APP + extra)
+    assert any(p.startswith(line) for p in err.value.problems), err.value.problems
+
+
+def test_a_key_given_twice_is_an_error_not_a_silent_replacement(tmp_path):
+    with pytest.raises(ConfigError, match=r"'user' is given twice \(lines 2 and 4\)"):
+        load_text(tmp_path, APP + "  user:\n    image: 'other:{version}'\n")
+
+
+def test_a_misspelt_top_level_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key 'polcy'"):
+        load_text(tmp_path, APP + "polcy: {}\n")
+
+
+def run_cli(*args, env=None):
+    import os
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True,
+                          env=dict(os.environ, **(env or {})), timeout=60)
+
+
+def test_check_config_never_shows_a_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(APP + "    gates: {metrics: 5, bake: {a: 1}}\n    requester_can_approve: maybe\n")
+    out = run_cli("check-config", str(bad))
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "gates.metrics: must be a list" in out.stderr and "requester_can_approve: must be true" in out.stderr
+
+
+def test_serve_refuses_to_start_with_the_same_lines_as_check_config(tmp_path):
+    path = tmp_path / "apps.yaml"
+    path.write_text(yaml.safe_dump(apps_yaml(metrics=True)))
+    env = {"GRAYBOT_CONFIG": str(path), "SLACK_SIGNING_SECRET": "", "PROMETHEUS_URL": "",
+           "REDIS_URL": "redis://127.0.0.1:1/0"}
+    served = run_cli("serve", "--port", "0", env=env)
+    assert served.returncode == 2 and "Traceback" not in served.stderr
+    assert "SLACK_SIGNING_SECRET is not set" in served.stderr
+    assert "apps.user.gates.metrics: 'error-rate' needs PROMETHEUS_URL, which is not set" in served.stderr
+    checked = run_cli("check-config", str(path), env=env)
+    assert checked.returncode == 1 and "'error-rate' needs PROMETHEUS_URL" in checked.stderr
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(APP + "    aprovers: [U0BOB]\n")
+    refused = run_cli("serve", env=dict(env, GRAYBOT_CONFIG=str(bad), SLACK_SIGNING_SECRET="s"))
+    assert refused.returncode == 2 and "did you mean 'approvers'?" in refused.stderr

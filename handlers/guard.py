@@ -1,0 +1,52 @@
+"""Before any listener: a signed request is carried out once (a replay of the same signed body
+within Slack's 5-minute signature window is answered and changes nothing), and when Redis cannot
+answer the person hears so at once instead of a dispatch failure. Bolt has verified the signature
+and timestamp before this runs."""
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_bolt import App, BoltRequest, BoltResponse
+
+from bot.adapters.edgestate import StoreUnavailable
+
+from .edge import Edge
+
+log = logging.getLogger("graybot.guard")
+SIGNATURE_WINDOW = 5 * 60 + 10          # Slack's timestamp tolerance, and a little more
+UNREACHABLE = ":warning: graybot cannot reach its state store; nothing changed. Try again in a minute."
+
+
+def _ephemeral(text: str) -> BoltResponse:
+    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": text}),
+                        headers={"content-type": ["application/json;charset=utf-8"]})
+
+
+def _answer(edge: Edge, req: BoltRequest, text: str) -> BoltResponse:
+    """A slash command shows the ack's text; a click's answer goes as an ephemeral message."""
+    body = req.body or {}
+    if body.get("type") == "block_actions":
+        user = (body.get("user") or {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        if user and channel:
+            edge.workers.submit(edge.ephemeral, channel, user, text)
+        return BoltResponse(status=200, body="")
+    return _ephemeral(text)
+
+
+def register(app: App, edge: Edge) -> None:
+    @app.middleware
+    def once_and_reachable(req: BoltRequest, resp: BoltResponse, next) -> BoltResponse | None:  # noqa: A002
+        signature = (req.headers.get("x-slack-signature") or [""])[0]
+        if not signature:        # Socket Mode: no signature; the socket client owns delivery
+            return next()
+        try:
+            first = edge.state.first_sight(signature, SIGNATURE_WINDOW)
+        except StoreUnavailable as exc:
+            log.warning("state store unreachable: %s", exc)
+            return _answer(edge, req, UNREACHABLE)
+        if not first:
+            log.warning("replayed request refused (signature %s...)", signature[:16])
+            return _answer(edge, req, ":no_entry: this exact request was already received; nothing changed.")
+        return next()

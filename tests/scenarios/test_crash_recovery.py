@@ -1,0 +1,67 @@
+"""`graybot serve` as real processes, killed with SIGKILL at chosen moments: an acked Rollback is
+carried out every time, by the next process, and a killed process's locks and leadership do not
+keep the next click waiting (default TTLs: leader 5 s, app lock 6 s)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.domain.model import Phase
+from sandbox.slack import FakeSlack, block_action_body, slash_command_body
+from tests.kit.processes import CHANNEL, Bots
+from tests.kit.wait import wait_until
+from tests.kit.world import demo_world
+
+
+@pytest.fixture
+def bots(sandbox, kube, redis_client, redis_url, tmp_path):
+    slack = FakeSlack().start()
+    world = demo_world(sandbox, kube, redis_client, tmp_path)
+    b = Bots(world, slack, redis_url, tmp_path)
+    yield b
+    b.stop_all()
+    slack.stop()
+
+
+def waiting_release(b: Bots):
+    return wait_until(lambda: (r := b.world.store.active_for("user")) and r.phase == Phase.WAITING and r,
+                      timeout=30, message="user waiting")
+
+
+def test_an_acked_rollback_survives_a_kill_at_any_moment(bots):
+    b = bots
+    b.start()
+    recovery = []
+    for delay in (0.0, 0.05, 0.2, 0.5):
+        assert b.post(slash_command_body("canary user-v2 10%", "U0ALICE")).status == 200
+        value, ts = b.button(waiting_release(b), "rollback")
+        acked = b.post(block_action_body("rollback", value, "U0ALICE", CHANNEL, ts))
+        assert acked.status == 200                       # Slack was told: the click is ours now
+        time.sleep(delay)                                # the moment chosen for the kill
+        b.kill()
+        killed = time.monotonic()
+        b.start()
+        done = wait_until(lambda: (h := b.world.store.history("user")) and h[0].phase == Phase.ROLLED_BACK
+                          and b.world.store.active_for("user") is None and h[0], timeout=40,
+                          message=f"rolled back after a kill at {delay * 1000:.0f} ms")
+        recovery.append(time.monotonic() - killed)
+        assert done.last_actor in ("graybot", "U0ALICE")
+        assert b.world.replicas("user-v1") == 10 and b.world.kube.deployment("default", "user-v2") is None
+    print(f"kill -> rolled back: {', '.join(f'{s:.1f}s' for s in recovery)}")
+
+
+def test_after_a_kill_the_next_click_moves_the_release_within_10_seconds(bots):
+    b = bots
+    b.start()
+    b.post(slash_command_body("canary user-v2 10%", "U0ALICE"))
+    release = waiting_release(b)
+    b.kill()
+    killed = time.monotonic()
+    b.start()
+    value, ts = b.button(release, "approve")
+    assert b.post(block_action_body("approve", value, "U0ALICE", CHANNEL, ts)).status == 200
+    moved = wait_until(lambda: (r := b.world.store.get(release.id)) and r.stage == 1 and r.phase == Phase.WAITING
+                       and r, timeout=30, message="stage 2 reached")
+    elapsed = time.monotonic() - killed
+    assert moved.stage == 1 and elapsed < 10, f"{elapsed:.1f}s from the kill to the next stage"
