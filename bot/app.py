@@ -76,7 +76,9 @@ class Graybot:
         thread.start()
         thread.join(budget)
         redis_ok = bool(result.get("redis")) and "active_releases" in result
-        return {"ok": redis_ok, "redis": redis_ok, "active_releases": result.get("active_releases")}
+        cluster = "reachable" if self.core.kube.reachable else "unreachable"   # the last call's outcome
+        return {"ok": redis_ok, "redis": redis_ok, "cluster": cluster, "degraded": cluster != "reachable",
+                "active_releases": result.get("active_releases")}
 
     def metrics_text(self) -> bytes:
         try:

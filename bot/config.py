@@ -39,6 +39,9 @@ class Settings:
     leader_ttl: float = 5.0           # GRAYBOT_LEADER_TTL: seconds before another process takes over
     misfire_grace: float = 3600.0     # GRAYBOT_MISFIRE_GRACE: how late a timer may still fire
     kube_retry_backoff: float = 0.2   # first pause between retries of a failed Kubernetes call
+    kube_connect_timeout: float = 3.0  # GRAYBOT_KUBE_CONNECT_TIMEOUT, seconds
+    kube_read_timeout: float = 5.0     # GRAYBOT_KUBE_READ_TIMEOUT: a hung API call is given up after this
+    driver_workers: int = 16           # releases the driver works on at once
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -53,7 +56,10 @@ class Settings:
                    prometheus_url=env.get("PROMETHEUS_URL", ""),
                    timezone=env.get("GRAYBOT_TIMEZONE", "UTC"),
                    leader_ttl=_float(env, "GRAYBOT_LEADER_TTL", cls.leader_ttl),
-                   misfire_grace=_float(env, "GRAYBOT_MISFIRE_GRACE", cls.misfire_grace))
+                   misfire_grace=_float(env, "GRAYBOT_MISFIRE_GRACE", cls.misfire_grace),
+                   kube_connect_timeout=_float(env, "GRAYBOT_KUBE_CONNECT_TIMEOUT", cls.kube_connect_timeout),
+                   kube_read_timeout=_float(env, "GRAYBOT_KUBE_READ_TIMEOUT", cls.kube_read_timeout),
+                   driver_workers=int(_float(env, "GRAYBOT_DRIVER_WORKERS", cls.driver_workers)))
 
 
 class _StrictLoader(yaml.SafeLoader):

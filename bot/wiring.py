@@ -33,7 +33,9 @@ class Core:
 def build_core(settings: Settings) -> Core:
     registry = load_registry(settings.config_path)
     store = Store.from_url(settings.redis_url)
-    kube = Kube.from_config(settings.kubeconfig or None, backoff=settings.kube_retry_backoff)
+    kube = Kube.from_config(settings.kubeconfig or None, backoff=settings.kube_retry_backoff,
+                            timeout=(settings.kube_connect_timeout, settings.kube_read_timeout),
+                            pool=max(32, 2 * settings.driver_workers))
     metric_gate = gates.build({"prometheus": settings.prometheus_url})
     engine = Engine(store, kube, registry, strategies.build(registry), metric_gate,
                     default_tz=settings.timezone)
@@ -43,4 +45,5 @@ def build_core(settings: Settings) -> Core:
 def build_runner(core: Core, driver_period: float = 1.0) -> Runner:
     """The leader's background duties (driver, health watch, timers), elected through Redis."""
     return Runner(core.engine, core.store.r, leader_ttl=core.settings.leader_ttl,
-                  misfire_grace=core.settings.misfire_grace, driver_period=driver_period)
+                  misfire_grace=core.settings.misfire_grace, driver_period=driver_period,
+                  driver_workers=core.settings.driver_workers)

@@ -228,5 +228,8 @@ def event_text(release: Release, what: str, detail: str) -> str:
                          "serves everything",
         "rollback_failed": f":x: rollback failed: {detail} (<@{release.requested_by}>)",
         "finished": f":tada: {release.to_version} serves everything; {release.from_version} retired",
+        "cluster_error": f":warning: the cluster did not answer at *{release.current.name}*: {detail}; "
+                         "graybot keeps retrying (pause and rollback still work)",
+        "cluster_ok": f":white_check_mark: the cluster answers again; *{release.current.name}* goes on",
     }
     return _clip(texts.get(what, f"{what}: {detail}"), 2900)

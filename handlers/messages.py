@@ -7,6 +7,7 @@ A call that still fails after slack_sdk's retry handlers is retried later with b
 """
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -29,38 +30,47 @@ class NotPostedYet(Exception):
 
 
 class MessageSync:
+    """Jobs per release, in order; releases in parallel on a few workers: a release whose
+    message is slow to render (its cluster hangs) or whose Slack call is being retried never
+    delays another release's message."""
+
     def __init__(self, client: WebClient, store: Store, state: EdgeState, observe: Callable[[Release], dict],
-                 retry_delay: float = 2.0, button_key: bytes = b""):
+                 retry_delay: float = 2.0, button_key: bytes = b"", workers: int = 4):
         self.client, self.store, self.state, self.observe = client, store, state, observe
         self.button_key = button_key
         self.retry_delay = retry_delay
-        self.jobs: queue.Queue = queue.Queue()
+        self.ready: queue.Queue = queue.Queue()          # release ids with jobs and no worker
+        self._pending: dict[str, collections.deque] = {}
+        self._claimed: set[str] = set()
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="slack-messages", daemon=True)
+        self._threads = [threading.Thread(target=self._run, name=f"slack-messages-{i}", daemon=True)
+                         for i in range(workers)]
 
     def start(self) -> "MessageSync":
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        self.jobs.put(None)
+        for _ in self._threads:
+            self.ready.put(None)
 
     # -- called by the engine after a saved change --------------------------------------
     def on_change(self, release: Release, what: str, detail: str) -> None:
         if not release.channel:
             return      # started from the CLI: there is no Slack message to keep
         self.refresh(release.id)
-        self.jobs.put(("thread", release.id, blocks.event_text(release, what, detail), 0))
+        self._put(("thread", release.id, blocks.event_text(release, what, detail), 0))
 
     def refresh(self, release_id: str) -> None:
         with self._lock:
             if release_id in self._dirty:
-                return
+                return        # an update is queued already; it renders the latest saved state
             self._dirty.add(release_id)
-        self.jobs.put(("update", release_id, "", 0))
+        self._put(("update", release_id, "", 0))
 
     def resync(self) -> None:
         """After a restart: bring every active release's message up to date."""
@@ -68,26 +78,59 @@ class MessageSync:
             if release.channel:
                 self.refresh(release.id)
 
-    # -- the worker ---------------------------------------------------------------------
+    def _put(self, job: tuple) -> None:
+        release_id = job[1]
+        with self._lock:
+            jobs = self._pending.setdefault(release_id, collections.deque())
+            jobs.append(job)
+            if len(jobs) > 1 or release_id in self._claimed:
+                return        # already queued, or a worker is on this release and will see it
+        self.ready.put(release_id)
+
+    # -- the workers ----------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
-            job = self.jobs.get()
-            if job is None:
+            release_id = self.ready.get()
+            if release_id is None:
                 return
-            kind, release_id, text, attempt = job
+            with self._lock:
+                self._claimed.add(release_id)
             try:
-                if kind == "update":
-                    with self._lock:
-                        self._dirty.discard(release_id)
-                    self._update(release_id)
-                else:
-                    self._reply(release_id, text)
-            except (SlackApiError, OSError, NotPostedYet) as err:
-                delay = min(60.0, self.retry_delay * 2 ** attempt)
-                log.warning("slack %s for %s failed (%s); retrying in %.0fs", kind, release_id, err, delay)
-                threading.Timer(delay, self.jobs.put, args=((kind, release_id, text, attempt + 1),)).start()
-            except Exception:
-                log.exception("slack %s for %s failed", kind, release_id)
+                while (job := self._next(release_id)) is not None:
+                    self._do(job)
+            finally:
+                with self._lock:
+                    self._claimed.discard(release_id)
+                    again = bool(self._pending.get(release_id))
+                if again:
+                    self.ready.put(release_id)
+
+    def _next(self, release_id: str) -> tuple | None:
+        with self._lock:
+            jobs = self._pending.get(release_id)
+            if not jobs:
+                self._pending.pop(release_id, None)
+                return None
+            job = jobs.popleft()
+            if job[0] == "update":
+                self._dirty.discard(release_id)
+            return job
+
+    def _do(self, job: tuple) -> None:
+        kind, release_id, text, attempt = job
+        try:
+            if kind == "update":
+                self._update(release_id)
+            else:
+                self._reply(release_id, text)
+        except (SlackApiError, OSError, NotPostedYet) as err:
+            delay = min(60.0, self.retry_delay * 2 ** attempt)
+            log.warning("slack %s for %s failed (%s); retrying in %.0fs", kind, release_id, err, delay)
+            timer = threading.Timer(delay, self._put, args=((kind, release_id, text, attempt + 1),))
+            timer.daemon = True
+            timer.start()
+        except Exception:
+            log.exception("slack %s for %s failed", kind, release_id)
 
     def _update(self, release_id: str) -> None:
         release = self.store.get(release_id)

@@ -12,7 +12,7 @@ from .api import KubeApi
 from .controller import DeploymentController
 from .objstore import ObjectStore
 from .pods import PodSimulator, Timing
-from .server import SandboxHTTPServer
+from .server import SandboxHTTPServer, Stall
 from .traffic import Traffic, TrafficGenerator
 from .traffic_http import register_prometheus_routes, register_traffic_routes
 
@@ -67,7 +67,15 @@ class Sandbox:
         self.generator.start()
         return self
 
+    def hang(self, fragment: str, seconds: float = 120.0, methods: tuple[str, ...] = ()) -> Stall:
+        """From now on, requests whose path contains `fragment` hang (until `.release()`)."""
+        stall = Stall(fragment, seconds, methods)
+        self.server.stalls.append(stall)
+        return stall
+
     def stop(self) -> None:
+        for stall in self.server.stalls:
+            stall.release()
         self._stop.set()
         self.generator.stop()
         self.api.stopping.set()

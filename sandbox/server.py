@@ -75,6 +75,7 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _dispatch(self) -> None:
+        self.server.stall(self.command, self.path)     # a fault a test asked for: hang first
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
@@ -110,6 +111,21 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 
 
+class Stall:
+    """An API server that stops answering some requests (a hung etcd, a wedged webhook): every
+    request whose path contains `fragment` hangs until released or `seconds` pass."""
+
+    def __init__(self, fragment: str, seconds: float = 120.0, methods: tuple[str, ...] = ()):
+        self.fragment, self.seconds, self.methods = fragment, seconds, methods
+        self.released, self.hit = threading.Event(), threading.Event()
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.fragment in urlsplit(path).path and (not self.methods or method in self.methods)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -118,6 +134,13 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.api = api
         self.extra_routes: dict[tuple[str, str], ExtraRoute] = {}
+        self.stalls: list[Stall] = []
+
+    def stall(self, method: str, path: str) -> None:
+        for stall in list(self.stalls):
+            if stall.matches(method, path):
+                stall.hit.set()
+                stall.released.wait(stall.seconds)
 
     def serve_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="sandbox-http", daemon=True)

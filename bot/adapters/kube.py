@@ -2,7 +2,9 @@
 
 Everything leaves here as plain dicts (the API's JSON), so strategies and the engine need no
 client models. Reads skip model deserialisation (`_preload_content=False`); transient
-failures (connection errors, 5xx, 429) are retried with backoff.
+failures (connection errors, 5xx, 429) are retried with backoff. Every call has a connect and a
+read timeout: a hung API server costs one release one timeout, then the error goes up (the
+driver retries on its next pass), and `reachable` tells the health report.
 """
 from __future__ import annotations
 
@@ -26,46 +28,78 @@ class KubeError(Exception):
         self.status, self.reason, self.message = status, reason, message
 
 
+RETRIABLE = (0, 429, 500, 502, 503, 504)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    if isinstance(exc, urllib3.exceptions.MaxRetryError):
+        exc = exc.reason or exc
+    return isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError))
+
+
 def selector_text(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
 class Kube:
-    def __init__(self, api: client.ApiClient, retries: int = 4, backoff: float = 0.2):
+    def __init__(self, api: client.ApiClient, retries: int = 4, backoff: float = 0.2,
+                 timeout: tuple[float, float] = (3.0, 5.0)):
+        """`timeout`: (connect, read) seconds for every call; a watch reads for longer."""
         self.api = api
         self.apps = client.AppsV1Api(api)
         self.core = client.CoreV1Api(api)
         self.net = client.NetworkingV1Api(api)
         self.custom = client.CustomObjectsApi(api)
-        self.retries, self.backoff = retries, backoff
+        self.retries, self.backoff, self.timeout = retries, backoff, timeout
+        self.last_failure: tuple[float, str] | None = None     # (monotonic, what) of the last unreachable
 
     @classmethod
-    def from_config(cls, kubeconfig: str | None = None, backoff: float = 0.2) -> "Kube":
-        if kubeconfig:
-            return cls(config.new_client_from_config(config_file=kubeconfig), backoff=backoff)
+    def from_config(cls, kubeconfig: str | None = None, backoff: float = 0.2,
+                    timeout: tuple[float, float] = (3.0, 5.0), pool: int = 32) -> "Kube":
+        cfg = client.Configuration()
         try:
-            config.load_incluster_config()
-            return cls(client.ApiClient(), backoff=backoff)
+            if kubeconfig:
+                config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
+            else:
+                config.load_incluster_config(client_configuration=cfg)
         except config.ConfigException:
-            return cls(config.new_client_from_config(), backoff=backoff)
+            config.load_kube_config(client_configuration=cfg)
+        cfg.connection_pool_maxsize = pool      # the driver works on many releases at once
+        cfg.retries = False                     # retries are ours (_call): a timeout is not retried
+        return cls(client.ApiClient(cfg), backoff=backoff, timeout=timeout)
+
+    @property
+    def reachable(self) -> bool:
+        """False while the last call failed to reach the API server (cleared by a success)."""
+        return self.last_failure is None
 
     def close(self) -> None:
         self.api.close()
 
     # -- call plumbing ------------------------------------------------------------------
     def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        kwargs.setdefault("_request_timeout", self.timeout)
         for attempt in range(self.retries + 1):
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             except ApiException as exc:
-                retriable = exc.status in (429, 500, 502, 503, 504) or exc.status == 0
-                if not retriable or attempt == self.retries:
+                if exc.status not in RETRIABLE or attempt == self.retries:
                     raise self._error(exc) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
+                if _timed_out(exc):   # one timeout is this call's whole budget; the driver retries
+                    raise self._unreachable("Timeout", f"the API server did not answer within "
+                                                       f"{self.timeout[1]:g}s") from None
                 if attempt == self.retries:
-                    raise KubeError(0, "Unreachable", str(exc)) from None
+                    raise self._unreachable("Unreachable", str(exc)) from None
+            else:
+                self.last_failure = None
+                return result
             time.sleep(self.backoff * 2 ** attempt)
         raise AssertionError("unreachable")
+
+    def _unreachable(self, reason: str, message: str) -> KubeError:
+        self.last_failure = (time.monotonic(), reason)
+        return KubeError(0, reason, message)
 
     @staticmethod
     def _error(exc: ApiException) -> KubeError:
@@ -139,7 +173,7 @@ class Kube:
         Calls on_event(type, raw object) for ADDED/MODIFIED/DELETED until `stop` is set."""
         fn = {"pods": self.core.list_namespaced_pod,
               "deployments": self.apps.list_namespaced_deployment}[plural]
-        rv = None
+        rv, failures = None, 0
         while not stop.is_set():
             try:
                 if rv is None:
@@ -149,7 +183,9 @@ class Kube:
                         on_event("ADDED", item)
                 stream = watch.Watch()
                 for event in stream.stream(fn, ns, resource_version=rv, timeout_seconds=timeout,
-                                           allow_watch_bookmarks=True):
+                                           allow_watch_bookmarks=True,
+                                           _request_timeout=(self.timeout[0], timeout + self.timeout[1])):
+                    failures = 0
                     raw = event.get("raw_object") or {}
                     rv = (raw.get("metadata") or {}).get("resourceVersion") or rv
                     if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
@@ -161,11 +197,13 @@ class Kube:
                 if exc.status == 410:
                     rv = None            # too old: list again
                 else:
+                    failures += 1
                     log.warning("watch %s/%s: %s", ns, plural, exc.reason)
-                    stop.wait(1)
+                    stop.wait(min(30.0, 0.5 * 2 ** failures))
             except (urllib3.exceptions.HTTPError, OSError, KubeError) as exc:
+                failures += 1
                 log.warning("watch %s/%s lost: %s", ns, plural, exc)
-                stop.wait(1)
+                stop.wait(min(30.0, 0.5 * 2 ** failures))     # reconnect with backoff
 
     # -- Pods and Services --------------------------------------------------------------
     def pods(self, ns: str, labels: dict[str, str]) -> list[dict]:

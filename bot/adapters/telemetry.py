@@ -12,10 +12,16 @@ TRANSITIONS = Counter("graybot_transitions_total", "Saved release state changes"
 ROLLBACKS = Counter("graybot_rollbacks_total", "Rollbacks started, by cause", ["cause"], registry=REGISTRY)
 GATE_EVALUATIONS = Counter("graybot_gate_evaluations_total", "Gate evaluations by gate and result",
                            ["gate", "result"], registry=REGISTRY)
+CLUSTER_ERRORS = Counter("graybot_cluster_errors_total", "Cluster steps that failed (told in the thread)",
+                         registry=REGISTRY)
 ACTIVE = Gauge("graybot_active_releases", "Releases not yet finished", registry=REGISTRY)
 
 
 def record_change(event: str, actor: str) -> None:
+    if event in ("cluster_error", "cluster_ok"):       # notices, not state changes
+        if event == "cluster_error":
+            CLUSTER_ERRORS.inc()
+        return
     TRANSITIONS.labels(event=event).inc()
     if event == "rollback":
         ROLLBACKS.labels(cause="manual").inc()

@@ -58,6 +58,7 @@ class Engine:
         self.clock = clock
         self.default_tz = default_tz
         self.listeners: list[Listener] = []
+        self._cluster_errors: dict[str, tuple[int, str]] = {}    # release id -> (stage, reason) told
         self.reconciler = Reconciler(self)
 
     # -- planning -----------------------------------------------------------------------
@@ -261,13 +262,20 @@ class Engine:
                 log.exception("listener failed for %s", release.id)
 
     def safely(self, step: Callable[..., object], release: Release) -> tuple[bool, object]:
-        """(ok, result): a cluster error is recorded and retried on the next tick."""
+        """(ok, result): a cluster error is recorded, said once in the release's thread, and
+        retried on the next tick."""
         try:
-            return True, step(self.kube, release)
+            result = step(self.kube, release)
         except KubeError as err:
             log.warning("%s: cluster step failed, will retry: %s", release.id, err)
             self.store.record(release.id, "graybot", "cluster_error", str(err))
+            if self._cluster_errors.get(release.id) != (release.stage, err.reason):
+                self._cluster_errors[release.id] = (release.stage, err.reason)
+                self._announce(release, "cluster_error", str(err))
             return False, None
+        if self._cluster_errors.pop(release.id, None) is not None:
+            self._announce(release, "cluster_ok", "")
+        return True, result
 
     def _drive(self, release: Release) -> Release:
         return self.reconciler.drive(release)

@@ -1,8 +1,13 @@
 """Moves releases between saved states: ticks every release that is applying a stage or
-rolling back, at once when woken (a command, a cluster event) and on a short period otherwise."""
+rolling back, at once when woken (a command, a cluster event) and on a short period otherwise.
+
+Releases are ticked concurrently on a bounded pool, one tick per release at a time: a release
+whose cluster calls hang holds one worker for at most its call timeout and never the others."""
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from bot.core.engine import Engine
 from bot.domain.model import Phase
@@ -16,19 +21,36 @@ MOVING = (Phase.PROGRESSING, Phase.ROLLING_BACK)
 class Driver(Loop):
     name = "release-driver"
 
-    def __init__(self, engine: Engine, period: float = 1.0):
+    def __init__(self, engine: Engine, period: float = 1.0, workers: int = 16):
         super().__init__(period)
         self.engine = engine
+        self.pool = ThreadPoolExecutor(max(1, workers), "release-tick")
+        self._busy: set[str] = set()
+        self._guard = threading.Lock()
+
+    def _tick(self, release_id: str) -> None:
+        try:
+            self.engine.tick(release_id)
+        except Exception:   # one broken release must not stall the others
+            log.exception("tick failed for %s", release_id)
+        finally:
+            with self._guard:
+                self._busy.discard(release_id)
 
     def pass_once(self) -> int:
         moving = [r for r in self.engine.store.active() if r.phase in MOVING]
         for release in moving:
-            try:
-                self.engine.tick(release.id)
-            except Exception:   # one broken release must not stall the others
-                log.exception("tick failed for %s", release.id)
+            with self._guard:
+                if release.id in self._busy:
+                    continue          # still on its last tick (perhaps a hung call)
+                self._busy.add(release.id)
+            self.pool.submit(self._tick, release.id)
         return len(moving)
 
     def step(self) -> float:
         # poll briskly while something is moving; otherwise sleep until woken
         return self.period / 5 if self.pass_once() else self.period
+
+    def stop(self, timeout: float = 5.0) -> None:
+        super().stop(timeout)
+        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -25,8 +25,9 @@ class Runner:
     """`conn`: the redis-py connection the leader lock and the timers' job store use."""
 
     def __init__(self, engine: Engine, conn, leader_ttl: float = 15.0,
-                 misfire_grace: float = 3600.0, driver_period: float = 1.0):
+                 misfire_grace: float = 3600.0, driver_period: float = 1.0, driver_workers: int = 16):
         self.engine, self.conn, self.driver_period, self.grace = engine, conn, driver_period, misfire_grace
+        self.driver_workers = driver_workers
         self.driver: Driver | None = None
         self.watcher: HealthWatcher | None = None
         self.timers: Timers | None = None
@@ -55,7 +56,7 @@ class Runner:
         self.wake()
 
     def _elected(self) -> None:
-        self.driver = Driver(self.engine, period=self.driver_period).start()
+        self.driver = Driver(self.engine, period=self.driver_period, workers=self.driver_workers).start()
         jobs.WAKE = self.driver.wake
         self.watcher = health_watcher(self.engine, self.driver.wake).start()
         self.engine.resume_all()            # every release continues where Redis says it is

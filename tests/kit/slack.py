@@ -66,12 +66,12 @@ class SlackWorld:
 
 
 def start_slack_world(sandbox, kube, redis_client, tmp_path, apps_doc=None, groups: dict | None = None,
-                      prometheus: str = "") -> SlackWorld:
+                      prometheus: str = "", **settings) -> SlackWorld:
     slack = FakeSlack().start()
     slack.state.groups.update(groups or {})
     world = demo_world(sandbox, kube, redis_client, tmp_path, apps_doc, prometheus=prometheus,
                        slack_bot_token="xoxb-test", slack_signing_secret=SECRET, slack_api_url=slack.url,
-                       leader_ttl=3)
+                       **dict(dict(leader_ttl=3), **settings))
     bot = build(world.core.settings, core=world.core, message_retry=0.2, driver_period=0.2).start()
     wait_until(lambda: bot.runner.leading, message="leader elected")
     server = bot.http_server("127.0.0.1", 0)

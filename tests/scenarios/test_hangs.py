@@ -1,0 +1,78 @@
+"""Nothing waits forever: the sandbox's API server hangs every request for one app's Deployments;
+that release reports the cluster timeout in its thread and waits, while another app's canary goes
+from its first stage to 100% unaffected; when the API answers again the first release goes on."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bot.domain.model import Phase
+from sandbox.slack import block_action_body
+from tests.kit.slack import CHANNEL, start_slack_world, stop_slack_world
+from tests.kit.wait import wait_until
+
+
+@pytest.fixture
+def sw(sandbox, kube, redis_client, tmp_path):
+    world = start_slack_world(sandbox, kube, redis_client, tmp_path, kube_read_timeout=1.0)
+    yield world
+    stop_slack_world(world)
+
+
+def waiting(sw, app: str, stage: int):
+    return wait_until(lambda: (r := sw.world.store.active_for(app)) and r.phase == Phase.WAITING
+                      and r.stage == stage and r, timeout=40, message=f"{app} waiting at stage {stage}")
+
+
+def message_of(sw, release) -> dict:
+    def found():
+        where = sw.world.core.edge_state.message(release.id)
+        return where and next((m for m in sw.slack.channel(CHANNEL) if m["ts"] == where[1]), None)
+    return wait_until(found, timeout=20, message=f"{release.app}'s live message")
+
+
+def click(sw, release, action: str) -> None:
+    def button():
+        msg = message_of(sw, release)
+        values = {e["action_id"]: e["value"] for b in msg["blocks"] if b["type"] == "actions"
+                  for e in b["elements"]}
+        return action in values and json.loads(values[action])["v"] == sw.world.store.get(release.id).version \
+            and (values[action], msg["ts"])
+    value, ts = wait_until(button, timeout=20, message=f"{release.app}'s {action} button")
+    assert sw.post(block_action_body(action, value, "U0ALICE", CHANNEL, ts)).status == 200
+
+
+def thread_of(sw, release) -> list[str]:
+    return [m["text"] for m in sw.slack.thread(CHANNEL, message_of(sw, release)["ts"])]
+
+
+def test_a_hung_deployment_holds_up_only_its_own_release(sw, sandbox):
+    sw.command("canary pay-v2 30%")
+    sw.command("canary user-v2 10%")
+    pay, user = waiting(sw, "pay", 0), waiting(sw, "user", 0)
+    stall = sandbox.hang("/deployments/pay")            # every read and write of pay's Deployments
+    try:
+        click(sw, pay, "approve")
+        told = sw.slack.wait_for(lambda: any("the cluster did not answer" in t for t in thread_of(sw, pay)),
+                                 timeout=20)
+        assert told
+        started = time.monotonic()
+        for stage in (1, 2, 3):
+            click(sw, user, "approve")
+            user = waiting(sw, "user", stage) if stage < 3 else None
+        done = wait_until(lambda: (h := sw.world.store.history("user")) and h[0].phase == Phase.SUCCEEDED
+                          and h[0], timeout=40, message="user at 100%")
+        assert done.phase == Phase.SUCCEEDED and sw.world.replicas("user-v1") is None
+        assert time.monotonic() - started < 30
+        stuck = sw.world.store.active_for("pay")
+        assert (stuck.phase, stuck.stage) == (Phase.PROGRESSING, 1)        # waiting for its cluster
+        timeout_lines = [t for t in thread_of(sw, pay) if "the cluster did not answer" in t]
+        assert len(timeout_lines) == 1 and "did not answer within 1s" in timeout_lines[0]
+        health = json.loads(sw.http.request("GET", sw.url + "/healthz").data)
+        assert health["ok"] is True
+    finally:
+        stall.release()
+    waiting(sw, "pay", 1)
+    sw.slack.wait_for(lambda: any("the cluster answers again" in t for t in thread_of(sw, pay)), timeout=20)
