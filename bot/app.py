@@ -51,6 +51,8 @@ class Graybot:
 
     def start(self) -> "Graybot":
         """Resume every release from Redis, bring messages up to date, then run."""
+        if (warning := self.core.store.persistence_warning()) is not None:
+            log.warning("%s", warning)
         self.messages.start()
         self.messages.resync()
         self.edge.recover_inbox(older_than=0)     # what a dead process acked is carried out now

@@ -212,7 +212,7 @@ def event_text(release: Release, what: str, detail: str) -> str:
                          + (f" ({detail})" if detail else ""),
         "approve": f"{actor} approved *{release.current.name}*",
         "approve_full": f"{actor} approved going straight to *{release.current.name}*",
-        "pause": f"{actor} paused the release",
+        "pause": f"{actor} paused the release" + (f": {detail}" if detail else ""),
         "resume": f"{actor} resumed the release",
         "rollback": f":rewind: {actor} started a rollback" + (f": {detail}" if detail else ""),
         "gate_failed": f":rotating_light: gate failed: {detail}; rolling back automatically "

@@ -157,3 +157,16 @@ class Store:
     def ping(self) -> bool:
         return bool(self.r.ping())
 
+    def persistence_warning(self) -> str | None:
+        """Why a Redis restart would lose every release (no AOF and no snapshots), or None;
+        None too when the server does not let us ask (managed Redis often hides CONFIG)."""
+        try:
+            aof = self.r.config_get("appendonly").get("appendonly")
+            save = self.r.config_get("save").get("save")
+        except redis.exceptions.RedisError:
+            return None
+        if aof == "yes" or save:
+            return None
+        return ("Redis runs without persistence (appendonly no, no save points): a Redis restart "
+                "loses every release and leaves the cluster half-applied; enable appendonly yes")
+

@@ -28,6 +28,7 @@ from .reconcile import Reconciler
 log = logging.getLogger("graybot.engine")
 Listener = Callable[[Release, str, str], None]     # (release, what happened, detail)
 SCHEDULER = "scheduler"
+GRAYBOT = "graybot"
 ACTION_EVENTS = {"pause": Event.PAUSE, "resume": Event.RESUME, "rollback": Event.ROLLBACK,
                  "continue": Event.OVERRIDE}
 
@@ -70,6 +71,8 @@ class Engine:
         if not serving:
             raise Refused(f"no running Deployment of {app.name} matches "
                           f"{app.labels} in namespace {app.namespace}")
+        if len(serving) > 1:
+            raise Refused(self._ambiguous(app.name, serving))
         stable = serving[0]
         image = main_container(stable, app.name)["image"]
         current = app.version_of(image) or version_label(stable) or "unknown"
@@ -233,6 +236,25 @@ class Engine:
                 yield
         except LockBusy:
             raise Refused(f"{app} is busy with another request; try again") from None
+
+    def _ambiguous(self, app: str, serving: list[dict]) -> str:
+        """Two versions serve outside any release (a failed one left them): never guess."""
+        running = ", ".join(f"{d['metadata']['name']} x{d['spec']['replicas']}" for d in serving)
+        last = next(iter(self.store.history(app, 1)), None)
+        why = (f" The last release ({last.id}) {last.phase.value}: {last.reason}." if last is not None
+               and last.phase == Phase.FAILED else "")
+        return (f"{len(serving)} Deployments of {app} serve ({running}), so graybot will not guess which "
+                f"is stable.{why} Scale the one that should not serve to 0 (or delete it), then try again.")
+
+    def notice_drift(self, release_id: str, what: str) -> Release | None:
+        """Someone changed a release's Deployments by hand while it waited: hold it, say what."""
+        release = self.store.get(release_id)
+        if release is None or release.phase != Phase.WAITING:
+            return release
+        try:
+            return self.apply(release_id, Event.PAUSE, GRAYBOT, release.version, reason=what)
+        except Refused:
+            return self.store.get(release_id)     # it moved on meanwhile: nothing to hold
 
     def _busy(self, busy: Release) -> str:
         return (f"{busy.app} already has an active release: {busy.id} ({busy.strategy} to "

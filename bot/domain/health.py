@@ -26,3 +26,17 @@ def pod_of_release(release: Release, app: AppSpec, pod: dict) -> bool:
     if release.new_name != release.stable_name:
         return labels.get("version") == release.to_version
     return any(c.get("image") == release.image for c in pod["spec"].get("containers") or [])
+
+
+def drift(release: Release, kind: str, deploy: dict) -> str | None:
+    """What a person changed by hand on one of a waiting release's Deployments, or None."""
+    name = deploy["metadata"]["name"]
+    if name not in (release.new_name, release.stable_name):
+        return None
+    if kind == "DELETED":
+        return f"{name} was deleted outside graybot while the release waited"
+    expected = release.current.new_replicas if name == release.new_name else release.current.old_replicas
+    actual = (deploy.get("spec") or {}).get("replicas", 0)
+    if actual != expected:
+        return f"{name} was scaled to {actual} outside graybot (stage {release.current.name} wants {expected})"
+    return None

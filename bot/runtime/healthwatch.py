@@ -10,7 +10,7 @@ from typing import Callable
 
 from bot.adapters.kube import Kube
 from bot.domain.apps import Registry
-from bot.domain.health import pod_failure, pod_of_release
+from bot.domain.health import drift, pod_failure, pod_of_release
 from bot.domain.model import Phase, Release
 
 log = logging.getLogger("graybot.healthwatch")
@@ -18,9 +18,12 @@ log = logging.getLogger("graybot.healthwatch")
 
 class HealthWatcher:
     def __init__(self, kube: Kube, registry: Registry, active: Callable[[], list[Release]],
-                 fail: Callable[[str, str], object], wake: Callable[[], None]):
+                 fail: Callable[[str, str], object], wake: Callable[[], None],
+                 hold: Callable[[str, str], object] = lambda _id, _why: None):
         self.kube, self.registry = kube, registry
-        self.active, self.fail, self.wake = active, fail, wake
+        self.active, self.fail, self.wake, self.hold = active, fail, wake, hold
+        self.store_release: Callable[[str], Release | None] = lambda rid: next(
+            (r for r in self.active() if r.id == rid), None)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._failed: set[tuple[str, int]] = set()
@@ -28,11 +31,30 @@ class HealthWatcher:
 
     def start(self) -> "HealthWatcher":
         for ns in sorted({app.namespace for app in self.registry.values()}):
-            thread = threading.Thread(target=self.kube.watch, name=f"health-{ns}", daemon=True,
-                                      args=("pods", ns, self.on_pod, self._stop))
-            thread.start()
-            self._threads.append(thread)
+            for plural, handler in (("pods", self.on_pod), ("deployments", self.on_deployment)):
+                thread = threading.Thread(target=self.kube.watch, name=f"health-{plural}-{ns}", daemon=True,
+                                          args=(plural, ns, handler, self._stop))
+                thread.start()
+                self._threads.append(thread)
         return self
+
+    def on_deployment(self, kind: str, deploy: dict) -> None:
+        """A waiting release's own Deployments changed by hand: hold the release, say what."""
+        for release in self._releases():
+            if release.phase != Phase.WAITING or deploy["metadata"].get("namespace") != release.namespace:
+                continue
+            if not drift(release, kind, deploy):
+                continue
+            # a watch may lag behind graybot's own last scale: believe only a fresh read
+            fresh = self.kube.deployment(release.namespace, deploy["metadata"]["name"])
+            current = self.store_release(release.id)
+            why = current is not None and current.phase == Phase.WAITING and \
+                drift(current, "DELETED" if fresh is None else "MODIFIED", fresh or deploy)
+            if why:
+                try:
+                    self.hold(release.id, why)
+                except Exception:
+                    log.exception("holding %s", release.id)
 
     def stop(self) -> None:
         self._stop.set()

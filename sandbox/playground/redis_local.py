@@ -38,7 +38,8 @@ class LocalRedis:
             port = s.getsockname()[1]
         self._proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
                                        "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True)   # Ctrl-C stops the bot first; we stop Redis
         self.url, self.kind = f"redis://127.0.0.1:{port}/0", "private redis-server"
         for _ in range(100):
             try:

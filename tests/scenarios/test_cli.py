@@ -76,3 +76,31 @@ def test_graybot_sandbox_command_serves_the_demo_and_writes_its_files(tmp_path, 
         proc.terminate()
         proc.wait(10)
     assert proc.returncode == 0
+
+
+def test_the_playground_stops_cleanly_on_ctrl_c_to_its_process_group(tmp_path):
+    import signal
+    import time
+    import urllib.request
+
+    from tests.kit.wait import free_port
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "playground", "--fast", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+    def up():
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/api/users", timeout=1).status == 200
+        except OSError:
+            return False
+    try:
+        wait_until(up, timeout=60, interval=0.2, message="playground up")
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)            # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0 and "Traceback" not in err.decode(), err.decode()[-2000:]
+    assert took < 2, f"{took:.1f}s"

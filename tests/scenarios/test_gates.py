@@ -114,3 +114,31 @@ def test_a_stage_that_never_gets_healthy_fails_at_the_progress_deadline(gw, sand
     done = finished(w)
     assert done.phase == Phase.ROLLED_BACK and "not healthy within 2s" in done.reason
     assert done.id == done_release.id
+
+
+@pytest.mark.parametrize("change", ["scale", "delete"])
+def test_a_deployment_changed_by_hand_while_waiting_holds_the_release(gw, change):
+    w = gw()
+    r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
+    assert r.phase == Phase.WAITING
+    if change == "scale":
+        w.apps.patch_namespaced_deployment_scale("user-v2", NS, {"spec": {"replicas": 5}})
+        want = "user-v2 was scaled to 5 outside graybot (stage 10% wants 1)"
+    else:
+        w.apps.delete_namespaced_deployment("user-v2", NS)
+        want = "user-v2 was deleted outside graybot while the release waited"
+    held = wait_until(lambda: (x := w.store.get(r.id)) and x.phase == Phase.PAUSED and x, timeout=20)
+    assert held.reason == want and held.last_actor == "graybot"
+    assert [e["detail"] for e in w.store.audit(r.id) if e["action"] == "pause"] == [want]
+
+
+def test_plan_refuses_to_guess_the_stable_version_when_two_serve(world):
+    world.apps.create_namespaced_deployment(NS, {
+        "metadata": {"name": "user-v9", "labels": {"app": "user", "version": "v9"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "user", "version": "v9"}},
+                 "template": {"metadata": {"labels": {"app": "user", "version": "v9"}},
+                              "spec": {"containers": [{"name": "user", "image": "nginx:user-v9"}]}}}})
+    from bot.core.engine import Refused
+    with pytest.raises(Refused, match=r"2 Deployments of user serve \(user-v1 x10, user-v9 x1\), so graybot "
+                                      r"will not guess which is stable"):
+        world.start("plan canary user-v2 10%")

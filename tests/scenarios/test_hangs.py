@@ -72,7 +72,11 @@ def test_a_hung_deployment_holds_up_only_its_own_release(sw, sandbox):
         assert len(timeout_lines) == 1 and "did not answer within 1s" in timeout_lines[0]
         health = json.loads(sw.http.request("GET", sw.url + "/healthz").data)
         assert health["ok"] is True
+        click(sw, pay, "rollback")              # accepted while its cluster hangs ...
+        wait_until(lambda: sw.world.store.get(pay.id).phase == Phase.ROLLING_BACK, timeout=20,
+                   message="rollback saved")
     finally:
         stall.release()
-    waiting(sw, "pay", 1)
-    sw.slack.wait_for(lambda: any("the cluster answers again" in t for t in thread_of(sw, pay)), timeout=20)
+    done = wait_until(lambda: (h := sw.world.store.history("pay")) and h[0], timeout=40)   # ... and carried out
+    assert done.phase == Phase.ROLLED_BACK and sw.world.replicas("pay-v1") == 3
+    assert sw.world.kube.deployment("default", "pay-v2") is None

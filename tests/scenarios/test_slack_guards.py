@@ -284,3 +284,9 @@ def test_redis_down_or_hung_every_request_is_answered_within_3s(sandbox, kube, t
         if fault == "hung":
             proc.send_signal(signal.SIGCONT)
         stop_slack_world(sw)
+
+
+def test_a_redis_without_persistence_is_warned_about_at_start(make_sw, caplog):
+    caplog.set_level("WARNING", logger="graybot.app")
+    make_sw()           # the test Redis runs with --save "" --appendonly no
+    assert any("Redis runs without persistence" in r.getMessage() for r in caplog.records)
