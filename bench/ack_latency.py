@@ -1,48 +1,64 @@
-"""Ack latency of graybot's HTTP endpoint under 50 concurrent signed requests.
+"""Ack latency of `graybot serve` under concurrent signed requests, measured as Slack sees it.
 
-Measures the time from sending a request to receiving its HTTP response (Slack's 3 s ack
-clock) for `/release status user` and for a button click, p50/p99 over several rounds, with
-the sandbox cluster, a private redis-server and the fake Slack Web API on loopback.
+graybot runs as its own process (with the sandbox cluster as another, a private redis-server and
+the fake Slack Web API); the load comes from this process. In the same run, the same load goes to
+an ack-only Bolt app on the same HTTP stack (bench/ackonly.py), the reference: absolute times on
+these machines move, the ratio is the figure.
 
     .venv/bin/python -m bench.ack_latency [--rounds 5] [--concurrency 50]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import redis
 import urllib3
-from kubernetes import config
 
-from sandbox.cluster import Sandbox
-from sandbox.pods import Timing
-from sandbox.slack import block_action_body, signature_headers, slash_command_body
+from sandbox.slack import FakeSlack, block_action_body, signature_headers, slash_command_body
 from tests.conftest import start_redis
-from tests.kit.slack import SECRET, start_slack_world, stop_slack_world
+from tests.kit.wait import free_port, wait_until
+
+SECRET = "bench-secret"
 
 
-def _pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def _fire(sw, bodies: list[str], concurrency: int) -> list[float]:
-    http = urllib3.PoolManager(maxsize=concurrency)
-
+def fire(http: urllib3.PoolManager, url: str, bodies: list[str], concurrency: int) -> list[float]:
     def one(body: str) -> float:
         headers = dict(signature_headers(SECRET, body), **{"Content-Type": "application/x-www-form-urlencoded"})
         started = time.perf_counter()
-        resp = http.request("POST", sw.url + "/slack/events", body=body.encode(), headers=headers)
+        resp = http.request("POST", url + "/slack/events", body=body.encode(), headers=headers, retries=False)
         elapsed = time.perf_counter() - started
         assert resp.status == 200, resp.status
         return elapsed
     with ThreadPoolExecutor(concurrency) as pool:
         return list(pool.map(one, bodies))
+
+
+def up(http: urllib3.PoolManager, url: str) -> bool:
+    try:
+        return http.request("GET", url + "/healthz", timeout=1, retries=False).status == 200
+    except urllib3.exceptions.HTTPError:
+        return False
+
+
+def spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+def report(name: str, values: list[float]) -> str:
+    return (f"{name:28s} n={len(values):4d}  p50={pct(values, .5) * 1000:6.1f} ms  p99={pct(values, .99) * 1000:6.1f} ms"
+            f"  max={max(values) * 1000:6.1f} ms  mean={statistics.mean(values) * 1000:5.1f} ms")
 
 
 def main() -> None:
@@ -51,33 +67,52 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="graybot-bench-"))
-    proc, url = start_redis(tmp)
-    sandbox = Sandbox(timing=Timing(ready_delay=0.2, tick=0.05)).start()
-    sandbox.kubeconfig = sandbox.write_kubeconfig(tmp / "kubeconfig")
-    api = config.new_client_from_config(config_file=str(sandbox.kubeconfig))
-    conn = redis.Redis.from_url(url, decode_responses=True)
-    sw = start_slack_world(sandbox, api, conn, tmp)
+    redis_proc, redis_url = start_redis(tmp)
+    slack = FakeSlack().start()
+    kube_port, bot_port, ref_port = free_port(), free_port(), free_port()
+    env = dict(os.environ, KUBECONFIG=str(tmp / "kubeconfig"), REDIS_URL=redis_url, GRAYBOT_CONFIG=str(tmp / "apps.yaml"),
+               SLACK_SIGNING_SECRET=SECRET, SLACK_BOT_TOKEN="xoxb-bench", SLACK_API_URL=slack.url)
+    procs = [spawn(["bot.cli", "sandbox", "--seed", "demo", "--port", str(kube_port), "--kubeconfig",
+                    str(tmp / "kubeconfig"), "--ready-delay", "0.2", "--traffic-rps", "0"], env, tmp / "sandbox.log")]
+    http = urllib3.PoolManager(maxsize=args.concurrency)
     try:
-        sw.command("canary user-v2 10%")
-        msg = sw.wait_buttons("approve", "pause", "rollback")
-        value = sw.buttons(msg)["approve"]["value"]
-        n = args.concurrency
-        status, clicks = [], []
-        for _ in range(args.rounds):
-            status += _fire(sw, [slash_command_body("status user", f"U0B{i:03d}") for i in range(n)], n)
-            # a stale-free click each time would move the release; the same (soon spent) button
-            # is what 50 people double-clicking send: every one must still be acked at once
-            clicks += _fire(sw, [block_action_body("approve", value, f"U0B{i:03d}", "C0RELEASE", msg["ts"])
-                                 for i in range(n)], n)
+        wait_until(lambda: (tmp / "apps.yaml").exists(), timeout=30, message="sandbox up")
+        procs.append(spawn(["bot.cli", "serve", "--host", "127.0.0.1", "--port", str(bot_port)], env, tmp / "bot.log"))
+        procs.append(spawn(["bench.ackonly", "--port", str(ref_port), "--secret", SECRET], env, tmp / "ref.log"))
+        bot, ref = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{ref_port}"
+        wait_until(lambda: up(http, bot) and up(http, ref), timeout=60, message="bot and reference up")
+        fire(http, bot, [slash_command_body("canary user-v2 10%", "U0ALICE")], 1)
+        msg = wait_until(lambda: next((m for m in slack.channel("C0RELEASE") if "thread_ts" not in m and any(
+            e.get("action_id") == "approve" for b in m.get("blocks", []) for e in b.get("elements") or [])), None),
+            timeout=60, message="live message with buttons")
+        value = next(e["value"] for b in msg["blocks"] for e in b.get("elements") or [] if e.get("action_id") == "approve")
+        n, results = args.concurrency, {k: [] for k in ("graybot status", "reference status",
+                                                          "graybot click", "reference click")}
+        for r in range(args.rounds):
+            status = [slash_command_body("status user", f"U0B{r:02d}{i:03d}") for i in range(n)]
+            # the same (soon spent) button from n people: every click must still be acked at once
+            clicks = [block_action_body("approve", value, f"U0B{r:02d}{i:03d}", "C0RELEASE", msg["ts"]) for i in range(n)]
+            results["graybot status"] += fire(http, bot, status, n)
+            results["reference status"] += fire(http, ref, status, n)
+            results["graybot click"] += fire(http, bot, clicks, n)
+            results["reference click"] += fire(http, ref, clicks, n)
             time.sleep(0.5)
-        for name, values in (("/release status", status), ("button click", clicks)):
-            print(f"{name:16s} n={len(values):4d}  p50={_pct(values, .5) * 1000:7.1f} ms  "
-                  f"p99={_pct(values, .99) * 1000:7.1f} ms  max={max(values) * 1000:7.1f} ms  "
-                  f"mean={statistics.mean(values) * 1000:6.1f} ms")
+        print(f"{n} concurrent signed requests, {args.rounds} rounds; graybot and the ack-only reference in turn")
+        for name, values in results.items():
+            print(report(name, values))
+        for kind in ("status", "click"):
+            g, ref_values = results[f"graybot {kind}"], results[f"reference {kind}"]
+            print(f"{kind}: graybot p99 / reference p99 = {pct(g, .99) / pct(ref_values, .99):.2f}x")
     finally:
-        stop_slack_world(sw)
-        sandbox.stop()
-        proc.terminate()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        slack.stop()
+        redis_proc.terminate()
 
 
 if __name__ == "__main__":

@@ -129,6 +129,12 @@ def _playground(args: argparse.Namespace) -> int:
     return playground.run(args.port, args.fast, args.host)
 
 
+def _seed(text: str) -> str:
+    if text in ("demo", "none") or (text.startswith("fleet:") and text[6:].isdigit() and 0 < int(text[6:]) <= 2000):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: use demo, none or fleet:N (1 to 2000)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graybot", description="Gray releases on Kubernetes from Slack.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -138,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--port", type=int, default=8001)
     sb.add_argument("--kubeconfig", default=".graybot/kubeconfig",
                     help="where to write the kubeconfig (apps.yaml goes beside it)")
-    sb.add_argument("--seed", choices=["demo", "none"], default="none")
+    sb.add_argument("--seed", default="none", type=_seed,
+                    help="demo (user, pay), fleet:N (N apps of 4 pods, for benchmarks) or none")
     sb.add_argument("--ready-delay", type=float, default=1.0,
                     help="seconds until a healthy pod is Ready")
     sb.add_argument("--traffic-rps", type=float, default=20.0,

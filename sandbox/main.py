@@ -15,6 +15,10 @@ def run(port: int, kubeconfig: Path, seed: str, ready_delay: float, traffic_rps:
     path = sandbox.write_kubeconfig(kubeconfig)
     print(f"sandbox cluster: {sandbox.url}")
     print(f"kubeconfig:      {path.resolve()}   (export KUBECONFIG={path.resolve()})")
+    if seed.startswith("fleet:"):
+        from .seed import fleet, seed_apps
+        apps = seed_apps(sandbox.store, path.parent, fleet(int(seed.split(":", 1)[1])))
+        print(f"fleet:           {seed.split(':', 1)[1]} apps app-000.. of 4 pods; apps.yaml: {apps}")
     if seed == "demo":
         apps = seed_demo(sandbox.store, path.parent, metrics=traffic_rps > 0)
         print(f"demo apps:       user (user-v1 x10), pay (pay-v1 x3); apps.yaml: {apps}")

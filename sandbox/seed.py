@@ -52,7 +52,22 @@ def error_rate_metric(window: str = "30s", max_ratio: float = 0.05) -> dict:
     return {"name": "error-rate", "query": ERROR_RATE.format(w=window), "max": max_ratio}
 
 
-def apps_yaml(namespace: str = "default", metrics: bool = False, bake: str = "10s") -> dict:
+def fleet(count: int, replicas: int = 4) -> dict[str, int]:
+    """`--seed fleet:N`: N apps `app-000`.. of `replicas` pods each (scale benchmarks)."""
+    return {f"app-{i:03d}": replicas for i in range(count)}
+
+
+def seed_apps(store: ObjectStore, config_dir: Path, apps: dict[str, int]) -> Path:
+    for app, replicas in apps.items():
+        _create(store, "apps", "v1", "deployments", deployment(app, "v1", replicas))
+        _create(store, "", "v1", "services", service(app))
+    path = Path(config_dir) / "apps.yaml"
+    path.write_text(yaml.safe_dump(apps_yaml(apps=apps), sort_keys=False))
+    return path
+
+
+def apps_yaml(namespace: str = "default", metrics: bool = False, bake: str = "10s",
+              apps: dict[str, int] | None = None) -> dict:
     """The demo registry; with `metrics`, an error-rate gate against the sandbox's query API."""
     gates = {"progress_deadline": "10m", "max_restarts": 1, "metrics": []}
     if metrics:
@@ -61,7 +76,7 @@ def apps_yaml(namespace: str = "default", metrics: bool = False, bake: str = "10
                            "ingress": app, "router": "replicas", "image": f"nginx:{app}-{{version}}",
                            "channels": [], "approvers": [], "requester_can_approve": True,
                            "gates": dict(gates)}
-                     for app in DEMO_APPS}}
+                     for app in (apps or DEMO_APPS)}}
 
 
 def seed_demo(store: ObjectStore, config_dir: Path | None = None, metrics: bool = False) -> Path | None:

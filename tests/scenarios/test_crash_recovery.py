@@ -65,3 +65,37 @@ def test_after_a_kill_the_next_click_moves_the_release_within_10_seconds(bots):
                        and r, timeout=30, message="stage 2 reached")
     elapsed = time.monotonic() - killed
     assert moved.stage == 1 and elapsed < 10, f"{elapsed:.1f}s from the kill to the next stage"
+
+
+def test_sigterm_under_load_loses_no_acked_request(bots):
+    """Requests keep coming while the bot is told to stop: every one that was acked is either
+    answered before the process exits or carried out (and said so) by the next process."""
+    import signal
+    import threading
+
+    b = bots
+    first = b.start()
+    users = [f"U0L{i:03d}" for i in range(40)]
+    acked: list[str] = []
+
+    def send(user: str) -> None:
+        try:
+            if b.post(slash_command_body("status user", user)).status == 200:
+                acked.append(user)
+        except Exception:       # refused or reset while stopping: never acked, nothing owed
+            pass
+    threads = [threading.Thread(target=send, args=(u,)) for u in users]
+    for i, thread in enumerate(threads):
+        thread.start()
+        if i == len(threads) // 2:
+            first.send_signal(signal.SIGTERM)       # mid-load
+        time.sleep(0.01)
+    for thread in threads:
+        thread.join(10)
+    assert first.wait(20) == 0
+    assert acked, "some requests must have been acked before the stop"
+    b.start()                                        # the next process carries out what is left
+    answered = wait_until(lambda: all(b.slack.ephemerals(u) for u in acked) and acked, timeout=30,
+                          message="every acked request answered")
+    assert set(answered) <= set(users)
+    assert not [e for _, e in b.world.core.edge_state.inbox_stale(-1)]
