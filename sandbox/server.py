@@ -76,6 +76,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self.server.stall(self.command, self.path)     # a fault a test asked for: hang first
+        self.server.count()
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
@@ -135,6 +136,13 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.api = api
         self.extra_routes: dict[tuple[str, str], ExtraRoute] = {}
         self.stalls: list[Stall] = []
+        self.requests = 0                    # every request served, for the scale benchmark
+        self._count_lock = threading.Lock()
+        self.extra_routes[("GET", "/sandbox/stats")] = lambda query, body: (200, {"requests": self.requests})
+
+    def count(self) -> None:
+        with self._count_lock:
+            self.requests += 1
 
     def stall(self, method: str, path: str) -> None:
         for stall in list(self.stalls):

@@ -299,5 +299,9 @@ class Engine:
             self._announce(release, "cluster_ok", "")
         return True, result
 
+    def in_trouble(self, release_id: str) -> bool:
+        """Did this release's last cluster step fail (and is not yet told as recovered)?"""
+        return release_id in self._cluster_errors
+
     def _drive(self, release: Release) -> Release:
         return self.reconciler.drive(release)

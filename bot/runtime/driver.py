@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.core.engine import Engine
@@ -16,6 +17,8 @@ from .lifecycle import Loop
 
 log = logging.getLogger("graybot.driver")
 MOVING = (Phase.PROGRESSING, Phase.ROLLING_BACK)
+TROUBLE_PAUSE = 2.0     # seconds between ticks of a release whose cluster does not answer: leaves
+                        # room for a person's Pause or Rollback to take the app lock
 
 
 class Driver(Loop):
@@ -26,11 +29,16 @@ class Driver(Loop):
         self.engine = engine
         self.pool = ThreadPoolExecutor(max(1, workers), "release-tick")
         self._busy: set[str] = set()
+        self._not_before: dict[str, float] = {}
         self._guard = threading.Lock()
 
     def _tick(self, release_id: str) -> None:
         try:
             self.engine.tick(release_id)
+            if self.engine.in_trouble(release_id):
+                self._not_before[release_id] = time.monotonic() + TROUBLE_PAUSE
+            else:
+                self._not_before.pop(release_id, None)
         except Exception:   # one broken release must not stall the others
             log.exception("tick failed for %s", release_id)
         finally:
@@ -39,7 +47,10 @@ class Driver(Loop):
 
     def pass_once(self) -> int:
         moving = [r for r in self.engine.store.active() if r.phase in MOVING]
+        now = time.monotonic()
         for release in moving:
+            if self._not_before.get(release.id, 0) > now:
+                continue
             with self._guard:
                 if release.id in self._busy:
                     continue          # still on its last tick (perhaps a hung call)

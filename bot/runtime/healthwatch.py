@@ -19,11 +19,11 @@ log = logging.getLogger("graybot.healthwatch")
 class HealthWatcher:
     def __init__(self, kube: Kube, registry: Registry, active: Callable[[], list[Release]],
                  fail: Callable[[str, str], object], wake: Callable[[], None],
-                 hold: Callable[[str, str], object] = lambda _id, _why: None):
+                 hold: Callable[[str, str], object] = lambda _id, _why: None,
+                 get: Callable[[str], Release | None] = lambda _id: None):
         self.kube, self.registry = kube, registry
-        self.active, self.fail, self.wake, self.hold = active, fail, wake, hold
-        self.store_release: Callable[[str], Release | None] = lambda rid: next(
-            (r for r in self.active() if r.id == rid), None)
+        self.active, self.fail, self.wake, self.hold, self.get = active, fail, wake, hold, get
+
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._failed: set[tuple[str, int]] = set()
@@ -40,16 +40,15 @@ class HealthWatcher:
 
     def on_deployment(self, kind: str, deploy: dict) -> None:
         """A waiting release's own Deployments changed by hand: hold the release, say what."""
-        for release in self._releases():
-            if release.phase != Phase.WAITING or deploy["metadata"].get("namespace") != release.namespace:
+        name, ns = deploy["metadata"].get("name"), deploy["metadata"].get("namespace")
+        for cached in self._releases():
+            if cached.namespace != ns or name not in (cached.new_name, cached.stable_name):
                 continue
-            if not drift(release, kind, deploy):
+            release = self.get(cached.id)       # the cache may predate the stage turning healthy
+            if release is None or release.phase != Phase.WAITING or not drift(release, kind, deploy):
                 continue
-            # a watch may lag behind graybot's own last scale: believe only a fresh read
-            fresh = self.kube.deployment(release.namespace, deploy["metadata"]["name"])
-            current = self.store_release(release.id)
-            why = current is not None and current.phase == Phase.WAITING and \
-                drift(current, "DELETED" if fresh is None else "MODIFIED", fresh or deploy)
+            fresh = self.kube.deployment(ns, name)     # a watch may lag graybot's own last scale
+            why = drift(release, "DELETED" if fresh is None else "MODIFIED", fresh or deploy)
             if why:
                 try:
                     self.hold(release.id, why)

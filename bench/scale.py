@@ -1,0 +1,107 @@
+"""Many canaries at once, as a platform team's release day: N apps of 4 pods (`graybot sandbox
+--seed fleet:N`, its own process), `graybot serve` as its own process, and N signed
+`/release canary APP-v2 25%` commands from this process. Prints the time from the last command's
+ack to all N releases waiting at stage 1 with their Approve buttons posted, the Kubernetes API
+requests per second while they all wait (counted at the sandbox), the Slack Web API calls per
+minute, and the bot's CPU time and resident memory.
+
+    .venv/bin/python -m bench.scale [--apps 50 200 500]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import urllib3
+
+from bench.ack_latency import SECRET, fire, spawn, up
+from sandbox.slack import FakeSlack, slash_command_body
+from tests.conftest import start_redis
+from tests.kit.wait import free_port, wait_until
+
+CLOCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stats(pid: int) -> tuple[float, int]:
+    """(CPU seconds, resident KiB) of a process."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK
+    rss = next(int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS"))
+    return cpu, rss
+
+
+def with_approve(slack: FakeSlack) -> int:
+    return sum(1 for m in slack.channel("C0RELEASE") if "thread_ts" not in m and any(
+        e.get("action_id") == "approve" for b in m.get("blocks", []) for e in b.get("elements") or []))
+
+
+def one_run(n: int, timeout: float) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix=f"graybot-scale-{n}-"))
+    redis_proc, redis_url = start_redis(tmp)
+    slack = FakeSlack().start()
+    kube_port, bot_port = free_port(), free_port()
+    env = dict(os.environ, KUBECONFIG=str(tmp / "kubeconfig"), REDIS_URL=redis_url, GRAYBOT_CONFIG=str(tmp / "apps.yaml"),
+               SLACK_SIGNING_SECRET=SECRET, SLACK_BOT_TOKEN="xoxb-bench", SLACK_API_URL=slack.url)
+    procs = [spawn(["bot.cli", "sandbox", "--seed", f"fleet:{n}", "--port", str(kube_port), "--kubeconfig",
+                    str(tmp / "kubeconfig"), "--ready-delay", "0.5", "--traffic-rps", "0"], env, tmp / "sandbox.log")]
+    http = urllib3.PoolManager(maxsize=20)
+    kube = f"http://127.0.0.1:{kube_port}"
+    try:
+        wait_until(lambda: (tmp / "apps.yaml").exists(), timeout=120, message="sandbox up")
+        bot_proc = spawn(["bot.cli", "serve", "--host", "127.0.0.1", "--port", str(bot_port)], env, tmp / "bot.log")
+        procs.append(bot_proc)
+        bot = f"http://127.0.0.1:{bot_port}"
+        wait_until(lambda: up(http, bot), timeout=60, message="bot up")
+        cpu0, _ = proc_stats(bot_proc.pid)
+        started = time.monotonic()
+        bodies = [slash_command_body(f"canary app-{i:03d}-v2 25%", f"U0S{i:04d}") for i in range(n)]
+        with ThreadPoolExecutor(4) as pool:      # people type; a few at a time is plenty
+            list(pool.map(lambda chunk: fire(http, bot, chunk, 5), [bodies[i::4] for i in range(4)]))
+        last_ack = time.monotonic()
+        wait_until(lambda: with_approve(slack) >= n, timeout=timeout, interval=0.5,
+                   message=f"{n} releases waiting with Approve buttons")
+        all_waiting = time.monotonic() - last_ack
+        calls0 = len(slack.calls())
+        req0 = http.request("GET", kube + "/sandbox/stats").json()["requests"]
+        time.sleep(10)
+        req1 = http.request("GET", kube + "/sandbox/stats").json()["requests"] - 1
+        cpu1, rss = proc_stats(bot_proc.pid)
+        elapsed_min = (time.monotonic() - started) / 60
+        return {"n": n, "all waiting after last ack (s)": all_waiting,
+                "API requests/s while all wait": (req1 - req0) / 10,
+                "Slack calls/min": calls0 / elapsed_min, "bot CPU (s)": cpu1 - cpu0, "bot RSS (MiB)": rss / 1024}
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        slack.stop()
+        redis_proc.terminate()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--apps", type=int, nargs="+", default=[50, 200, 500])
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+    for n in args.apps:
+        try:
+            result = one_run(n, args.timeout)
+        except AssertionError as err:
+            print(f"n={n}: {err}", flush=True)
+            continue
+        print("  ".join(f"{k}: {v:.1f}" if isinstance(v, float) else f"{k}: {v}" for k, v in result.items()),
+              flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
