@@ -56,6 +56,18 @@ def spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
 
+def stop_all(procs: list[subprocess.Popen], slack: FakeSlack, redis_proc: subprocess.Popen) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    slack.stop()
+    redis_proc.terminate()
+
+
 def report(name: str, values: list[float]) -> str:
     return (f"{name:28s} n={len(values):4d}  p50={pct(values, .5) * 1000:6.1f} ms  p99={pct(values, .99) * 1000:6.1f} ms"
             f"  max={max(values) * 1000:6.1f} ms  mean={statistics.mean(values) * 1000:5.1f} ms")
@@ -104,15 +116,7 @@ def main() -> None:
             g, ref_values = results[f"graybot {kind}"], results[f"reference {kind}"]
             print(f"{kind}: graybot p99 / reference p99 = {pct(g, .99) / pct(ref_values, .99):.2f}x")
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        slack.stop()
-        redis_proc.terminate()
+        stop_all(procs, slack, redis_proc)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import urllib3
 
-from bench.ack_latency import SECRET, fire, spawn, up
+from bench.ack_latency import SECRET, fire, spawn, stop_all, up
 from sandbox.slack import FakeSlack, slash_command_body
 from tests.conftest import start_redis
 from tests.kit.wait import free_port, wait_until
@@ -77,15 +76,7 @@ def one_run(n: int, timeout: float) -> dict:
                 "API requests/s while all wait": (req1 - req0) / 10,
                 "Slack calls/min": calls0 / elapsed_min, "bot CPU (s)": cpu1 - cpu0, "bot RSS (MiB)": rss / 1024}
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        slack.stop()
-        redis_proc.terminate()
+        stop_all(procs, slack, redis_proc)
 
 
 def main() -> None:

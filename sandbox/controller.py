@@ -35,7 +35,7 @@ class DeploymentController:
                 not (d["spec"].get("selector") or {}).get("matchExpressions"):
             return self._write_status(d, dict(d.get("status") or {},
                                               observedGeneration=d["metadata"]["generation"]))
-        rss = [rs for rs in self.store.list(RS, d["metadata"]["namespace"]) if R.owned_by(rs, d)]
+        rss = self._owned(d)
         if d["metadata"].get("deletionTimestamp"):
             return self._sync_status(d, rss, None)
         self._check_paused_conditions(d)
@@ -224,7 +224,7 @@ class DeploymentController:
             self.store.delete(RS, rs["metadata"]["namespace"], rs["metadata"]["name"])
 
     def _owned(self, d: dict) -> list[dict]:
-        return [rs for rs in self.store.list(RS, d["metadata"]["namespace"]) if R.owned_by(rs, d)]
+        return self.store.list(RS, d["metadata"]["namespace"], where=lambda rs: R.owned_by(rs, d))
 
     # -- status and conditions ---------------------------------------------------------
     def _check_paused_conditions(self, d: dict) -> None:

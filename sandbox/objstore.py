@@ -51,10 +51,17 @@ class ObjectStore:
             obj = self._objects.get(skey, {}).get((namespace, name))
             return copy.deepcopy(obj) if obj is not None else None
 
-    def list(self, skey: StorageKey, namespace: str | None = None) -> list[dict]:
+    def uids(self, skey: StorageKey) -> set[str]:
+        with self.lock:
+            return {o["metadata"]["uid"] for o in self._objects.get(skey, {}).values()}
+
+    def list(self, skey: StorageKey, namespace: str | None = None, where=None) -> list[dict]:
+        """Copies of the objects (of a namespace), sorted; `where` filters before copying, so a
+        controller looking for a few objects does not copy the whole collection."""
         with self.lock:
             bucket = self._objects.get(skey, {})
-            items = [o for (ns, _), o in sorted(bucket.items()) if namespace in (None, ns)]
+            items = [o for (ns, _), o in sorted(bucket.items())
+                     if namespace in (None, ns) and (where is None or where(o))]
             return copy.deepcopy(items)
 
     def events_after(self, rv: int) -> list[Event]:

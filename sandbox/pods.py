@@ -39,9 +39,9 @@ class PodSimulator:
 
     # -- ReplicaSet controller ---------------------------------------------------------
     def sync_replicasets(self) -> None:
-        pods = self.store.list(POD)
+        pods = R.by_controller(self.store.list(POD))
         for rs in self.store.list(RS):
-            mine = [p for p in pods if R.owned_by(p, rs)]
+            mine = list(pods.get(rs["metadata"]["uid"], []))
             want = rs["spec"].get("replicas", 0)
             if len(mine) < want:
                 mine += [self._create_pod(rs) for _ in range(want - len(mine))]
@@ -139,8 +139,7 @@ class PodSimulator:
     # -- garbage collector -------------------------------------------------------------
     def collect_garbage(self) -> None:
         for kind, owner_kind in ((RS, DEPLOY), (POD, RS)):
-            owners = {o["metadata"]["uid"] for o in self.store.list(owner_kind)}
-            for obj in self.store.list(kind):
-                refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")]
-                if refs and refs[0]["uid"] not in owners:
-                    self.store.delete(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            owners = self.store.uids(owner_kind)
+            for obj in self.store.list(kind, where=lambda o: (uid := R.controller_uid(o)) is not None
+                                       and uid not in owners):
+                self.store.delete(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])

@@ -83,6 +83,19 @@ def owned_by(obj: dict, owner: dict) -> bool:
                for ref in obj["metadata"].get("ownerReferences") or [])
 
 
+def controller_uid(obj: dict) -> str | None:
+    return next((ref.get("uid") for ref in obj["metadata"].get("ownerReferences") or [] if ref.get("controller")),
+                None)
+
+
+def by_controller(objs: list[dict]) -> dict[str | None, list[dict]]:
+    """Objects grouped by their controller's uid: one pass instead of one scan per owner."""
+    groups: dict[str | None, list[dict]] = {}
+    for obj in objs:
+        groups.setdefault(controller_uid(obj), []).append(obj)
+    return groups
+
+
 def owner_ref(owner: dict) -> dict:
     return {"apiVersion": owner["apiVersion"], "kind": owner["kind"],
             "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"],
