@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, Confirm
 from zoneinfo import ZoneInfo
 
 from bot.domain.model import Phase, Release
+from bot.domain.names import SCHEDULER
 from bot.domain.timing import describe
 from bot.language.text import stage_marks
 
@@ -222,7 +223,7 @@ def event_text(release: Release, what: str, detail: str) -> str:
         "gate_held": f":rotating_light: gate failed: {detail}; auto-rollback is off, so the release "
                      f"is paused for a decision (<@{release.requested_by}>)",
         "override": f"{actor} continued past the gate at *{release.current.name}*",
-        "schedule": (f":alarm_clock: {actor} approved; " if release.last_actor != "scheduler" else
+        "schedule": (f":alarm_clock: {actor} approved; " if release.last_actor != SCHEDULER else
                      ":alarm_clock: outside its window; ") + (timer_text(release)[15:] or "scheduled"),
         "rollback_done": f":leftwards_arrow_with_hook: rollback finished: {release.from_version} "
                          "serves everything",

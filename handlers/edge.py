@@ -81,15 +81,17 @@ class Edge:
         claimed = 0
         for entry_id, request in self.state.inbox_stale(older_than):
             owner = request.get("owner")
-            if owner and owner != self.identity and self.state.alive(owner):
-                continue                      # a living process is still on it
-            if owner == self.identity:
-                continue                      # ours, in flight in this process
+            if owner == self.identity or (owner and self.state.alive(owner)):
+                continue                      # in flight here, or a living process is on it
             mine = self.state.inbox_claim(entry_id, dict(request, owner=self.identity))
-            if mine is None or request.get("kind") not in self.handlers:
-                if mine is not None:
-                    self.state.inbox_done(mine)
-                continue
+            if mine is None:
+                continue                      # another process claimed it first
             claimed += 1
-            self.run_later(mine, request, replayed=True)
+            if request.get("kind") in self.handlers:
+                self.run_later(mine, request, replayed=True)
+            else:                             # written by an older graybot: it cannot be replayed
+                self.ephemeral(request.get("channel", ""), request.get("user", ""),
+                               f":warning: graybot restarted while handling `{request.get('what', 'a request')}`; "
+                               "it may not have finished. Please check and retry if needed.")
+                self.state.inbox_done(mine)
         return claimed

@@ -18,34 +18,21 @@ from bot.domain import timing
 from bot.domain.apps import Registry
 from bot.domain.machine import IllegalTransition, transition
 from bot.domain.model import Event, Phase, Release
+from bot.domain.names import GRAYBOT, SCHEDULER
 from bot.domain.plans import PlanError, Target, main_container, version_label
 from bot.gates import MetricGate
 from bot.language.grammar import ActionCommand, StartCommand
-from bot.language.text import when
 
+from . import refusals
 from .reconcile import Reconciler
+from .refusals import Refused
+
+__all__ = ["Engine", "Refused", "SCHEDULER"]
 
 log = logging.getLogger("graybot.engine")
 Listener = Callable[[Release, str, str], None]     # (release, what happened, detail)
-SCHEDULER = "scheduler"
-GRAYBOT = "graybot"
 ACTION_EVENTS = {"pause": Event.PAUSE, "resume": Event.RESUME, "rollback": Event.ROLLBACK,
                  "continue": Event.OVERRIDE}
-
-
-class Refused(Exception):
-    """The request changes nothing; the message tells the person why."""
-
-
-def already(release: Release | None, first: dict | None = None) -> str:
-    """Why a stale request changed nothing: who acted first and when, and where things are now."""
-    if release is None:
-        return "that release no longer exists"
-    action, actor, at = release.last_action, release.last_actor, release.updated_at
-    if first is not None:
-        action, actor, at = first["action"], first["actor"], float(first["at"])
-    return (f"already done: {action.replace('_', ' ')} by {actor} at {when(at)}; "
-            f"{release.app} is now {release.phase.value} at stage {release.current.name}")
 
 
 class Engine:
@@ -72,7 +59,8 @@ class Engine:
             raise Refused(f"no running Deployment of {app.name} matches "
                           f"{app.labels} in namespace {app.namespace}")
         if len(serving) > 1:
-            raise Refused(self._ambiguous(app.name, serving))
+            last = next(iter(self.store.history(app.name, 1)), None)
+            raise Refused(refusals.ambiguous(app.name, serving, last))
         stable = serving[0]
         image = main_container(stable, app.name)["image"]
         current = app.version_of(image) or version_label(stable) or "unknown"
@@ -107,12 +95,12 @@ class Engine:
         with self._lock(cmd.app):
             busy = self.store.active_for(cmd.app)
             if busy is not None:
-                raise Refused(self._busy(busy))
+                raise Refused(refusals.busy(busy))
             release = self.plan(cmd, actor).replace(channel=channel)
             try:
                 self.store.create(release, actor, detail=f"{cmd.strategy} {cmd.app}-{cmd.version}")
             except AppBusy as err:
-                raise Refused(self._busy(err.current)) from None
+                raise Refused(refusals.busy(err.current)) from None
             started = self.save(release, Event.START, actor)
             return self._drive(started)
 
@@ -139,7 +127,7 @@ class Engine:
         with self._lock(release.app):
             release = self.store.get(release_id)
             if expected_version is not None and release.version != expected_version:
-                raise Refused(already(release, self.store.first_change_after(release.id, expected_version)))
+                raise Refused(refusals.already(release, self.store.first_change_after(release.id, expected_version)))
             event, extra = self._timed(release, event, actor, dict(extra or {}))
             saved = self.save(release, event, actor, reason, extra=extra)
             strategy = self.strategies[saved.strategy]
@@ -237,15 +225,6 @@ class Engine:
         except LockBusy:
             raise Refused(f"{app} is busy with another request; try again") from None
 
-    def _ambiguous(self, app: str, serving: list[dict]) -> str:
-        """Two versions serve outside any release (a failed one left them): never guess."""
-        running = ", ".join(f"{d['metadata']['name']} x{d['spec']['replicas']}" for d in serving)
-        last = next(iter(self.store.history(app, 1)), None)
-        why = (f" The last release ({last.id}) {last.phase.value}: {last.reason}." if last is not None
-               and last.phase == Phase.FAILED else "")
-        return (f"{len(serving)} Deployments of {app} serve ({running}), so graybot will not guess which "
-                f"is stable.{why} Scale the one that should not serve to 0 (or delete it), then try again.")
-
     def notice_drift(self, release_id: str, what: str) -> Release | None:
         """Someone changed a release's Deployments by hand while it waited: hold it, say what."""
         release = self.store.get(release_id)
@@ -255,11 +234,6 @@ class Engine:
             return self.apply(release_id, Event.PAUSE, GRAYBOT, release.version, reason=what)
         except Refused:
             return self.store.get(release_id)     # it moved on meanwhile: nothing to hold
-
-    def _busy(self, busy: Release) -> str:
-        return (f"{busy.app} already has an active release: {busy.id} ({busy.strategy} to "
-                f"{busy.to_version}, {busy.phase.value} at stage {busy.current.name}, "
-                f"started by {busy.requested_by}). Finish or roll it back first.")
 
     def save(self, release: Release, event: Event, actor: str, reason: str = "",
              detail: str = "", extra: dict | None = None) -> Release:
@@ -272,7 +246,7 @@ class Engine:
             self.store.save(new, release.version, actor, event.value, detail or reason)
         except StaleState as err:
             first = self.store.first_change_after(release.id, release.version)
-            raise Refused(already(err.current, first)) from None
+            raise Refused(refusals.already(err.current, first)) from None
         self._announce(new, event.value, detail or reason)
         return new
 
@@ -290,7 +264,7 @@ class Engine:
             result = step(self.kube, release)
         except KubeError as err:
             log.warning("%s: cluster step failed, will retry: %s", release.id, err)
-            self.store.record(release.id, "graybot", "cluster_error", str(err))
+            self.store.record(release.id, GRAYBOT, "cluster_error", str(err))
             if self._cluster_errors.get(release.id) != (release.stage, err.reason):
                 self._cluster_errors[release.id] = (release.stage, err.reason)
                 self._announce(release, "cluster_error", str(err))

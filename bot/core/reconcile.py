@@ -10,9 +10,9 @@ from bot.adapters.store import Store
 from bot.domain import timing
 from bot.domain.apps import Registry
 from bot.domain.model import Event, Phase, Release
+from bot.domain.names import GRAYBOT
 from bot.gates import FAIL, INCONCLUSIVE, PASS, MetricGate
 
-GRAYBOT = "graybot"
 
 
 class Saves(Protocol):

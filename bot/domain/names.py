@@ -11,3 +11,7 @@ DEFAULT_PROVIDER = "prometheus"
 VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume": "resume",
          "rollback": "rollback", "abort": "rollback", "continue": "continue"}
 QUERIES = ("status", "list", "history", "help")
+
+# who acts when no person does (audit entries, thread replies)
+GRAYBOT = "graybot"
+SCHEDULER = "scheduler"

@@ -291,3 +291,13 @@ def test_a_redis_without_persistence_is_warned_about_at_start(make_sw, caplog):
     caplog.set_level("WARNING", logger="graybot.app")
     make_sw()           # the test Redis runs with --save "" --appendonly no
     assert any("Redis runs without persistence" in r.getMessage() for r in caplog.records)
+
+
+def test_an_inbox_entry_from_an_older_graybot_is_told_not_replayed(make_sw):
+    sw = make_sw()
+    state = sw.world.core.edge_state
+    state.inbox_add({"what": "/release approve user", "user": "U0OLD", "channel": CHANNEL, "app": "user"})
+    told = sw.slack.wait_for(lambda: sw.ephemeral_texts("U0OLD"))
+    assert "graybot restarted while handling `/release approve user`; it may not have finished" in told[0]
+    wait_until(lambda: state.inbox_stale(-1) == [], message="inbox drained")
+    assert sw.world.store.active_for("user") is None

@@ -1,0 +1,35 @@
+"""Why a request changed nothing, in sentences for people (the engine raises them as Refused)."""
+from __future__ import annotations
+
+from bot.domain.model import Phase, Release
+from bot.language.text import when
+
+
+class Refused(Exception):
+    """The request changes nothing; the message tells the person why."""
+
+
+def already(release: Release | None, first: dict | None = None) -> str:
+    """Why a stale request changed nothing: who acted first and when, and where things are now."""
+    if release is None:
+        return "that release no longer exists"
+    action, actor, at = release.last_action, release.last_actor, release.updated_at
+    if first is not None:
+        action, actor, at = first["action"], first["actor"], float(first["at"])
+    return (f"already done: {action.replace('_', ' ')} by {actor} at {when(at)}; "
+            f"{release.app} is now {release.phase.value} at stage {release.current.name}")
+
+
+def busy(active: Release) -> str:
+    return (f"{active.app} already has an active release: {active.id} ({active.strategy} to "
+            f"{active.to_version}, {active.phase.value} at stage {active.current.name}, "
+            f"started by {active.requested_by}). Finish or roll it back first.")
+
+
+def ambiguous(app: str, serving: list[dict], last: Release | None) -> str:
+    """Two versions serve outside any release (a failed one left them): never guess."""
+    running = ", ".join(f"{d['metadata']['name']} x{d['spec']['replicas']}" for d in serving)
+    why = (f" The last release ({last.id}) {last.phase.value}: {last.reason}." if last is not None
+           and last.phase == Phase.FAILED else "")
+    return (f"{len(serving)} Deployments of {app} serve ({running}), so graybot will not guess which "
+            f"is stable.{why} Scale the one that should not serve to 0 (or delete it), then try again.")
