@@ -10,6 +10,7 @@ import yaml
 
 from .api import KubeApi
 from .controller import DeploymentController
+from .gateway import GatewayController
 from .objstore import ObjectStore
 from .pods import PodSimulator, Timing
 from .server import SandboxHTTPServer, Stall
@@ -29,6 +30,7 @@ class Sandbox:
         self.server = SandboxHTTPServer((host, port), self.api)
         self.deployments = DeploymentController(self.store)
         self.pods = PodSimulator(self.store, self.timing)
+        self.gateways = GatewayController(self.store)
         self.traffic = Traffic(self.store, self.pods)
         register_traffic_routes(self.server, self.traffic)
         register_prometheus_routes(self.server, self.traffic)
@@ -52,6 +54,7 @@ class Sandbox:
             self.pods.sync_replicasets()
             self.deployments.sync_all()
             self.pods.collect_garbage()
+            self.gateways.sync()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.timing.tick):

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timezone
 
 from . import rollout as R
-from .objstore import ObjectStore, now_rfc3339
+from .objstore import ObjectStore, clone, now_rfc3339
 
 DEPLOY, RS = ("apps", "deployments"), ("apps", "replicasets")
 
@@ -22,12 +22,32 @@ def _stat(rs: dict, key: str) -> int:
 
 
 class DeploymentController:
+    RESYNC = 1.0     # seconds: a settled Deployment is still looked at this often (deadlines)
+
     def __init__(self, store: ObjectStore):
         self.store = store
+        self._settled: dict[str, tuple[tuple, float]] = {}   # uid -> (fingerprint, when)
 
     def sync_all(self) -> None:
-        for deploy in self.store.list(DEPLOY):
-            self.sync(deploy)
+        """Sync the Deployments that changed (they or their ReplicaSets) since their last
+        sync, and every other one once per RESYNC: a pass costs by what moved, not by N."""
+        now, seen = time.monotonic(), set()
+        for deploy in self.store.peek(DEPLOY):
+            uid = deploy["metadata"]["uid"]
+            seen.add(uid)
+            before = self._settled.get(uid)
+            if before and before[0] == self._fingerprint(deploy) and now - before[1] < self.RESYNC:
+                continue
+            self.sync(clone(deploy))
+            fresh = self.store.get(DEPLOY, deploy["metadata"]["namespace"], deploy["metadata"]["name"])
+            if fresh is not None:
+                self._settled[uid] = (self._fingerprint(fresh), now)
+        for uid in set(self._settled) - seen:
+            del self._settled[uid]
+
+    def _fingerprint(self, d: dict) -> tuple:
+        return (d["metadata"]["resourceVersion"],
+                tuple(rs["metadata"]["resourceVersion"] for rs in self.store.children(RS, d["metadata"]["uid"])))
 
     # -- the sync loop body (syncDeployment) -------------------------------------------
     def sync(self, d: dict) -> None:
@@ -224,7 +244,7 @@ class DeploymentController:
             self.store.delete(RS, rs["metadata"]["namespace"], rs["metadata"]["name"])
 
     def _owned(self, d: dict) -> list[dict]:
-        return self.store.list(RS, d["metadata"]["namespace"], where=lambda rs: R.owned_by(rs, d))
+        return [clone(rs) for rs in self.store.children(RS, d["metadata"]["uid"])]
 
     # -- status and conditions ---------------------------------------------------------
     def _check_paused_conditions(self, d: dict) -> None:

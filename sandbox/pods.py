@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from . import rollout as R
-from .objstore import ObjectStore, now_rfc3339
+from .objstore import ObjectStore, clone, now_rfc3339
 
 POD, RS, DEPLOY = ("", "pods"), ("apps", "replicasets"), ("apps", "deployments")
 
@@ -36,12 +36,14 @@ class PodSimulator:
         self.timing = timing
         self.born: dict[str, float] = {}       # pod uid -> monotonic creation time
         self.ready_at: dict[str, float] = {}   # pod uid -> monotonic time it became Ready
+        self.settled: set[str] = set()         # pod uids whose status cannot change any more
 
     # -- ReplicaSet controller ---------------------------------------------------------
     def sync_replicasets(self) -> None:
-        pods = R.by_controller(self.store.list(POD))
-        for rs in self.store.list(RS):
-            mine = list(pods.get(rs["metadata"]["uid"], []))
+        for rs in self.store.peek(RS):
+            mine = list(self.store.children(POD, rs["metadata"]["uid"]))
+            if self._steady(rs, mine):
+                continue
             want = rs["spec"].get("replicas", 0)
             if len(mine) < want:
                 mine += [self._create_pod(rs) for _ in range(want - len(mine))]
@@ -51,6 +53,14 @@ class PodSimulator:
                     self._delete_pod(pod)
                     mine.remove(pod)
             self._rs_status(rs, mine)
+
+    def _steady(self, rs: dict, pods: list[dict]) -> bool:
+        """Nothing can change for this ReplicaSet until it or one of its pods is written:
+        the right number of pods, all settled, and a status that already says so."""
+        status = rs.get("status") or {}
+        return (len(pods) == rs["spec"].get("replicas", 0) == status.get("availableReplicas", 0)
+                and status.get("observedGeneration") == rs["metadata"].get("generation", 1)
+                and all(p["metadata"]["uid"] in self.settled for p in pods))
 
     def _create_pod(self, rs: dict) -> dict:
         suffix = "".join(random.choice(R.HASH_ALPHABET) for _ in range(5))
@@ -73,6 +83,7 @@ class PodSimulator:
         self.store.delete(POD, pod["metadata"]["namespace"], pod["metadata"]["name"])
         self.born.pop(pod["metadata"]["uid"], None)
         self.ready_at.pop(pod["metadata"]["uid"], None)
+        self.settled.discard(pod["metadata"]["uid"])
 
     def _ready(self, pod: dict) -> bool:
         return pod["metadata"]["uid"] in self.ready_at
@@ -89,21 +100,22 @@ class PodSimulator:
                   "observedGeneration": rs["metadata"].get("generation", 1)}
         status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
         if rs.get("status") != status:
-            rs["status"] = status
-            self.store.update(RS, rs)
+            self.store.update(RS, dict(clone(rs), status=status))
 
     # -- kubelet -----------------------------------------------------------------------
     def sync_pods(self) -> None:
         now = time.monotonic()
-        for pod in self.store.list(POD):
+        for pod in self.store.peek(POD, where=lambda p: p["metadata"]["uid"] not in self.settled):
             uid = pod["metadata"]["uid"]
             born = self.born.setdefault(uid, now)
             status = self._pod_status(pod, now - born)
-            if status["conditions"][-1]["status"] == "True":
+            ready = status["conditions"][-1]["status"] == "True"
+            if ready:
                 self.ready_at.setdefault(uid, now)
             if status != pod.get("status"):
-                pod["status"] = status
-                self.store.update(POD, pod)
+                self.store.update(POD, dict(clone(pod), status=status))
+            elif ready:
+                self.settled.add(uid)   # Ready and written: a healthy pod's status is final
 
     def _pod_status(self, pod: dict, age: float) -> dict:
         tag, t = image_tag(pod["spec"]["containers"][0].get("image", "")), self.timing
@@ -139,7 +151,5 @@ class PodSimulator:
     # -- garbage collector -------------------------------------------------------------
     def collect_garbage(self) -> None:
         for kind, owner_kind in ((RS, DEPLOY), (POD, RS)):
-            owners = self.store.uids(owner_kind)
-            for obj in self.store.list(kind, where=lambda o: (uid := R.controller_uid(o)) is not None
-                                       and uid not in owners):
-                self.store.delete(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            for namespace, name in self.store.orphans(kind, owner_kind):
+                self.store.delete(kind, namespace, name)

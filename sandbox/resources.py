@@ -46,6 +46,13 @@ RESOURCES: list[Resource] = [
     for version in ("v1", "v1beta1")
     for plural, kind, short in (("virtualservices", "VirtualService", "vs"),
                                 ("destinationrules", "DestinationRule", "dr"))
+] + [
+    Resource("gateway.networking.k8s.io", "v1", "gatewayclasses", "GatewayClass", namespaced=False,
+             short_names=("gc",), subresources=("status",), custom=True, categories=("gateway-api",)),
+    Resource("gateway.networking.k8s.io", "v1", "gateways", "Gateway", short_names=("gtw",),
+             subresources=("status",), custom=True, categories=("gateway-api",)),
+    Resource("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", subresources=("status",),
+             custom=True, categories=("gateway-api",)),
 ]
 
 

@@ -1,5 +1,5 @@
 """`--seed demo`: apps `user` (10 replicas) and `pay` (3 replicas) with Services and Ingresses,
-and the matching apps.yaml."""
+a Gateway `public` with an HTTPRoute for `user`, and the matching apps.yaml."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,6 +44,34 @@ def ingress(app: str, namespace: str = "default") -> dict:
                          {"path": f"/{app}", "pathType": "Prefix", "backend": backend}]}}]}}
 
 
+def gateway_class() -> dict:
+    from .gateway import CONTROLLER
+    return {"metadata": {"name": "sandbox"}, "spec": {"controllerName": CONTROLLER}}
+
+
+def gateway(name: str = "public", namespace: str = "default") -> dict:
+    return {"metadata": {"name": name, "namespace": namespace},
+            "spec": {"gatewayClassName": "sandbox",
+                     "listeners": [{"name": "http", "port": 80, "protocol": "HTTP",
+                                    "allowedRoutes": {"namespaces": {"from": "Same"}}}]}}
+
+
+def httproute(app: str, namespace: str = "default", gateway_name: str = "public") -> dict:
+    return {"metadata": {"name": app, "namespace": namespace, "labels": {"app": app}},
+            "spec": {"parentRefs": [{"name": gateway_name}], "hostnames": ["demo.local"],
+                     "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": f"/{app}"}}],
+                                "backendRefs": [{"name": app, "port": 80}]}]}}
+
+
+def seed_gateway(store: ObjectStore, apps: list[str], namespace: str = "default") -> None:
+    """GatewayClass `sandbox`, Gateway `public` and one HTTPRoute per app (path /APP)."""
+    G = "gateway.networking.k8s.io"
+    _create(store, G, "v1", "gatewayclasses", gateway_class())
+    _create(store, G, "v1", "gateways", gateway(namespace=namespace))
+    for app in apps:
+        _create(store, G, "v1", "httproutes", httproute(app, namespace))
+
+
 ERROR_RATE = ('(sum(rate(sandbox_requests_total{{app="{{app}}",version="{{version}}",code=~"5.."}}[{w}]))'
               ' or vector(0)) / sum(rate(sandbox_requests_total{{app="{{app}}",version="{{version}}"}}[{w}]))')
 
@@ -84,6 +112,7 @@ def seed_demo(store: ObjectStore, config_dir: Path | None = None, metrics: bool 
         _create(store, "apps", "v1", "deployments", deployment(app, "v1", replicas))
         _create(store, "", "v1", "services", service(app))
         _create(store, "networking.k8s.io", "v1", "ingresses", ingress(app))
+    seed_gateway(store, ["user"])
     if config_dir is None:
         return None
     path = Path(config_dir) / "apps.yaml"

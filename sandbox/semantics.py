@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import random
 
+from . import gateway
 from .errors import invalid
 from .resources import Resource
 from .selectors import match_labels
@@ -125,6 +126,11 @@ def prepare_create(res: Resource, obj: dict) -> dict:
     elif res.plural == "ingresses":
         validate_ingress(obj)
         obj.setdefault("status", {"loadBalancer": {}})
+    elif res.plural == "httproutes":
+        gateway.default_httproute(obj)
+        gateway.validate_httproute(obj)
+    if res.group == gateway.GROUP:
+        obj.pop("status", None)          # status subresource: a create cannot set it
     return obj
 
 
@@ -146,7 +152,7 @@ def prepare_update(res: Resource, old: dict, new: dict, subresource: str | None)
         merged["status"] = new.get("status", {})
         merged["metadata"]["resourceVersion"] = meta.get("resourceVersion")
         return merged
-    if "status" in old or res.plural in ("deployments", "replicasets", "pods"):
+    if "status" in old or res.plural in ("deployments", "replicasets", "pods") or res.group == gateway.GROUP:
         new["status"] = copy.deepcopy(old.get("status", {}))
     if res.plural == "deployments":
         default_deployment(new)
@@ -156,6 +162,9 @@ def prepare_update(res: Resource, old: dict, new: dict, subresource: str | None)
         default_service(new)
     elif res.plural == "ingresses":
         validate_ingress(new)
+    elif res.plural == "httproutes":
+        gateway.default_httproute(new)
+        gateway.validate_httproute(new)
     changed = _spec_of(new) != _spec_of(old)
     if res.plural == "deployments":
         changed = new.get("spec") != old.get("spec") or \

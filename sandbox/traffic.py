@@ -7,6 +7,7 @@ import re
 import threading
 from collections import Counter
 
+from . import gateway as G
 from .objstore import ObjectStore
 from .pods import PodSimulator, image_tag
 from .promql import Series
@@ -137,11 +138,16 @@ class Traffic:
 
     # -- one request --------------------------------------------------------------------
     def request(self, namespace: str = "default", path: str = "/", host: str = "",
-                headers: dict | None = None, cookies: dict | None = None, service: str | None = None) -> dict:
+                headers: dict | None = None, cookies: dict | None = None, service: str | None = None,
+                gateway: str | None = None, method: str = "GET", query: dict | None = None) -> dict:
+        """One request: through the named Gateway's HTTPRoutes, else the Ingress for the path,
+        else straight to `service`; then any Istio VirtualService for the chosen Service."""
         headers, cookies = dict(headers or {}), dict(cookies or {})
         if cookies:
             headers["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         with self.store.lock:
+            if gateway:
+                return self._through_gateway(namespace, gateway, path, host, headers, method, query or {})
             canary = False
             if service is None:
                 found = self._ingress(namespace, host, path)
@@ -157,12 +163,29 @@ class Traffic:
             host_svc, subset = routed if routed else (service, {})
             return self._serve(namespace, host_svc, subset, canary)
 
+    def _through_gateway(self, namespace: str, gateway: str, path: str, host: str, headers: dict,
+                         method: str, query: dict) -> dict:
+        rule = G.pick_rule(G.attached(self.store, namespace, gateway), path, method, headers, query, host)
+        if rule is None:
+            return {"status": 404, "error": f"no HTTPRoute rule on Gateway {gateway} for {host}{path}"}
+        ref = G.choose_backend(rule, self.rng)
+        if ref is None:
+            return {"status": 500, "error": "the rule has no backend with weight"}
+        if self.store.get(SVC, ref.get("namespace") or namespace, ref["name"]) is None:
+            return {"status": 500, "error": f"backend Service {ref['name']} not found", "service": ref["name"]}
+        served = self._serve(ref.get("namespace") or namespace, ref["name"], {}, False)
+        served["rule"] = rule.get("name", "")
+        extra = G.response_headers(rule, ref)
+        if "set-cookie" in extra:
+            served["set_cookie"] = extra["set-cookie"]
+        return served
+
     def _serve(self, namespace: str, service: str, subset: dict, canary: bool) -> dict:
         svc = self.store.get(SVC, namespace, service)
         if svc is None:
             return {"status": 503, "error": f"service {service} not found", "service": service}
         selector = {"matchLabels": dict(svc["spec"].get("selector") or {}, **subset)}
-        ready = [p for p in self.store.list(POD, namespace)
+        ready = [p for p in self.store.peek(POD, namespace)
                  if svc["spec"].get("selector") and match_labels(selector, p["metadata"].get("labels"))
                  and self.pods.available(p, 0)]
         if not ready:
@@ -177,17 +200,43 @@ class Traffic:
                 "image": pod["spec"]["containers"][0].get("image", ""), "service": service,
                 "canary_ingress": canary}
 
-    def batch(self, n: int, **kwargs) -> dict:
+    def batch(self, n: int, users: int = 0, **kwargs) -> dict:
+        """n requests; with `users`, spread over that many simulated visitors who each keep the
+        cookies the responses set (a browser's jar), to see stickiness per user."""
         versions: Counter = Counter()
         failed = unserved = 0
-        for _ in range(n):
+        jars = [dict(kwargs.get("cookies") or {}) for _ in range(users)]
+        seen: list[list[str]] = [[] for _ in range(users)]
+        for i in range(n):
+            if users:
+                kwargs["cookies"] = jars[i % users]
             result = self.request(**kwargs)
             if "version" in result:
                 versions[result["version"]] += 1
                 failed += result["status"] >= 500
+                if users:
+                    seen[i % users].append(result["version"])
+                    _keep_cookie(jars[i % users], result.get("set_cookie"))
             else:
                 unserved += 1
-        return {"total": n, "versions": dict(versions), "errors": failed, "unserved": unserved}
+        out = {"total": n, "versions": dict(versions), "errors": failed, "unserved": unserved}
+        if users:
+            out["users"] = {"count": users, "switched": sum(len(set(s)) > 1 for s in seen),
+                            "first": dict(Counter(s[0] for s in seen if s))}
+        return out
+
+
+def _keep_cookie(jar: dict, set_cookie: str | None) -> None:
+    """What a browser does with `Set-Cookie: NAME=VALUE; Max-Age=N` (N <= 0 deletes it)."""
+    if not set_cookie or "=" not in set_cookie:
+        return
+    first, *attrs = [part.strip() for part in set_cookie.split(";")]
+    name, value = first.split("=", 1)
+    max_age = next((a.split("=", 1)[1] for a in attrs if a.lower().startswith("max-age=")), None)
+    if max_age is not None and _int(max_age, 1) <= 0:
+        jar.pop(name, None)
+    else:
+        jar[name] = value
 
 
 class TrafficGenerator:

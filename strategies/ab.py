@@ -21,8 +21,9 @@ class AB(Canary):
     def _router_name(self, target: Target, cmd: StartCommand) -> str:
         name = cmd.router or target.app.router
         if name not in MATCHING_ROUTERS:
-            raise PlanError(f"A/B needs a router that can match requests: set `router: nginx` or "
-                            f"`istio` for {target.app.name} in apps.yaml, or add --router nginx|istio")
+            raise PlanError(f"A/B needs a router that can match requests: set `router:` to one of "
+                            f"{', '.join(MATCHING_ROUTERS)} for {target.app.name} in apps.yaml, or add "
+                            f"--router {'|'.join(MATCHING_ROUTERS)}")
         return name
 
     def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:

@@ -12,9 +12,10 @@ import math
 from bot.adapters.kube import Kube
 from bot.domain.apps import AppSpec
 from bot.domain.model import Release, Stage
+from bot.domain.names import STICKY_ROUTERS
 from bot.language.grammar import StartCommand
 
-from .base import (Plan, Progress, Target, deadline_failure, new_deployment, progress_text,
+from .base import (Plan, PlanError, Progress, Target, deadline_failure, new_deployment, progress_text,
                    restore_stable, settled)
 from .replica_math import canary_split
 from .routers import Router, build_router
@@ -24,7 +25,7 @@ def match_text(match: dict | None) -> str:
     if not match:
         return ""
     if match["kind"] == "header":
-        return f"header {match['name']}={match['value']}"
+        return f"header {match['name']}{'~' if match.get('regex') else '='}{match['value']}"
     return f"cookie {match['name']}=always"
 
 
@@ -54,6 +55,9 @@ class Canary:
 
     def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:
         router = build_router(self._router_name(target, cmd))
+        if cmd.sticky and router.name not in STICKY_ROUTERS:
+            raise PlanError(f"--sticky needs a router that can set a cookie ({', '.join(STICKY_ROUTERS)}); "
+                            f"{target.app.name} uses {router.name}: add --router gateway")
         stages = tuple(self._stage(router, target.replicas, w, target) for w in cmd.steps)
         origin = dict(router.origin(kube, target), router=router.name)
         return Plan(stages, target.new_name, origin)
@@ -77,7 +81,8 @@ class Canary:
             stable = kube.deployment(ns, release.stable_name)
         if stable is not None and not settled(stable, stage.old_replicas):
             return Progress(False, progress_text(stable, stage.old_replicas))
-        router.route(kube, app, release, stage)   # only now: traffic never meets unready pods
+        if (waiting := router.route(kube, app, release, stage)) is not None:   # only now: traffic
+            return waiting                                                    # never meets unready pods
         return Progress(True, f"{stage.new_replicas} new / {stage.old_replicas} old pods ready, "
                               f"traffic {stage.weight}%")
 

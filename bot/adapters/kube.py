@@ -258,3 +258,17 @@ class Kube:
         group, version = self.ISTIO
         return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural,
                            name, patch, _content_type="application/merge-patch+json")
+
+    # -- Gateway API HTTPRoutes ----------------------------------------------------------
+    GATEWAY = ("gateway.networking.k8s.io", "v1")
+    GATEWAY_PLURALS = ("httproutes",)                           # what the RBAC must grant
+
+    def httproute(self, ns: str, name: str) -> dict | None:
+        group, version = self.GATEWAY
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "httproutes", name)
+
+    def replace_httproute(self, ns: str, name: str, body: dict) -> dict:
+        """PUT with the body's resourceVersion: 409 Conflict when someone wrote since it was read."""
+        group, version = self.GATEWAY
+        return self._write(self.custom.replace_namespaced_custom_object, group, version, ns,
+                           "httproutes", name, body)

@@ -22,8 +22,8 @@ class ConfigError(Exception):
         self.problems = problems or [message]
 
 
-APP_KEYS = ("namespace", "selector", "service", "ingress", "router", "image", "channels", "approvers",
-            "requester_can_approve", "gates")
+APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "rule", "router", "image", "channels",
+            "approvers", "requester_can_approve", "gates")
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics")
 METRIC_KEYS = ("name", "query", "max", "min", "provider")
 TOP_KEYS = ("apps",)
@@ -74,6 +74,8 @@ class AppSpec:
     selector: tuple[tuple[str, str], ...] = ()
     service: str = ""
     ingress: str = ""
+    httproute: str = ""                 # the Gateway API HTTPRoute the gateway router drives
+    rule: str | int | None = None       # its rule, by name or index (default: the first to `service`)
     router: str = "replicas"
     image: str = ""
     channels: tuple[str, ...] = ()
@@ -186,6 +188,12 @@ def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
     router = str(raw.get("router", "replicas"))
     if router not in ROUTERS:
         problems.append(f"{where}.router: {router!r} is not one of {', '.join(ROUTERS)}")
+    rule = raw.get("rule")
+    if rule is not None and (isinstance(rule, bool) or not isinstance(rule, (str, int))
+                             or (isinstance(rule, int) and not 0 <= rule < 16)
+                             or (isinstance(rule, str) and not DNS_LABEL.match(rule))):
+        problems.append(f"{where}.rule: must be a rule name or an index 0-15, not {rule!r}")
+        rule = None
     image = str(raw.get("image", ""))
     if "{version}" not in image:
         problems.append(f"{where}.image: must contain {{version}}, e.g. \"registry/{name}:{{version}}\"")
@@ -196,7 +204,7 @@ def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
     return AppSpec(name=name, namespace=namespace,
                    selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
                    service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),
-                   router=router, image=image, channels=tuple(map(str, channels)),
+                   httproute=str(raw.get("httproute", name)), rule=rule, router=router, image=image, channels=tuple(map(str, channels)),
                    approvers=tuple(map(str, approvers)),
                    requester_can_approve=boolean(raw, "requester_can_approve", True, where, problems),
                    gates=_gates(raw.get("gates"), where, problems))

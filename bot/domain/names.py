@@ -3,8 +3,9 @@ checker and the factories (strategies.build, strategies.routers.build_router, bo
 from __future__ import annotations
 
 STRATEGIES = ("canary", "ab", "bluegreen", "rolling", "recreate", "batch")
-ROUTERS = ("replicas", "nginx", "istio")
-MATCHING_ROUTERS = ("nginx", "istio")           # routers that can send requests by header/cookie
+ROUTERS = ("replicas", "gateway", "nginx", "istio")
+MATCHING_ROUTERS = ("gateway", "nginx", "istio")  # routers that can send requests by header/cookie
+STICKY_ROUTERS = ("gateway",)                     # routers that can keep a visitor on one version
 PROVIDERS = ("prometheus",)                     # metric providers of the metric gates
 DEFAULT_PROVIDER = "prometheus"
 # what people type -> the verb it means (aliases included)

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from bot.domain.names import MATCHING_ROUTERS, QUERIES, ROUTERS, STRATEGIES, VERBS
+from bot.domain.names import MATCHING_ROUTERS, QUERIES, ROUTERS, STICKY_ROUTERS, STRATEGIES, VERBS
 
 from . import values
 from .errors import UsageError
@@ -16,8 +16,8 @@ from .errors import UsageError
 DEFAULT_STEPS = (10, 30, 50, 100)
 USAGE = {
     "canary": f"/release canary APP-VERSION [W%] [--steps 10,30,50,100] [--router {'|'.join(ROUTERS)}] "
-              "[--auto DURATION] [--bake DURATION]",
-    "ab": f"/release ab APP-VERSION header:NAME=VALUE | cookie:NAME [--router {'|'.join(MATCHING_ROUTERS)}] "
+              "[--sticky] [--auto DURATION] [--bake DURATION]",
+    "ab": f"/release ab APP-VERSION header:NAME=VALUE | header:NAME~REGEX | cookie:NAME [--router {'|'.join(MATCHING_ROUTERS)}] "
           "[--steps 10,50,100]",
     "bluegreen": "/release bluegreen APP-VERSION",
     "rolling": "/release rolling APP-VERSION [--max-surge N|N%] [--max-unavailable N|N%]",
@@ -34,11 +34,12 @@ USAGE = {
 _TOKEN = re.compile(r"^[A-Za-z0-9._:=%,+/-]+$")
 _VERSION = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
 _HEADER = re.compile(r"^header:([A-Za-z0-9-]{1,64})=([A-Za-z0-9._-]{1,128})$")
+_HEADER_REGEX = re.compile(r"^header:([A-Za-z0-9-]{1,64})~([^\s<>&`'\"]{1,128})$")
 _COOKIE = re.compile(r"^cookie:([A-Za-z0-9_-]{1,64})$")
 # options per strategy: name -> takes a value
 _COMMON = {"--bake": True, "--no-auto-rollback": False}
 OPTIONS = {
-    "canary": {"--steps": True, "--router": True, "--auto": True, **_COMMON},
+    "canary": {"--steps": True, "--router": True, "--auto": True, "--sticky": False, **_COMMON},
     "ab": {"--steps": True, "--router": True, **_COMMON},
     "bluegreen": dict(_COMMON), "recreate": dict(_COMMON),
     "rolling": {"--max-surge": True, "--max-unavailable": True, **_COMMON},
@@ -52,9 +53,12 @@ class Match:
     kind: str            # header | cookie
     name: str
     value: str = "always"
+    regex: bool = False  # header:NAME~REGEX (a regular expression on the value)
 
     def __str__(self) -> str:
-        return f"header {self.name}={self.value}" if self.kind == "header" else f"cookie {self.name}"
+        if self.kind == "header":
+            return f"header {self.name}{'~' if self.regex else '='}{self.value}"
+        return f"cookie {self.name}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class StartCommand:
     version: str
     steps: tuple[int, ...] = DEFAULT_STEPS
     router: str | None = None
+    sticky: bool = False
     auto: int | None = None
     bake: int | None = None
     auto_rollback: bool = True
@@ -106,7 +111,7 @@ def _tokens(text: str) -> list[str]:
     text = text.replace("\u2014", "--").replace("\u2013", "--")  # Slack's autocorrected dashes
     tokens = text.split()
     for tok in tokens:
-        if not _TOKEN.match(tok):
+        if not _TOKEN.match(tok) and not _HEADER_REGEX.match(tok):
             raise UsageError(f"unexpected characters in {tok[:40]!r}", "/release help")
     return tokens
 
@@ -197,13 +202,20 @@ def _canary_fields(fields: dict, opts: dict, rest: list[str], usage: str) -> Non
         fields["router"] = opts["--router"]
     if "--auto" in opts:
         fields["auto"] = values.duration("--auto", str(opts["--auto"]), usage)
+    if opts.get("--sticky"):
+        if fields.get("router") and fields["router"] not in STICKY_ROUTERS:
+            raise UsageError(f"--sticky needs --router {'|'.join(STICKY_ROUTERS)} (it sets a cookie on "
+                             "the new version's responses)", usage)
+        fields["sticky"] = True
 
 
 def _ab_fields(fields: dict, opts: dict, rest: list[str], usage: str) -> None:
     if len(rest) != 1:
-        raise UsageError("give one match rule: header:NAME=VALUE or cookie:NAME", usage)
+        raise UsageError("give one match rule: header:NAME=VALUE, header:NAME~REGEX or cookie:NAME", usage)
     if m := _HEADER.match(rest[0]):
         fields["match"] = Match("header", m.group(1), m.group(2))
+    elif m := _HEADER_REGEX.match(rest[0]):
+        fields["match"] = Match("header", m.group(1), values.regex(m.group(2), usage), regex=True)
     elif m := _COOKIE.match(rest[0]):
         fields["match"] = Match("cookie", m.group(1))
     else:

@@ -64,3 +64,15 @@ def zone(text: str, usage: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise UsageError(f"--tz {text!r} is not a time zone like Asia/Shanghai or UTC", usage) from None
     return text
+
+
+def regex(text: str, usage: str) -> str:
+    """A header value pattern (`header:NAME~REGEX`): it must compile; gateways use RE2, so
+    back-references and look-arounds are refused too."""
+    if re.search(r"\\[1-9]|\(\?[=!<]", text):
+        raise UsageError(f"{text[:40]!r}: back-references and look-arounds are not RE2", usage)
+    try:
+        re.compile(text)
+    except re.error as err:
+        raise UsageError(f"{text[:40]!r} is not a regular expression: {err}", usage) from None
+    return text

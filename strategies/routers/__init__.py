@@ -2,7 +2,7 @@
 names are bot.domain.names.ROUTERS, and `build_router` is the one place that makes them.
 
 Every router answers the same six steps, called by the canary/A-B strategies in this order:
-prepare (once) -> route (each stage, after the new pods are ready) -> promote -> [old version
+prepare (each pass) -> route (each stage, after the new pods are ready) -> promote -> [old version
 deleted] -> retire on success; revert -> [new version deleted] -> tidy on rollback.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from bot.adapters.kube import Kube
 from bot.domain.apps import AppSpec
 from bot.domain.model import Release, Stage
 from bot.domain.names import ROUTERS
-from bot.domain.plans import Target
+from bot.domain.plans import Progress, Target
 
 
 class Router(Protocol):
@@ -22,7 +22,8 @@ class Router(Protocol):
 
     def origin(self, kube: Kube, target: Target) -> dict: ...
     def prepare(self, kube: Kube, app: AppSpec, release: Release) -> None: ...
-    def route(self, kube: Kube, app: AppSpec, release: Release, stage: Stage) -> None: ...
+    def route(self, kube: Kube, app: AppSpec, release: Release, stage: Stage) -> Progress | None:
+        """Send the stage's share; None once applied, else what the stage still waits for."""
     def promote(self, kube: Kube, app: AppSpec, release: Release) -> None: ...
     def retire(self, kube: Kube, app: AppSpec, release: Release) -> None: ...
     def revert(self, kube: Kube, app: AppSpec, release: Release) -> None: ...
@@ -30,11 +31,12 @@ class Router(Protocol):
 
 
 def router_classes() -> dict[str, type]:
+    from .gateway import GatewayRouter
     from .istio import IstioRouter
     from .nginx import NginxRouter
     from .replicas import ReplicasRouter
 
-    classes = {c.name: c for c in (ReplicasRouter, NginxRouter, IstioRouter)}
+    classes = {c.name: c for c in (ReplicasRouter, GatewayRouter, NginxRouter, IstioRouter)}
     assert tuple(classes) == ROUTERS, "bot.domain.names.ROUTERS and the router classes must agree"
     return classes
 

@@ -22,7 +22,9 @@ def _dest(host: str, subset: str, weight: int | None = None) -> dict:
 
 def match_block(match: dict) -> dict:
     if match["kind"] == "header":
-        return {"headers": {match["name"].lower(): {"exact": match["value"]}}}
+        # Envoy's safe_regex matches the whole value: a search-style pattern gets .* around it
+        value = {"regex": f".*(?:{match['value']}).*"} if match.get("regex") else {"exact": match["value"]}
+        return {"headers": {match["name"].lower(): value}}
     # a cookie reaches Envoy inside the `cookie` header; same meaning as nginx: NAME=always
     return {"headers": {"cookie": {"regex": rf"^(.*?;\s*)?({match['name']}=always)(;.*)?$"}}}
 

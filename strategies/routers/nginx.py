@@ -13,7 +13,8 @@ from . import match_of
 from ..selectors import ensure_version_service, point_service, stable_label, version_selector
 
 PREFIX = "nginx.ingress.kubernetes.io/"
-CANARY_KEYS = ("canary-weight", "canary-by-header", "canary-by-header-value", "canary-by-cookie")
+CANARY_KEYS = ("canary-weight", "canary-by-header", "canary-by-header-value", "canary-by-header-pattern",
+               "canary-by-cookie")
 
 
 def canary_name(app: AppSpec) -> str:
@@ -64,7 +65,8 @@ class NginxRouter:
         match = match_of(release)
         if match and match["kind"] == "header":
             wanted[PREFIX + "canary-by-header"] = match["name"]
-            wanted[PREFIX + "canary-by-header-value"] = match["value"]
+            kind = "canary-by-header-pattern" if match.get("regex") else "canary-by-header-value"
+            wanted[PREFIX + kind] = match["value"]
         elif match:
             wanted[PREFIX + "canary-by-cookie"] = match["name"]
         ingress = kube.ingress(release.namespace, canary_name(app))

@@ -64,6 +64,8 @@ def traffic(w, n=N, **params) -> dict:
     if w.router == "istio":
         fields.setdefault("service", "user")
     else:
+        if w.router == "gateway":
+            fields.setdefault("gateway", "public")
         fields.setdefault("path", "/user")
     resp = w.http.request("GET", w.url + "/sandbox/traffic", fields=fields)
     return json.loads(resp.data)
@@ -78,7 +80,12 @@ def leftovers(w) -> dict:
             "version_service": w.kube.service(NS, "user-v2") is not None,
             "vs_routes": [r.get("name") for r in ((w.kube.istio(NS, "virtualservices", "user") or {})
                                                   .get("spec", {}).get("http") or [])
-                          if str(r.get("name", "")).startswith("graybot")]}
+                          if str(r.get("name", "")).startswith("graybot")],
+            "route_rules": [r.get("name") for r in (w.kube.httproute(NS, "user") or {}).get("spec", {}).get("rules")
+                            if str(r.get("name", "")).startswith("graybot")]}
+
+
+NOTHING_LEFT = {"canary_ingress": False, "version_service": False, "vs_routes": [], "route_rules": []}
 
 
 def test_weighted_share_within_4_points_at_every_stage(world):
@@ -93,9 +100,9 @@ def test_weighted_share_within_4_points_at_every_stage(world):
         r = w.engine.settle(r.id, timeout=30)
     assert r.phase == Phase.SUCCEEDED
     assert share(traffic(w)) == 100.0
-    assert leftovers(w) == {"canary_ingress": False, "version_service": False, "vs_routes": []}
+    assert leftovers(w) == NOTHING_LEFT
     assert w.kube.deployment(NS, "user-v1") is None
-    if w.router == "nginx":
+    if w.router in ("nginx", "gateway"):    # they pin the stable Service by version
         assert w.selector("user") == {"app": "user", "version": "v2"}
     else:
         assert w.selector("user") == {"app": "user"}          # as before the release
@@ -124,7 +131,7 @@ def test_completion_drops_no_request(world):
     results = _run_traffic_during(w, lambda: w.engine.settle(r.id, timeout=30))
     assert w.store.history("user")[0].phase == Phase.SUCCEEDED
     assert results and all(b["unserved"] == 0 for b in results), results
-    assert leftovers(w) == {"canary_ingress": False, "version_service": False, "vs_routes": []}
+    assert leftovers(w) == NOTHING_LEFT
 
 
 def test_rollback_drops_no_request_and_leaves_nothing(world):
@@ -139,7 +146,7 @@ def test_rollback_drops_no_request_and_leaves_nothing(world):
     assert all(b["unserved"] == 0 for b in results), results
     assert w.store.history("user")[0].phase == Phase.ROLLED_BACK
     assert share(traffic(w)) == 0.0 and w.kube.deployment(NS, "user-v2") is None
-    assert leftovers(w) == {"canary_ingress": False, "version_service": False, "vs_routes": []}
+    assert leftovers(w) == NOTHING_LEFT
     assert w.selector("user") == {"app": "user"} and w.replicas("user-v1") == 10
 
 

@@ -68,7 +68,7 @@ def test_plan_verbs_queries_and_aliases():
     ("canary user-v2_x", "not a DNS-1123 label"),
     ("rolling user-v2 --max-surge 0 --max-unavailable 0", "cannot both be 0"),
     ("ab user-v2 header:role", "is not header:NAME=VALUE"),
-    ("ab user-v2 cookie:vip --router replicas", "A/B needs --router nginx or istio"),
+    ("ab user-v2 cookie:vip --router replicas", "A/B needs --router gateway, nginx or istio"),
     ("approve", "APP missing"),
     ("approve shop", "unknown app 'shop'"),
     ("pause user now", "unexpected 'now'"),

@@ -1,0 +1,251 @@
+"""Gateway API: the app's HTTPRoute rule gets the new version's Service `APP-VERSION` as a second
+weighted backendRef; an A/B segment and sticky users are extra rules graybot names `graybot-*`.
+
+HTTPRoute picks the most specific rule, not the first, so every rule graybot adds copies the
+path, method and query matches of the rule it shadows and adds one header match (REFERENCE.md
+"Gateway API"). Weight moves only to a Service with Ready endpoints, a stage counts as applied
+only when the route's parents report Accepted and ResolvedRefs for graybot's generation, and
+rollback puts back the rule exactly as it was (the original is kept in the release's origin).
+"""
+from __future__ import annotations
+
+import copy
+import time
+
+from bot.adapters.kube import Kube, KubeError
+from bot.domain.apps import AppSpec
+from bot.domain.model import Release, Stage
+from bot.domain.plans import PlanError, Progress, Target, version_label
+
+from . import match_of
+from ..selectors import ensure_version_service, point_service, stable_label, version_selector
+
+OWNED = "graybot-"                     # the prefix of the rules graybot adds and removes
+RELEASE_LABEL = "graybot.io/release"   # "in-progress" while a release owns the route's rules
+ACCEPT_TIMEOUT = 30.0                  # seconds for a Gateway to accept a write before the stage fails
+MAX_RULES = 16                         # the HTTPRoute CRD's limit
+STICKY_AGE = 86400
+
+
+def sticky_cookie(app: str) -> str:
+    return f"graybot-{app}"
+
+
+def cookie_header(name: str, value: str) -> dict:
+    """Gateway API has no cookie match: match the Cookie header with a regular expression."""
+    return {"type": "RegularExpression", "name": "Cookie", "value": rf"(^|;\s*){name}={value}(;|$)"}
+
+
+def segment_header(match: dict) -> dict:
+    if match["kind"] == "cookie":
+        return cookie_header(match["name"], "always")
+    kind = "RegularExpression" if match.get("regex") else "Exact"
+    return {"type": kind, "name": match["name"], "value": match["value"]}
+
+
+def _owned(rule: dict) -> bool:
+    return str(rule.get("name", "")).startswith(OWNED)
+
+
+def _theirs(rules: list[dict]) -> list[dict]:
+    return [r for r in rules if not _owned(r)]
+
+
+def find_rule(rules: list[dict], service: str, wanted: str | int | None) -> int | None:
+    """The index of the rule graybot drives: by name, by index, or the first sending to `service`."""
+    if isinstance(wanted, int):
+        return wanted if 0 <= wanted < len(rules) else None
+    if wanted:
+        return next((i for i, r in enumerate(rules) if r.get("name") == wanted), None)
+    return next((i for i, r in enumerate(rules)
+                 if any(ref.get("name") == service for ref in r.get("backendRefs") or [])), None)
+
+
+def _shadow(rule: dict, name: str, header: dict, refs: list[dict]) -> dict:
+    """A rule that wins over `rule` for requests with `header`: same path/method/query, one
+    header more (so it is more specific by the specification's ordering), its own backends."""
+    matches = []
+    for m in rule.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]:
+        m = copy.deepcopy(m)
+        m["headers"] = list(m.get("headers") or []) + [header]
+        matches.append(m)
+    shadow = {"name": name, "matches": matches, "backendRefs": refs}
+    if rule.get("filters"):
+        shadow["filters"] = copy.deepcopy(rule["filters"])
+    return shadow
+
+
+def _set_cookie(ref: dict, cookie: str, value: str) -> dict:
+    ref = copy.deepcopy(ref)
+    ref["filters"] = list(ref.get("filters") or []) + [{
+        "type": "ResponseHeaderModifier", "responseHeaderModifier": {"add": [
+            {"name": "Set-Cookie", "value": f"{cookie}={value}; Max-Age={STICKY_AGE}; Path=/"}]}}]
+    return ref
+
+
+class GatewayRouter:
+    name = "gateway"
+    exact_weights = True
+
+    # -- planning ----------------------------------------------------------------------
+    def origin(self, kube: Kube, target: Target) -> dict:
+        app = target.app
+        label = version_label(target.stable)
+        if label is None:
+            raise PlanError(f"{target.stable_name}'s pods carry no `version` label; the gateway router "
+                            "pins Services by version")
+        svc = kube.service(app.namespace, app.service)
+        if svc is None:
+            raise PlanError(f"Service {app.service} not found in {app.namespace}")
+        route = kube.httproute(app.namespace, app.httproute)
+        if route is None:
+            raise PlanError(f"HTTPRoute {app.httproute} not found in {app.namespace} (apps.yaml `httproute:`)")
+        rules = route["spec"].get("rules") or []
+        if any(_owned(r) for r in rules):
+            raise PlanError(f"HTTPRoute {app.httproute} still has graybot rules from an earlier release; "
+                            "remove the rules named graybot-* first")
+        index = find_rule(rules, app.service, app.rule)
+        if index is None:
+            which = f"rule {app.rule!r}" if app.rule not in (None, "") else f"a rule sending to Service {app.service}"
+            raise PlanError(f"HTTPRoute {app.httproute} has no {which} (apps.yaml `rule:`)")
+        if not any(ref.get("name") == app.service for ref in rules[index].get("backendRefs") or []):
+            raise PlanError(f"rule {index} of HTTPRoute {app.httproute} does not send to Service {app.service}")
+        if len(rules) + 3 > MAX_RULES:
+            raise PlanError(f"HTTPRoute {app.httproute} has {len(rules)} rules; graybot needs room for 3 more "
+                            f"(the limit is {MAX_RULES})")
+        return {"service_selector": svc["spec"].get("selector") or {}, "stable_version_label": label,
+                "httproute": {"name": app.httproute, "rule": index, "spec": route["spec"],
+                              "labels": route["metadata"].get("labels") or {}}}
+
+    # -- the route's desired shape -----------------------------------------------------
+    @staticmethod
+    def _saved(release: Release) -> dict:
+        return release.origin["httproute"]
+
+    def _staged(self, app: AppSpec, release: Release, current: dict, weight: int) -> list[dict]:
+        saved = self._saved(release)
+        rules = _theirs(current["spec"].get("rules") or [])
+        original = saved["spec"]["rules"][saved["rule"]]
+        stable = next(r for r in original["backendRefs"] if r.get("name") == app.service)
+        new = {"group": "", "kind": "Service", "name": release.new_name, "port": stable.get("port", 80)}
+        old_ref, new_ref = dict(copy.deepcopy(stable), weight=100 - weight), dict(new, weight=weight)
+        extra = []
+        if (match := match_of(release)) is not None:
+            extra.append(_shadow(original, "graybot-ab", segment_header(match), [dict(new, weight=1)]))
+        if release.options.get("sticky"):
+            cookie = sticky_cookie(app.name)
+            old_ref = _set_cookie(old_ref, cookie, stable_label(release))
+            new_ref = _set_cookie(new_ref, cookie, release.to_version)
+            extra.append(_shadow(original, "graybot-sticky-new", cookie_header(cookie, release.to_version),
+                                 [dict(new, weight=1)]))
+            extra.append(_shadow(original, "graybot-sticky-old", cookie_header(cookie, stable_label(release)),
+                                 [dict(copy.deepcopy(stable), weight=1)]))
+        target = dict(copy.deepcopy(original), backendRefs=[
+            old_ref if r is stable else copy.deepcopy(r) for r in original["backendRefs"]] + [new_ref])
+        i = saved["rule"]
+        return rules[:i] + extra + [target] + rules[i + 1:]
+
+    def _restored(self, release: Release, current: dict) -> list[dict]:
+        saved = self._saved(release)
+        rules = _theirs(current["spec"].get("rules") or [])
+        i = saved["rule"]
+        return rules[:i] + [copy.deepcopy(saved["spec"]["rules"][i])] + rules[i + 1:]
+
+    def _write(self, kube: Kube, release: Release, shape) -> dict | None:
+        """Read, reshape, replace with the read resourceVersion; a 409 means someone else wrote
+        in between: read again and redo (optimistic concurrency). None when nothing changed."""
+        ns, name = release.namespace, self._saved(release)["name"]
+        for _ in range(5):
+            current = kube.httproute(ns, name)
+            if current is None:
+                raise KubeError(404, "NotFound", f"HTTPRoute {name} is gone")
+            wanted = shape(current)
+            if wanted["spec"] == current["spec"] and \
+                    (wanted["metadata"].get("labels") or {}) == (current["metadata"].get("labels") or {}):
+                return None
+            try:
+                return kube.replace_httproute(ns, name, wanted)
+            except KubeError as err:
+                if err.status != 409:
+                    raise
+        raise KubeError(409, "Conflict", f"HTTPRoute {name} kept changing under graybot; will retry")
+
+    def _shape(self, release: Release, rules_of, in_progress: bool):
+        saved = self._saved(release)
+
+        def shape(current: dict) -> dict:
+            out = copy.deepcopy(current)
+            out.pop("status", None)
+            out["spec"]["rules"] = rules_of(current)
+            labels = dict(saved["labels"])
+            if in_progress:
+                labels[RELEASE_LABEL] = "in-progress"
+            out["metadata"]["labels"] = labels
+            return out
+        return shape
+
+    # -- the six steps -----------------------------------------------------------------
+    def prepare(self, kube: Kube, app: AppSpec, release: Release) -> None:
+        point_service(kube, release.namespace, app.service, version_selector(app, stable_label(release)))
+        ensure_version_service(kube, app, release)
+
+    def route(self, kube: Kube, app: AppSpec, release: Release, stage: Stage) -> Progress | None:
+        if (unready := self._endpoints_missing(kube, release)) is not None:
+            return Progress(False, unready)
+        written = self._write(kube, release, self._shape(
+            release, lambda cur: self._staged(app, release, cur, stage.weight), in_progress=True))
+        route = written or kube.httproute(release.namespace, self._saved(release)["name"])
+        return self._accepted(route, release)
+
+    def promote(self, kube: Kube, app: AppSpec, release: Release) -> None:
+        point_service(kube, release.namespace, app.service, version_selector(app, release.to_version))
+        self._write(kube, release, self._shape(release, lambda cur: self._restored(release, cur), False))
+
+    def retire(self, kube: Kube, app: AppSpec, release: Release) -> None:
+        kube.delete_service(release.namespace, release.new_name)
+
+    def revert(self, kube: Kube, app: AppSpec, release: Release) -> None:
+        if kube.httproute(release.namespace, self._saved(release)["name"]) is not None:
+            self._write(kube, release, self._shape(release, lambda cur: self._restored(release, cur), False))
+        point_service(kube, release.namespace, app.service, version_selector(app, stable_label(release)))
+
+    def tidy(self, kube: Kube, app: AppSpec, release: Release) -> None:
+        kube.delete_service(release.namespace, release.new_name)
+        original = release.origin.get("service_selector")
+        if original:
+            point_service(kube, release.namespace, app.service, original)
+
+    # -- safety checks -----------------------------------------------------------------
+    @staticmethod
+    def _endpoints_missing(kube: Kube, release: Release) -> str | None:
+        """Why no weight may move to the new Service yet (a backend without endpoints answers 503)."""
+        svc = kube.service(release.namespace, release.new_name)
+        if svc is None:
+            return f"Service {release.new_name} does not exist yet; no weight moves to it"
+        pods = kube.pods(release.namespace, svc["spec"].get("selector") or {"graybot.io/none": "none"})
+        ready = sum(any(c.get("type") == "Ready" and c.get("status") == "True"
+                        for c in (p.get("status") or {}).get("conditions") or []) for p in pods)
+        return None if ready else f"Service {release.new_name} has no Ready endpoints yet"
+
+    @staticmethod
+    def _accepted(route: dict | None, release: Release) -> Progress | None:
+        name = release.origin["httproute"]["name"]
+        if route is None:
+            return Progress(False, failure=f"HTTPRoute {name} is gone")
+        generation = route["metadata"].get("generation", 1)
+        seen = False
+        for parent in (route.get("status") or {}).get("parents") or []:
+            for cond in parent.get("conditions") or []:
+                if cond.get("type") not in ("Accepted", "ResolvedRefs") or \
+                        cond.get("observedGeneration", 0) < generation:
+                    continue
+                seen = True
+                if cond.get("status") != "True":
+                    return Progress(False, failure=f"HTTPRoute {name}: {cond['type']} is False "
+                                                   f"({cond.get('reason', '')}): {cond.get('message', '')}")
+        if seen:
+            return None
+        if time.time() - release.updated_at > ACCEPT_TIMEOUT:
+            return Progress(False, failure=f"HTTPRoute {name}: no Gateway accepted generation {generation} "
+                                           f"within {ACCEPT_TIMEOUT:g}s (status.parents has no conditions for it)")
+        return Progress(False, f"HTTPRoute {name}: waiting for the Gateway to accept generation {generation}")
