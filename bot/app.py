@@ -124,16 +124,21 @@ def serve(settings: Settings, host: str, port: int) -> None:
     bot.stop()
 
 
-def socket_mode(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+def socket_mode(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> None:
+    """Socket Mode: events come over a WebSocket graybot opens; /healthz and /metrics are still
+    served over HTTP for the probes. SIGTERM closes the socket, then stops the runtime."""
+    from handlers import socket as socket_edge
 
     if not settings.slack_app_token:
         raise SystemExit("Socket Mode needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
     bot = build(settings).start()
-    server = bot.http_server("0.0.0.0", 3000)   # /healthz and /metrics for the probes
+    server = bot.http_server(host, port)
     server.serve_in_thread()
+    handler = socket_edge.connect(bot.bolt, settings.slack_app_token, bot.core.edge_state)
+    log.info("graybot connected in Socket Mode; health on http://%s:%d/healthz", host, port)
     try:
-        SocketModeHandler(bot.bolt, settings.slack_app_token).start()
+        wait_for_interrupt()
     finally:
+        handler.close()
         server.shutdown()
         bot.stop()

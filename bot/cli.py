@@ -119,7 +119,7 @@ def _socket(args: argparse.Namespace) -> int:
 
     if (refused := _refuse_to_start()) is not None:
         return refused
-    socket_mode(Settings.from_env())
+    socket_mode(Settings.from_env(), args.host, args.port)
     return 0
 
 
@@ -175,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     wrk = sub.add_parser("worker", help="run releases' timers, driver and health watch without Slack")
     wrk.set_defaults(run=_worker)
 
-    sock = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    sock = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN); /healthz and /metrics on --port")
+    sock.add_argument("--host", default="0.0.0.0")
+    sock.add_argument("--port", type=int, default=3000)
     sock.set_defaults(run=_socket)
 
     chk = sub.add_parser("check-config", help="validate apps.yaml (GRAYBOT_CONFIG)")

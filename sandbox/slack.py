@@ -42,8 +42,12 @@ class SlackState:
 
 
 class FakeSlack:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, socket_mode: bool = False):
         self.state = SlackState()
+        self.socket = None
+        if socket_mode:      # Slack's Socket Mode side (sandbox/slack_socket.py), on demand
+            from .slack_socket import SocketModeServer
+            self.socket = SocketModeServer(host)
         self.lock = threading.Condition()
         self._ts = itertools.count(1)
         self.server = ThreadingHTTPServer((host, port), _handler(self))
@@ -56,9 +60,13 @@ class FakeSlack:
 
     def start(self) -> "FakeSlack":
         threading.Thread(target=self.server.serve_forever, name="fake-slack", daemon=True).start()
+        if self.socket is not None:
+            self.socket.start()
         return self
 
     def stop(self) -> None:
+        if self.socket is not None:
+            self.socket.stop()
         self.server.shutdown()
         self.server.server_close()
 
@@ -143,6 +151,10 @@ class FakeSlack:
             if users is None:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": list(users)}
+        if method == "apps.connections.open":
+            if self.socket is None:
+                return {"ok": False, "error": "socket_mode_not_enabled"}
+            return self.socket.open_url(str(args.get("token", "")))
         if method == "views.open":
             return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}}
         return {"ok": False, "error": "unknown_method"}
@@ -178,7 +190,10 @@ def _handler(fake: FakeSlack):
 
         def _reply(self):
             method, args = self._args()
-            if not (self.headers.get("Authorization") or "").startswith("Bearer ") and "token" not in args:
+            auth = self.headers.get("Authorization") or ""
+            if auth.startswith("Bearer "):
+                args.setdefault("token", auth[len("Bearer "):])
+            if not auth.startswith("Bearer ") and "token" not in args:
                 code, body, headers = 200, {"ok": False, "error": "not_authed"}, {}
             else:
                 code, body, headers = fake.handle(method, args)
@@ -204,23 +219,33 @@ def signature_headers(secret: str, body: str, timestamp: int | None = None) -> d
 
 
 def slash_command_body(text: str, user: str, channel: str = "C0RELEASE", command: str = "/release") -> str:
-    return urlencode({"token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox",
-                      "channel_id": channel, "channel_name": "releases", "user_id": user,
-                      "user_name": user.lower(), "command": command, "text": text,
-                      "api_app_id": "A0GRAYBOT", "response_url": "http://127.0.0.1:9/never-used",
-                      "trigger_id": f"trigger-{time.time()}"})
+    return urlencode(slash_command_payload(text, user, channel, command))
+
+
+def slash_command_payload(text: str, user: str, channel: str = "C0RELEASE", command: str = "/release") -> dict:
+    """The fields of a slash command: a form body over HTTP, an envelope's payload over a socket."""
+    return {"token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox",
+            "channel_id": channel, "channel_name": "releases", "user_id": user,
+            "user_name": user.lower(), "command": command, "text": text,
+            "api_app_id": "A0GRAYBOT", "response_url": "http://127.0.0.1:9/never-used",
+            "trigger_id": f"trigger-{time.time()}"}
 
 
 def block_action_body(action_id: str, value: str, user: str, channel: str, message_ts: str,
                       block_id: str = "release_actions") -> str:
-    payload = {"type": "block_actions", "team": {"id": "T0SANDBOX", "domain": "sandbox"},
-               "user": {"id": user, "username": user.lower(), "team_id": "T0SANDBOX"},
-               "api_app_id": "A0GRAYBOT", "token": "legacy", "trigger_id": f"trigger-{time.time()}",
-               "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
-                             "is_ephemeral": False},
-               "channel": {"id": channel, "name": "releases"},
-               "message": {"ts": message_ts, "type": "message"},
-               "response_url": "http://127.0.0.1:9/never-used",
-               "actions": [{"action_id": action_id, "block_id": block_id, "value": value,
-                            "type": "button", "action_ts": f"{time.time():.6f}"}]}
-    return urlencode({"payload": json.dumps(payload)})
+    return urlencode({"payload": json.dumps(block_action_payload(action_id, value, user, channel, message_ts,
+                                                                 block_id))})
+
+
+def block_action_payload(action_id: str, value: str, user: str, channel: str, message_ts: str,
+                         block_id: str = "release_actions") -> dict:
+    return {"type": "block_actions", "team": {"id": "T0SANDBOX", "domain": "sandbox"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T0SANDBOX"},
+            "api_app_id": "A0GRAYBOT", "token": "legacy", "trigger_id": f"trigger-{time.time()}",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
+                          "is_ephemeral": False},
+            "channel": {"id": channel, "name": "releases"},
+            "message": {"ts": message_ts, "type": "message"},
+            "response_url": "http://127.0.0.1:9/never-used",
+            "actions": [{"action_id": action_id, "block_id": block_id, "value": value,
+                         "type": "button", "action_ts": f"{time.time():.6f}"}]}

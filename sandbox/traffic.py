@@ -255,21 +255,34 @@ class TrafficGenerator:
     def stop(self) -> None:
         self._stop.set()
 
-    def targets(self) -> list[tuple[str, str, str]]:
-        seen = []
+    def targets(self) -> list[dict]:
+        """request() arguments: each Ingress path, and each HTTPRoute rule's first path through
+        the Gateway that accepted it (so releases by either router show in the metrics)."""
+        seen: list[dict] = []
         for ing in self.traffic.store.list(ING):
             if (ing["metadata"].get("annotations") or {}).get(P + "canary") == "true":
                 continue
             for host, path, _svc in _rules(ing):
-                if (ing["metadata"]["namespace"], host, path) not in seen:
-                    seen.append((ing["metadata"]["namespace"], host, path))
-        return seen
+                seen.append({"namespace": ing["metadata"]["namespace"], "host": host, "path": path})
+        for route in self.traffic.store.peek(G.ROUTE):
+            ns = route["metadata"]["namespace"]
+            for parent in (route.get("status") or {}).get("parents") or []:
+                for rule in route["spec"].get("rules") or []:
+                    match = (rule.get("matches") or [{}])[0]
+                    seen.append({"namespace": ns, "gateway": parent["parentRef"]["name"],
+                                 "path": (match.get("path") or {}).get("value", "/"),
+                                 "host": (route["spec"].get("hostnames") or [""])[0]})
+        unique = []
+        for target in seen:
+            if target not in unique:
+                unique.append(target)
+        return unique
 
     def _run(self) -> None:
         period, carry = 0.1, 0.0
         while not self._stop.wait(period):
             carry += self.rps * period
             count, carry = int(carry), carry - int(carry)
-            for namespace, host, path in self.targets():
+            for target in self.targets():
                 for _ in range(count):
-                    self.traffic.request(namespace=namespace, path=path, host=host)
+                    self.traffic.request(**target)

@@ -29,11 +29,13 @@ class Bots:
         self.procs: list[subprocess.Popen] = []
         self.url = ""
 
-    def start(self) -> subprocess.Popen:
+    def start(self, mode: str = "serve") -> subprocess.Popen:
+        """`graybot serve`, or `graybot socket` (then Slack's side is the fake's socket server)."""
         port = free_port()
         log = open(self.tmp / f"bot-{len(self.procs)}.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
-                                 "--port", str(port)], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        env = dict(self.env, SLACK_APP_TOKEN="xapp-1-A0GRAYBOT-test") if mode == "socket" else self.env
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", mode, "--host", "127.0.0.1",
+                                 "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         self.url = f"http://127.0.0.1:{port}"
         wait_until(self._healthy, timeout=30, message="graybot serve is up")

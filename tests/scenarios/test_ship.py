@@ -65,14 +65,15 @@ def test_the_shipped_apps_yaml_is_valid():
 
 # -- RBAC coverage: what bot/adapters/kube.py calls vs what the ClusterRoles grant --------------------
 API_GROUPS = {"apps": "apps", "core": "", "net": "networking.k8s.io", "custom": "networking.istio.io"}
+GATEWAY_GROUP = "gateway.networking.k8s.io"    # custom-object calls in the *httproute* methods
 VERBS = {"read": "get", "get": "get", "list": "list", "create": "create", "patch": "patch",
          "delete": "delete", "replace": "update"}
 SUBRESOURCES = ("_scale", "_status")
 
 
-def _resource(snake: str) -> list[str]:
+def _resource(snake: str, gateway: bool = False) -> list[str]:
     if snake == "custom_object":
-        return list(Kube.ISTIO_PLURALS)
+        return list(Kube.GATEWAY_PLURALS if gateway else Kube.ISTIO_PLURALS)
     plural = snake.replace("_", "")
     return [plural + ("es" if plural.endswith("s") else "s")]
 
@@ -84,6 +85,8 @@ def needed_permissions() -> set[tuple[str, str, str]]:
     needed = set()
     watch_fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "watch")
     watched = {n.attr for n in ast.walk(watch_fn) if isinstance(n, ast.Attribute)}
+    in_gateway = {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and "httproute" in fn.name
+                  for n in ast.walk(fn)}
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
                 and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
@@ -94,17 +97,20 @@ def needed_permissions() -> set[tuple[str, str, str]]:
         verb, rest = VERBS[m.group(1)], m.group(2)
         sub = next((s[1:] for s in SUBRESOURCES if rest.endswith(s)), None)
         rest = rest[: -len(sub) - 1] if sub else rest
-        for resource in _resource(rest):
+        gateway = id(node) in in_gateway
+        group = GATEWAY_GROUP if gateway else API_GROUPS[node.value.attr]
+        for resource in _resource(rest, gateway):
             name = f"{resource}/{sub}" if sub else resource
-            needed.add((API_GROUPS[node.value.attr], name, verb))
+            needed.add((group, name, verb))
             if node.attr in watched and verb == "list":
-                needed.add((API_GROUPS[node.value.attr], name, "watch"))
+                needed.add((group, name, "watch"))
     return needed
 
 
 def granted_rules() -> list[dict]:
     rules = []
-    for path in (MANIFESTS / "base" / "rbac.yaml", MANIFESTS / "components" / "istio" / "rbac.yaml"):
+    for path in (MANIFESTS / "base" / "rbac.yaml", MANIFESTS / "components" / "istio" / "rbac.yaml",
+                 MANIFESTS / "components" / "gateway-api" / "rbac.yaml"):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc["kind"] == "ClusterRole":
                 rules += doc["rules"]
@@ -121,6 +127,7 @@ def test_rbac_covers_every_api_call_of_the_adapter():
     needed = needed_permissions()
     assert ("apps", "deployments/scale", "patch") in needed and ("", "pods", "watch") in needed
     assert ("networking.istio.io", "virtualservices", "patch") in needed
+    assert (GATEWAY_GROUP, "httproutes", "update") in needed
     assert missing(needed, granted_rules()) == set()
 
 
