@@ -5,7 +5,11 @@ the fake Slack Web API); the load comes from this process. In the same run, the 
 an ack-only Bolt app on the same HTTP stack (bench/ackonly.py), the reference: absolute times on
 these machines move, the ratio is the figure.
 
-    .venv/bin/python -m bench.ack_latency [--rounds 5] [--concurrency 50]
+    .venv/bin/python -m bench.ack_latency [--rounds 5] [--concurrency 50] [--socket]
+
+With --socket, a `graybot socket` process also runs (same Redis and cluster), and the same status
+commands go to it as Socket Mode envelopes over the fake Slack's WebSocket: the figure is the time
+from the server sending an envelope to it receiving the ack, printed beside the HTTP figures.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ from pathlib import Path
 
 import urllib3
 
-from sandbox.slack import FakeSlack, block_action_body, signature_headers, slash_command_body
+from sandbox.slack import (FakeSlack, block_action_body, signature_headers, slash_command_body,
+                           slash_command_payload)
 from tests.conftest import start_redis
 from tests.kit.wait import free_port, wait_until
 
@@ -43,6 +48,15 @@ def fire(http: urllib3.PoolManager, url: str, bodies: list[str], concurrency: in
         return elapsed
     with ThreadPoolExecutor(concurrency) as pool:
         return list(pool.map(one, bodies))
+
+
+def fire_envelopes(slack: FakeSlack, payloads: list[dict], concurrency: int) -> list[float]:
+    """Envelopes sent at once over the socket; each one's send -> ack time, as Slack measures it."""
+    def one(payload: dict) -> float:
+        envelope = slack.socket.wait_ack(slack.socket.send("slash_commands", payload), timeout=10)
+        return envelope.ack_seconds
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(one, payloads))
 
 
 def up(http: urllib3.PoolManager, url: str) -> bool:
@@ -77,10 +91,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--socket", action="store_true", help="also measure Socket Mode envelope acks")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="graybot-bench-"))
     redis_proc, redis_url = start_redis(tmp)
-    slack = FakeSlack().start()
+    slack = FakeSlack(socket_mode=args.socket).start()
     kube_port, bot_port, ref_port = free_port(), free_port(), free_port()
     env = dict(os.environ, KUBECONFIG=str(tmp / "kubeconfig"), REDIS_URL=redis_url, GRAYBOT_CONFIG=str(tmp / "apps.yaml"),
                SLACK_SIGNING_SECRET=SECRET, SLACK_BOT_TOKEN="xoxb-bench", SLACK_API_URL=slack.url)
@@ -93,13 +108,17 @@ def main() -> None:
         procs.append(spawn(["bench.ackonly", "--port", str(ref_port), "--secret", SECRET], env, tmp / "ref.log"))
         bot, ref = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{ref_port}"
         wait_until(lambda: up(http, bot) and up(http, ref), timeout=60, message="bot and reference up")
+        if args.socket:
+            procs.append(spawn(["bot.cli", "socket", "--host", "127.0.0.1", "--port", str(free_port())],
+                               dict(env, SLACK_APP_TOKEN="xapp-1-bench"), tmp / "socket.log"))
+            slack.socket.wait_connected(1, timeout=60)
         fire(http, bot, [slash_command_body("canary user-v2 10%", "U0ALICE")], 1)
         msg = wait_until(lambda: next((m for m in slack.channel("C0RELEASE") if "thread_ts" not in m and any(
             e.get("action_id") == "approve" for b in m.get("blocks", []) for e in b.get("elements") or [])), None),
             timeout=60, message="live message with buttons")
         value = next(e["value"] for b in msg["blocks"] for e in b.get("elements") or [] if e.get("action_id") == "approve")
-        n, results = args.concurrency, {k: [] for k in ("graybot status", "reference status",
-                                                          "graybot click", "reference click")}
+        names = ["graybot status", "reference status", "graybot click", "reference click"]
+        n, results = args.concurrency, {k: [] for k in names + (["graybot socket status"] if args.socket else [])}
         for r in range(args.rounds):
             status = [slash_command_body("status user", f"U0B{r:02d}{i:03d}") for i in range(n)]
             # the same (soon spent) button from n people: every click must still be acked at once
@@ -108,6 +127,9 @@ def main() -> None:
             results["reference status"] += fire(http, ref, status, n)
             results["graybot click"] += fire(http, bot, clicks, n)
             results["reference click"] += fire(http, ref, clicks, n)
+            if args.socket:
+                payloads = [slash_command_payload("status user", f"U0S{r:02d}{i:03d}") for i in range(n)]
+                results["graybot socket status"] += fire_envelopes(slack, payloads, n)
             time.sleep(0.5)
         print(f"{n} concurrent signed requests, {args.rounds} rounds; graybot and the ack-only reference in turn")
         for name, values in results.items():
@@ -115,6 +137,8 @@ def main() -> None:
         for kind in ("status", "click"):
             g, ref_values = results[f"graybot {kind}"], results[f"reference {kind}"]
             print(f"{kind}: graybot p99 / reference p99 = {pct(g, .99) / pct(ref_values, .99):.2f}x")
+        if args.socket:
+            print("socket status: envelope send -> ack received, at the fake Slack's WebSocket server")
     finally:
         stop_all(procs, slack, redis_proc)
 

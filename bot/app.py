@@ -92,6 +92,12 @@ class Graybot:
     def http_server(self, host: str = "0.0.0.0", port: int = 3000) -> SlackHTTPServer:
         return SlackHTTPServer((host, port), self.bolt, self.health, self.metrics_text)
 
+    def connect_socket(self, app_token: str):
+        """Socket Mode: open the WebSocket to Slack (handlers/socket.py); `.close()` ends it."""
+        from handlers import socket as socket_edge
+
+        return socket_edge.connect(self.bolt, app_token, self.core.edge_state)
+
 
 def build(settings: Settings, core: Core | None = None, message_retry: float = 2.0,
           driver_period: float = 1.0) -> Graybot:
@@ -127,14 +133,12 @@ def serve(settings: Settings, host: str, port: int) -> None:
 def socket_mode(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> None:
     """Socket Mode: events come over a WebSocket graybot opens; /healthz and /metrics are still
     served over HTTP for the probes. SIGTERM closes the socket, then stops the runtime."""
-    from handlers import socket as socket_edge
-
     if not settings.slack_app_token:
         raise SystemExit("Socket Mode needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
     bot = build(settings).start()
     server = bot.http_server(host, port)
     server.serve_in_thread()
-    handler = socket_edge.connect(bot.bolt, settings.slack_app_token, bot.core.edge_state)
+    handler = bot.connect_socket(settings.slack_app_token)
     log.info("graybot connected in Socket Mode; health on http://%s:%d/healthz", host, port)
     try:
         wait_for_interrupt()

@@ -126,7 +126,7 @@ def _socket(args: argparse.Namespace) -> int:
 def _playground(args: argparse.Namespace) -> int:
     from sandbox.playground import run as playground     # a development tool, like _sandbox
 
-    return playground.run(args.port, args.fast, args.host)
+    return playground.run(args.port, args.fast, args.host, socket_mode=args.socket)
 
 
 def _seed(text: str) -> str:
@@ -156,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--port", type=int, default=8080, help="the console's port")
     pg.add_argument("--host", default="127.0.0.1")
     pg.add_argument("--fast", action="store_true", help="short pod and bake delays (for tests)")
+    pg.add_argument("--socket", action="store_true", help="run graybot in Socket Mode (a fake Slack WebSocket)")
     pg.set_defaults(run=_playground)
 
     rel = sub.add_parser("release", help="run a /release command from the terminal",

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App
 from bot.adapters import telemetry
 from bot.adapters.edgestate import StoreUnavailable
 from bot.core import service
-from bot.language.grammar import ActionCommand, Command, QueryCommand, StartCommand, UsageError, parse
+from bot.language.grammar import ActionCommand, Command, PolicyCommand, QueryCommand, StartCommand, UsageError, parse
 from bot.language.text import help_text, status_text
 
 from .edge import Edge
@@ -53,6 +53,12 @@ def register(app: App, edge: Edge) -> None:
 def _refusal(edge: Edge, cmd: Command, user: str, channel: str) -> str | None:
     if isinstance(cmd, QueryCommand) or getattr(cmd, "dry_run", False):
         return None
+    if isinstance(cmd, PolicyCommand):
+        if cmd.verb == "stop-all":      # checked release by release (service.stop_all)
+            return None
+        apps = [cmd.app] if cmd.app else sorted(edge.registry)   # `all`: an approver of every app
+        return next((why for why in (edge.policy.refusal("approve", edge.registry[a], user, channel)
+                                     for a in apps) if why is not None), None)
     app = edge.registry[cmd.app]
     if isinstance(cmd, StartCommand):
         return edge.policy.channel_refusal(app, channel)
@@ -68,12 +74,14 @@ def carry_out(edge: Edge, request: dict, replayed: bool) -> str | None:
     user, channel = request["user"], request["channel"]
     refusal = _refusal(edge, cmd, user, channel)
     if refusal is not None:
-        release = edge.store.active_for(cmd.app)
+        release = edge.store.active_for(cmd.app) if getattr(cmd, "app", None) else None
         if release is not None:
             edge.store.record(release.id, user, "refused", f"{getattr(cmd, 'verb', 'start')}: {refusal}")
         return f":no_entry: {refusal}"
     expected = request.get("expected") if replayed else None
-    reply = service.execute(edge.engine, cmd, user, channel=channel, expected_version=expected)
+    may = lambda verb, release: edge.policy.refusal(   # noqa: E731 - per release, for stop-all
+        verb, edge.registry[release.app], user, channel, release)
+    reply = service.execute(edge.engine, cmd, user, channel=channel, expected_version=expected, may=may)
     if not reply.ok:
         if isinstance(cmd, ActionCommand) and (release := edge.store.active_for(cmd.app)):
             edge.store.record(release.id, user, "refused", f"{cmd.verb}: {reply.text}")
@@ -81,6 +89,8 @@ def carry_out(edge: Edge, request: dict, replayed: bool) -> str | None:
     edge.wake()
     if isinstance(cmd, QueryCommand) or (isinstance(cmd, StartCommand) and cmd.dry_run):
         return f"```{reply.text}```"
+    if isinstance(cmd, PolicyCommand):
+        return reply.text
     if replayed and reply.release is not None:
         return f"it has now been carried out:\n```{status_text(reply.release)}```"
     return None

@@ -63,3 +63,7 @@ def timer_jobs() -> str:
 
 def timer_run_times() -> str:
     return f"{PREFIX}aps:run_times"                 # APScheduler's RedisJobStore sorted set
+
+
+def freezes() -> str:
+    return f"{PREFIX}freezes"                       # scope (app, or * for all) -> freeze (JSON)

@@ -5,6 +5,7 @@ Keys: see keys.py (release, active_of, active_set, history, audit, app_lock, sta
 """
 from __future__ import annotations
 
+import json
 import time
 
 import redis
@@ -149,6 +150,23 @@ class Store:
 
     def clear_stage_clock(self, release_id: str, stage: int, kind: str) -> None:
         self.r.hdel(keys.stage_clock(release_id), f"{stage}:{kind}")
+
+    # -- freezes set by command (scope: an app, or "*" for every app) --------------------
+    def set_freeze(self, scope: str, until: float, reason: str, by: str) -> None:
+        self.r.hset(keys.freezes(), scope, json.dumps({"until": until, "reason": reason, "by": by,
+                                                       "at": time.time()}))
+
+    def clear_freeze(self, scope: str) -> bool:
+        return bool(self.r.hdel(keys.freezes(), scope))
+
+    def freezes(self, now: float | None = None) -> dict[str, dict]:
+        """The freezes still running at `now` (ended ones are dropped as they are read)."""
+        now = time.time() if now is None else now
+        found = {scope: json.loads(raw) for scope, raw in self.r.hgetall(keys.freezes()).items()}
+        ended = [scope for scope, f in found.items() if f["until"] <= now]
+        if ended:
+            self.r.hdel(keys.freezes(), *ended)
+        return {scope: f for scope, f in found.items() if f["until"] > now}
 
     # -- locks (locks.py: short TTL, renewed while the holder lives) ---------------------
     def app_lock(self, app: str, wait: float = 10.0):

@@ -24,6 +24,7 @@ from bot.gates import MetricGate
 from bot.language.grammar import ActionCommand, StartCommand
 
 from . import refusals
+from .freezes import FreezeDesk
 from .reconcile import Reconciler
 from .refusals import Refused
 
@@ -48,6 +49,7 @@ class Engine:
         self.listeners: list[Listener] = []
         self._cluster_errors: dict[str, tuple[int, str]] = {}    # release id -> (stage, reason) told
         self.reconciler = Reconciler(self)
+        self.freezes = FreezeDesk(store, registry, default_tz, clock)
 
     # -- planning -----------------------------------------------------------------------
     def _target(self, cmd: StartCommand) -> Target:
@@ -92,6 +94,8 @@ class Engine:
     def start(self, cmd: StartCommand, actor: str, channel: str = "") -> Release:
         if cmd.dry_run:
             return self.plan(cmd, actor)
+        if (held := self.freezes.held(cmd.app)) is not None:
+            raise Refused(refusals.frozen(cmd.app, *held))
         with self._lock(cmd.app):
             busy = self.store.active_for(cmd.app)
             if busy is not None:
@@ -163,6 +167,9 @@ class Engine:
         window, tz = release.options.get("window"), timing.zone(release.options.get("tz"), self.default_tz)
         now = self.clock()
         try:
+            if (held := self.freezes.held(release.app)) is not None:    # wait for the freeze's end
+                return self.apply(release_id, Event.SCHEDULE, SCHEDULER, expected_version,
+                                  reason=refusals.frozen(release.app, *held), extra={"next_at": held[0]})
             if window and not timing.in_window(window, now, tz):
                 return self.apply(release_id, Event.SCHEDULE, SCHEDULER, expected_version,
                                   extra={"next_at": timing.into_window(window, now, tz)})

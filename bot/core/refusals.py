@@ -33,3 +33,7 @@ def ambiguous(app: str, serving: list[dict], last: Release | None) -> str:
            and last.phase == Phase.FAILED else "")
     return (f"{len(serving)} Deployments of {app} serve ({running}), so graybot will not guess which "
             f"is stable.{why} Scale the one that should not serve to 0 (or delete it), then try again.")
+
+
+def frozen(app: str, until: float, why: str) -> str:
+    return f"{app} is frozen until {when(until)}: {why}. New releases wait for its end; timed stages too."

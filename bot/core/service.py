@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.model import Release
+from typing import Callable
+
+from bot.domain.model import Event, Phase, Release
 from bot.language import text
-from bot.language.grammar import ActionCommand, Command, QueryCommand, StartCommand, UsageError, parse
+from bot.language.grammar import (ActionCommand, Command, PolicyCommand, QueryCommand, StartCommand,
+                                  UsageError, parse)
 
 from .engine import Engine, Refused
 
@@ -18,26 +21,64 @@ class Reply:
     changes: bool = False          # True when the command changed (or will change) a release
 
 
+May = Callable[[str, Release], "str | None"]     # (verb, release) -> why not, or None
+
+
+def _with_freezes(engine: Engine, body: str) -> str:
+    lines = engine.freezes.lines()
+    return body + ("\n" + "\n".join(lines) if lines else "")
+
+
 def query(engine: Engine, cmd: QueryCommand) -> Reply:
     store = engine.store
     if cmd.verb == "help":
         return Reply(text.help_text(cmd.topic))
     if cmd.verb == "list":
-        return Reply(text.list_text(store.active()))
+        return Reply(_with_freezes(engine, text.list_text(store.active())))
     if cmd.verb == "history":
         return Reply(text.history_text(cmd.app, store.history(cmd.app)))
     if cmd.app:
         release = store.active_for(cmd.app) or next(iter(store.history(cmd.app, 1)), None)
-        return Reply(text.status_text(release) if release else f"{cmd.app} has no releases yet.",
-                     release=release)
-    return Reply(text.list_text(store.active()))
+        return Reply(_with_freezes(engine, text.status_text(release) if release
+                                   else f"{cmd.app} has no releases yet."), release=release)
+    return Reply(_with_freezes(engine, text.list_text(store.active())))
+
+
+def stop_all(engine: Engine, actor: str, reason: str, may: May | None = None) -> Reply:
+    """The emergency stop: pause every running release the person may pause, each in its own
+    thread; say which were skipped and why."""
+    paused, skipped = [], []
+    for release in engine.store.active():
+        if release.phase not in (Phase.PROGRESSING, Phase.WAITING):
+            continue
+        why = may("pause", release) if may else None
+        try:
+            if why is not None:
+                raise Refused(why)
+            engine.apply(release.id, Event.PAUSE, actor, reason=f"stop-all{': ' + reason if reason else ''}")
+            paused.append(release.app)
+        except Refused as err:
+            skipped.append(f"{release.app} ({err})")
+    said = f":octagonal_sign: paused {len(paused)}: {', '.join(paused) or 'none'}"
+    return Reply(said + (f"; not paused: {'; '.join(skipped)}" if skipped else ""), ok=bool(paused) or not skipped,
+                 changes=bool(paused))
+
+
+def policy(engine: Engine, cmd: PolicyCommand, actor: str, may: May | None = None) -> Reply:
+    if cmd.verb == "stop-all":
+        return stop_all(engine, actor, cmd.reason, may)
+    if cmd.verb == "freeze":
+        return Reply(engine.freezes.freeze(cmd, actor), changes=True)
+    return Reply(engine.freezes.unfreeze(cmd), changes=True)
 
 
 def execute(engine: Engine, cmd: Command, actor: str, channel: str = "",
-            expected_version: int | None = None) -> Reply:
+            expected_version: int | None = None, may: May | None = None) -> Reply:
     try:
         if isinstance(cmd, QueryCommand):
             return query(engine, cmd)
+        if isinstance(cmd, PolicyCommand):
+            return policy(engine, cmd, actor, may)
         if isinstance(cmd, StartCommand):
             release = engine.start(cmd, actor, channel=channel)
             if cmd.dry_run:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .durations import parse_duration
 from .names import DEFAULT_PROVIDER, PROVIDERS, ROUTERS
+from .rules import POLICY_KEYS, RULE_KEYS, Rules, Windows, parse_rules, parse_windows
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
@@ -23,10 +24,10 @@ class ConfigError(Exception):
 
 
 APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "rule", "router", "image", "channels",
-            "approvers", "requester_can_approve", "gates")
+            "approvers", "requester_can_approve", "gates") + RULE_KEYS
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics")
 METRIC_KEYS = ("name", "query", "max", "min", "provider")
-TOP_KEYS = ("apps",)
+TOP_KEYS = ("apps", "policy")
 
 
 def unknown_keys(raw: dict, known: tuple[str, ...], where: str, problems: list[str]) -> None:
@@ -82,6 +83,7 @@ class AppSpec:
     approvers: tuple[str, ...] = ()
     requester_can_approve: bool = True
     gates: Gates = field(default_factory=Gates)
+    rules: Rules = field(default_factory=Rules)     # windows, approvals, webhooks (domain/rules.py)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -99,7 +101,8 @@ class AppSpec:
 
 
 class Registry(dict[str, AppSpec]):
-    """App name -> AppSpec. graybot touches only apps in here."""
+    """App name -> AppSpec. graybot touches only apps in here; `windows` are the global ones."""
+    windows: Windows = Windows()
 
 
 def _bounds(raw: dict, where: str, problems: list[str]) -> tuple[float | None, float | None] | None:
@@ -207,7 +210,8 @@ def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
                    httproute=str(raw.get("httproute", name)), rule=rule, router=router, image=image, channels=tuple(map(str, channels)),
                    approvers=tuple(map(str, approvers)),
                    requester_can_approve=boolean(raw, "requester_can_approve", True, where, problems),
-                   gates=_gates(raw.get("gates"), where, problems))
+                   gates=_gates(raw.get("gates"), where, problems),
+                   rules=parse_rules(raw, where, problems))
 
 
 def parse_registry(doc: object) -> Registry:
@@ -216,6 +220,12 @@ def parse_registry(doc: object) -> Registry:
     problems: list[str] = []
     unknown_keys(doc, TOP_KEYS, "apps.yaml", problems)
     registry = Registry()
+    policy = doc.get("policy") or {}
+    if not isinstance(policy, dict):
+        problems.append("apps.yaml policy: must be a mapping with deny: and allow: lists")
+        policy = {}
+    unknown_keys(policy, POLICY_KEYS, "policy", problems)
+    registry.windows = parse_windows(policy, "policy", problems)
     for name, raw in doc["apps"].items():
         spec = _app(str(name), raw, problems)
         if spec is not None:

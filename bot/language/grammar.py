@@ -12,6 +12,7 @@ from bot.domain.names import MATCHING_ROUTERS, QUERIES, ROUTERS, STICKY_ROUTERS,
 
 from . import values
 from .errors import UsageError
+from .policy import PolicyCommand, is_policy, parse_policy
 
 DEFAULT_STEPS = (10, 30, 50, 100)
 USAGE = {
@@ -100,7 +101,7 @@ class QueryCommand:
     topic: str | None = None
 
 
-Command = StartCommand | ActionCommand | QueryCommand
+Command = StartCommand | ActionCommand | QueryCommand | PolicyCommand
 
 
 def _either(names: tuple[str, ...]) -> str:
@@ -274,6 +275,8 @@ def _query(verb: str, args: list[str], apps: list[str]) -> QueryCommand:
 def parse(text: str, apps: Iterable[str]) -> Command:
     """Parse the text after `/release` (or `graybot release`)."""
     apps = list(apps)
+    if is_policy(text):
+        return parse_policy(text, apps)
     tokens = _tokens(text)
     if not tokens:
         return QueryCommand("help")

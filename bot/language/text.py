@@ -8,6 +8,7 @@ from bot.domain.model import Phase, Release
 from bot.domain.names import STRATEGIES
 
 from .grammar import USAGE
+from .policy import POLICY_USAGE
 
 MARK = {"done": "[x]", "current": "[>]", "next": "[ ]"}
 
@@ -79,9 +80,12 @@ def history_text(app: str, releases: list[Release]) -> str:
 def help_text(topic: str | None = None) -> str:
     if topic and topic in USAGE:
         return USAGE[topic]
+    if topic and topic in POLICY_USAGE:
+        return POLICY_USAGE[topic]
     lines = ["graybot moves an app to a new version in stages. Commands:"]
     lines += [f"  {USAGE[s]}" for s in STRATEGIES]
     lines += [f"  {USAGE[v]}" for v in ("plan", "status", "list", "history", "approve", "pause",
                                          "resume", "rollback", "continue", "help")]
+    lines += [f"  {POLICY_USAGE[v]}" for v in POLICY_USAGE]
     lines.append("Aliases: promote = approve, abort = rollback. Durations: 30s, 10m, 2h.")
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """The playground's web console: static page + a small JSON API. The page acts as a chosen demo
 user; this server signs each slash command and button click with the signing secret and posts
-it to the bot's real /slack/events endpoint, exactly as Slack would."""
+it to the bot's real /slack/events endpoint, exactly as Slack would; in Socket Mode it sends
+them as envelopes over the fake Slack's WebSocket and shows the reply the ack carries."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,8 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from ..cluster import Sandbox
-from ..slack import FakeSlack, block_action_body, signature_headers, slash_command_body
+from ..slack import (FakeSlack, block_action_body, block_action_payload, signature_headers,
+                     slash_command_body, slash_command_payload)
 
 STATIC = Path(__file__).parent / "static"
 CHANNEL = "C0PLAYGRND"
@@ -38,13 +40,24 @@ class Console:
         except urllib.error.HTTPError as err:
             return {"status": err.code, "text": err.read().decode()}
 
+    def _envelope(self, kind: str, payload: dict) -> dict:
+        try:
+            envelope = self.slack.socket.wait_ack(self.slack.socket.send(kind, payload), timeout=3)
+        except AssertionError as err:            # no ack within Slack's 3 s
+            return {"status": 504, "text": str(err)}
+        return {"status": 200, "text": (envelope.ack_payload or {}).get("text", "")}
+
     def command(self, user: str, text: str) -> dict:
         text = text.strip()
         if text.startswith("/release"):
             text = text[len("/release"):].strip()
+        if self.slack.socket is not None:
+            return self._envelope("slash_commands", slash_command_payload(text, user, CHANNEL))
         return self._post(slash_command_body(text, user, CHANNEL))
 
     def action(self, user: str, action_id: str, value: str, ts: str) -> dict:
+        if self.slack.socket is not None:
+            return self._envelope("interactive", block_action_payload(action_id, value, user, CHANNEL, ts))
         return self._post(block_action_body(action_id, value, user, CHANNEL, ts))
 
     # -- views ----------------------------------------------------------------------------

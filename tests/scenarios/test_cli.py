@@ -104,3 +104,48 @@ def test_the_playground_stops_cleanly_on_ctrl_c_to_its_process_group(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0 and "Traceback" not in err.decode(), err.decode()[-2000:]
     assert took < 2, f"{took:.1f}s"
+
+
+def test_the_playground_in_socket_mode_releases_through_the_console(tmp_path):
+    import json
+    import signal
+    import urllib.request
+
+    from tests.kit.wait import free_port
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "playground", "--fast", "--socket", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+    def get(path):
+        try:
+            return json.loads(urllib.request.urlopen(base + path, timeout=2).read())
+        except OSError:
+            return None
+
+    def post(path, body):
+        req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        return json.loads(urllib.request.urlopen(req, timeout=5).read())
+
+    def approve_button():
+        for msg in (get("/api/messages?user=U0ALICE") or {}).get("messages", []):
+            for block in msg.get("blocks") or []:
+                for element in block.get("elements") or []:
+                    if element.get("action_id") == "approve":
+                        return element["value"], msg["ts"]
+        return None
+    try:
+        wait_until(lambda: get("/api/users"), timeout=60, interval=0.2, message="playground up")
+        reply = post("/api/command", {"user": "U0ALICE", "text": "/release canary user-v2 10%"})
+        assert reply["status"] == 200 and "/release canary user-v2 10%" in reply["text"]   # the ack's payload
+        value, ts = wait_until(approve_button, timeout=30, message="approve button")
+        assert post("/api/action", {"user": "U0ALICE", "action_id": "approve", "value": value, "ts": ts})["status"] == 200
+        wait_until(lambda: {d["name"]: d["replicas"] for d in (get("/api/cluster") or {}).get("apps", {}).get("user", [])}
+                   .get("user-v2") == 3, timeout=30, message="30%: 3 new pods")
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0 and "Traceback" not in err.decode(), err.decode()[-2000:]

@@ -61,8 +61,8 @@ def test_a_canary_goes_10_to_100_by_clicks_over_the_socket(bots):
     assert done.to_version == "v2" and b.world.kube.deployment(NS, "user-v1") is None
     assert b.world.replicas("user-v2") == 10
     where = b.world.core.edge_state.message(done.id)
-    live = next(m for m in b.slack.channel(CHANNEL) if m["ts"] == where[1])
-    assert "succeeded" in live["text"].lower()
+    live = lambda: next(m for m in b.slack.channel(CHANNEL) if m["ts"] == where[1])  # noqa: E731
+    wait_until(lambda: "succeeded" in live()["text"].lower(), timeout=20, message="live message updated")
 
 
 def test_a_usage_error_is_answered_in_the_ack_and_changes_nothing(bots):
