@@ -22,3 +22,12 @@ def advance(release_id: str, expected_version: int) -> None:
         return
     ENGINE.advance(release_id, expected_version)
     WAKE()
+
+
+def approval_expired(release_id: str, expected_version: int) -> None:
+    """A stage waited longer than its app's approval_timeout: pause (or roll back) if unchanged."""
+    if ENGINE is None:
+        log.warning("approval expiry for %s fired in a process with no engine", release_id)
+        return
+    ENGINE.expire_approval(release_id, expected_version)
+    WAKE()

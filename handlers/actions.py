@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from bot.adapters import telemetry
 from bot.adapters.edgestate import StoreUnavailable
 from bot.core.engine import Refused
-from bot.domain.model import Event
+from bot.domain.model import Event, Phase
 
 from .blocks import parse_button_value
 from .edge import Edge
@@ -57,7 +57,7 @@ def carry_out(edge: Edge, request: dict, replayed: bool) -> str | None:
 def click(edge: Edge, action_id: str, value: str, user: str, channel: str, message_ts: str) -> str | None:
     """What to tell the person, or None when the live message says it all."""
     try:
-        release_id, _stage, version = parse_button_value(value, edge.button_key)
+        release_id, stage, version = parse_button_value(value, edge.button_key)
     except ValueError as err:
         log.warning("refused a %s click by %s: %s", action_id, user, err)
         return NOT_OURS
@@ -74,6 +74,9 @@ def click(edge: Edge, action_id: str, value: str, user: str, channel: str, messa
         edge.store.record(release.id, user, "refused", f"{action_id}: {refusal}")
         return f":no_entry: {refusal}"
     expected = None if action_id in STOPS and release.phase.live else version
+    if action_id == "approve" and release.last_action == Event.VOTE.value and release.stage == stage \
+            and release.phase == Phase.WAITING:
+        expected = None     # only votes came since this button was drawn: one more vote, same stage
     try:
         edge.engine.apply(release.id, EVENTS[action_id], user, expected_version=expected)
     except Refused as err:

@@ -171,6 +171,8 @@ def release_blocks(release: Release, live: dict | None = None, key: bytes = b"")
         context.append(MarkdownTextObject(text=_clip(_routing(release), 2900)))
     if (timer := timer_text(release)):
         context.append(MarkdownTextObject(text=timer))
+    if (votes := vote_text(release)):
+        context.append(MarkdownTextObject(text=votes))
     context.append(MarkdownTextObject(text=f"`{release.id}` · state v{release.version} · last: "
                                            f"{release.last_action} by {_who(release.last_actor)}"))
     blocks += [ContextBlock(elements=context)]
@@ -180,12 +182,23 @@ def release_blocks(release: Release, live: dict | None = None, key: bytes = b"")
     return blocks
 
 
+def vote_text(release: Release) -> str:
+    """Who has approved the current stage's move so far, and how many more it needs."""
+    needed = release.options.get("approvals_needed", 1)
+    votes = (release.options.get("votes") or {}).get(str(release.stage), [])
+    if release.phase != Phase.WAITING or needed <= 1:
+        return ""
+    who = ", ".join(_who(v) for v in votes) or "nobody yet"
+    more = needed - len(votes)
+    return f":ballot_box_with_check: approved by {who}: {len(votes)} of {needed}; {more} more needed"
+
+
 def _routing(release: Release) -> str:
     text = f":twisted_rightwards_arrows: router *{release.origin.get('router', 'replicas')}*"
     match = release.options.get("match")
     if match:
-        rule = f"header `{match['name']}={match['value']}`" if match["kind"] == "header" \
-            else f"cookie `{match['name']}=always`"
+        rule = f"header `{match['name']}{'~' if match.get('regex') else '='}{match['value']}`" \
+            if match["kind"] == "header" else f"cookie `{match['name']}=always`"
         text += f"; requests with {rule} always reach {release.to_version}"
     return text
 

@@ -23,7 +23,7 @@ from bot.domain.plans import PlanError, Target, main_container, version_label
 from bot.gates import MetricGate
 from bot.language.grammar import ActionCommand, StartCommand
 
-from . import refusals
+from . import approvals, refusals
 from .freezes import FreezeDesk
 from .reconcile import Reconciler
 from .refusals import Refused
@@ -83,6 +83,7 @@ class Engine:
         options = {k: v for k, v in vars(cmd).items() if k not in ("app", "version", "strategy")}
         options["match"] = dataclasses.asdict(cmd.match) if cmd.match else None
         options["tz"] = cmd.tz or self.default_tz
+        options["approvals_needed"] = target.app.rules.approvals
         return Release(id=Release.new_id(cmd.app), app=cmd.app, strategy=cmd.strategy,
                        namespace=target.app.namespace, from_version=target.from_version,
                        to_version=cmd.version, image=target.image, stable_name=target.stable_name,
@@ -132,7 +133,9 @@ class Engine:
             release = self.store.get(release_id)
             if expected_version is not None and release.version != expected_version:
                 raise Refused(refusals.already(release, self.store.first_change_after(release.id, expected_version)))
-            event, extra = self._timed(release, event, actor, dict(extra or {}))
+            event, extra = approvals.counted(self.registry[release.app].rules, release, event, actor,
+                                             dict(extra or {}))
+            event, extra = self._timed(release, event, actor, extra)
             saved = self.save(release, event, actor, reason, extra=extra)
             strategy = self.strategies[saved.strategy]
             if event == Event.PAUSE:
@@ -156,7 +159,21 @@ class Engine:
                    else timing.due_after_stage(waiting, now, self.default_tz))
             if due is not None:
                 extra["next_at"] = due
+            if (expiry := self.registry[release.app].rules.approval_timeout) and due is None:
+                extra["approval_due"] = now + expiry        # the clock starts again from now
         return event, extra
+
+    def expire_approval(self, release_id: str, expected_version: int) -> Release | None:
+        """A stage waited longer than the app's approval_timeout: pause it (or roll it back)."""
+        release = self.store.get(release_id)
+        if release is None or release.version != expected_version or release.phase != Phase.WAITING:
+            return release
+        event, reason = approvals.on_expiry(self.registry[release.app].rules, release)
+        try:
+            return self.apply(release_id, event, SCHEDULER, expected_version, reason=reason)
+        except Refused as err:
+            log.info("approval expiry for %s changed nothing: %s", release_id, err)
+            return self.store.get(release_id)
 
     def advance(self, release_id: str, expected_version: int) -> Release | None:
         """A timer fired: approve the next stage, unless the state moved on (compare-and-set

@@ -44,11 +44,19 @@ class Policy:
         self.group_members = group_members
         self.mentions = mentions or PlainMentions()
 
-    def is_approver(self, app: AppSpec, user: str) -> bool:
-        if not app.approvers:
+    def is_approver(self, app: AppSpec, user: str, among: tuple[str, ...] | None = None) -> bool:
+        """`among`: who may approve (default: the app's approvers; empty: anyone)."""
+        among = app.approvers if among is None else among
+        if not among:
             return True
-        return user in app.approvers or any(
-            user in self.group_members(g) for g in app.approvers if is_group(g))
+        return user in among or any(user in self.group_members(g) for g in among if is_group(g))
+
+    @staticmethod
+    def stage_approvers(app: AppSpec, release: Release | None) -> tuple[str, ...]:
+        """apps.yaml `stages: {100: [S0PRODLEADS]}`: who approves the move to that stage."""
+        if release is None or release.next_stage is None:
+            return ()
+        return app.rules.approvers_for(release.next_stage.weight)
 
     def channel_refusal(self, app: AppSpec, channel: str) -> str | None:
         if app.channels and channel not in app.channels:
@@ -63,7 +71,11 @@ class Policy:
             return text
         who = self.mentions.user(user)
         if verb in APPROVER_VERBS:
-            if not self.is_approver(app, user):
+            if verb == "approve" and (stage_group := self.stage_approvers(app, release)):
+                if not self.is_approver(app, user, stage_group):
+                    return (f"{who} may not approve {app.name}'s move to {release.next_stage.name}; "
+                            f"that stage is approved by {self._names(app, stage_group)}.")
+            elif not self.is_approver(app, user):
                 return f"{who} is not an approver of {app.name}; ask one of {self._names(app)}."
             if release is not None and not app.requester_can_approve and user == release.requested_by:
                 return (f"{app.name} needs a second person: the requester ({who}) cannot approve "
@@ -73,6 +85,6 @@ class Policy:
             return f"{who} may not {verb} {app.name}: only its approvers or the requester can."
         return None
 
-    def _names(self, app: AppSpec) -> str:
+    def _names(self, app: AppSpec, among: tuple[str, ...] | None = None) -> str:
         return ", ".join(self.mentions.group(a) if is_group(a) else self.mentions.user(a)
-                         for a in app.approvers)
+                         for a in (app.approvers if among is None else among))

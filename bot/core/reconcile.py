@@ -97,9 +97,12 @@ class Reconciler:
             if not engine.safely(strategy.finalize, release)[0]:
                 return release
             return engine.save(release, Event.FINISHED, GRAYBOT, detail=evidence)
-        due = timing.due_after_stage(release.replace(phase=Phase.WAITING), engine.clock(), engine.default_tz)
-        return engine.save(release, Event.STAGE_HEALTHY, GRAYBOT, detail=evidence,
-                            extra={"next_at": due} if due else None)
+        now = engine.clock()
+        due = timing.due_after_stage(release.replace(phase=Phase.WAITING), now, engine.default_tz)
+        extra: dict = {"next_at": due} if due else {}
+        if app.rules.approval_timeout and not due:       # a person must approve within it
+            extra["approval_due"] = now + app.rules.approval_timeout
+        return engine.save(release, Event.STAGE_HEALTHY, GRAYBOT, detail=evidence, extra=extra or None)
 
     def _rolling_back(self, release: Release) -> Release:
         engine = self.engine

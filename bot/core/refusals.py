@@ -37,3 +37,9 @@ def ambiguous(app: str, serving: list[dict], last: Release | None) -> str:
 
 def frozen(app: str, until: float, why: str) -> str:
     return f"{app} is frozen until {when(until)}: {why}. New releases wait for its end; timed stages too."
+
+
+def voted_twice(actor: str, release: Release, more: int) -> str:
+    step = release.next_stage.name if release.next_stage else release.current.name
+    return (f"{actor} already approved {release.app}'s move to {step}; it needs {more} more "
+            f"approval{'s' if more != 1 else ''} from someone else")

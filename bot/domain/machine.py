@@ -15,6 +15,7 @@ ALLOWED: dict[Event, set[Phase]] = {
     Event.FINISHED: {Phase.PROGRESSING},
     Event.APPROVE: {Phase.WAITING},
     Event.APPROVE_FULL: {Phase.WAITING, Phase.PROGRESSING},
+    Event.VOTE: {Phase.WAITING},
     Event.PAUSE: {Phase.PROGRESSING, Phase.WAITING},
     Event.RESUME: {Phase.PAUSED},
     Event.ROLLBACK: ROLLBACK_FROM,
@@ -53,7 +54,7 @@ def _why_not(release: Release, event: Event) -> str:
 
 
 # events after which no timer may advance the release (the timer belonged to the old state)
-KEEPS_TIMER = {Event.SCHEDULE, Event.STAGE_HEALTHY, Event.RESUME}
+KEEPS_TIMER = {Event.SCHEDULE, Event.STAGE_HEALTHY, Event.RESUME, Event.VOTE}
 
 
 def transition(release: Release, event: Event, actor: str, reason: str = "",
@@ -93,7 +94,7 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
         changes = {"phase": Phase.ROLLED_BACK}
     elif event == Event.ROLLBACK_FAILED:
         changes = {"phase": Phase.FAILED}
-    elif event == Event.SCHEDULE:
+    elif event in (Event.SCHEDULE, Event.VOTE):
         changes = {}
     options = dict(changes.get("options", release.options))
     if event not in KEEPS_TIMER:

@@ -36,6 +36,7 @@ class Event(str, Enum):
     FINISHED = "finished"            # the last stage is healthy and the old version is retired
     APPROVE = "approve"
     APPROVE_FULL = "approve_full"
+    VOTE = "vote"                    # one approval of several a stage needs: it stays waiting
     PAUSE = "pause"
     RESUME = "resume"
     ROLLBACK = "rollback"

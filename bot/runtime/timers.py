@@ -1,7 +1,7 @@
 """Time-driven steps on APScheduler 3 with its RedisJobStore (run only by the leading process).
 
 Jobs are derived from the saved release state (a WAITING release with `next_at` has exactly one
-job `advance:{id}`): a listener keeps them in step at once, and the leader re-derives them on
+job `advance:{id}`, one with `approval_due` one job `expire:{id}`): a listener keeps them in step at once, and the leader re-derives them on
 election and every few seconds, so a change made by another replica is never missed.
 """
 from __future__ import annotations
@@ -34,8 +34,12 @@ def _connect_args(conn: redis.Redis) -> dict:
     return args
 
 
-def job_id(release_id: str) -> str:
-    return f"advance:{release_id}"
+def job_id(release_id: str, kind: str = "advance") -> str:
+    return f"{kind}:{release_id}"
+
+
+# job kind -> (the option holding when it is due, the job function by importable name)
+KINDS = {"advance": ("next_at", "bot.jobs:advance"), "expire": ("approval_due", "bot.jobs:approval_expired")}
 
 
 class Timers:
@@ -61,23 +65,27 @@ class Timers:
             self.sync(release)
 
     def sync(self, release: Release) -> None:
-        due = release.options.get("next_at")
+        for kind, (option, func) in KINDS.items():
+            self._sync_one(release, kind, option, func)
+
+    def _sync_one(self, release: Release, kind: str, option: str, func: str) -> None:
+        due = release.options.get(option)
         if release.phase == Phase.WAITING and due:
             if self.engine.clock() - due > self.grace:
-                self._drop(release.id)       # missed beyond the grace: a human approves instead
+                self._drop(release.id, kind)       # missed beyond the grace: a human decides instead
                 return
-            job = self.aps.get_job(job_id(release.id))
+            job = self.aps.get_job(job_id(release.id, kind))
             if job is not None and list(job.args) == [release.id, release.version]:
                 return
-            self.aps.add_job("bot.jobs:advance", "date", id=job_id(release.id), replace_existing=True,
+            self.aps.add_job(func, "date", id=job_id(release.id, kind), replace_existing=True,
                              run_date=datetime.fromtimestamp(due, timezone.utc),
-                             args=[release.id, release.version], name=f"advance {release.app}")
+                             args=[release.id, release.version], name=f"{kind} {release.app}")
         else:
-            self._drop(release.id)
+            self._drop(release.id, kind)
 
-    def _drop(self, release_id: str) -> None:
+    def _drop(self, release_id: str, kind: str = "advance") -> None:
         try:
-            self.aps.remove_job(job_id(release_id))
+            self.aps.remove_job(job_id(release_id, kind))
         except JobLookupError:
             pass
 
@@ -85,8 +93,9 @@ class Timers:
         started = time.time()
         active = {r.id: r for r in self.engine.store.active()}
         for job in self.aps.get_jobs():
-            if job.id.startswith("advance:") and job.id.split(":", 1)[1] not in active:
-                self._drop(job.id.split(":", 1)[1])
+            kind, _, release_id = job.id.partition(":")
+            if kind in KINDS and release_id not in active:
+                self._drop(release_id, kind)
         for release in active.values():
             self.sync(release)
         self.aps.wakeup()
