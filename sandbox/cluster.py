@@ -15,7 +15,7 @@ from .objstore import ObjectStore
 from .pods import PodSimulator, Timing
 from .server import SandboxHTTPServer, Stall
 from .traffic import Traffic, TrafficGenerator
-from .traffic_http import register_prometheus_routes, register_traffic_routes
+from .traffic_http import register_prometheus_routes, register_traffic_routes, register_webhook_routes
 
 log = logging.getLogger("graybot.sandbox")
 TOKEN = "graybot-sandbox-token"
@@ -34,6 +34,7 @@ class Sandbox:
         self.traffic = Traffic(self.store, self.pods)
         register_traffic_routes(self.server, self.traffic)
         register_prometheus_routes(self.server, self.traffic)
+        register_webhook_routes(self.server, self.traffic)
         self.generator = TrafficGenerator(self.traffic, traffic_rps)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -105,6 +105,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(code, body)
         except ApiError as err:
             self._send_json(err.code, err.status())
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True     # the client gave up (its timeout): nobody to answer
         except Exception as exc:  # a bug in the sandbox must still answer like an apiserver
             log.exception("sandbox error on %s %s", self.command, self.path)
             self._send_json(500, ApiError(500, "InternalError", str(exc)).status())

@@ -194,11 +194,18 @@ class Traffic:
         labels = pod["metadata"].get("labels") or {}
         tag = image_tag(pod["spec"]["containers"][0].get("image", ""))
         version = labels.get("version") or tag
-        code = 500 if "errors" in tag and self.rng.random() < 0.2 else 200
+        code = 500 if self.rng.random() < error_rate(tag) else 200
         self.series.add(namespace, labels.get("app", service), version, str(code))
         return {"status": code, "pod": pod["metadata"]["name"], "version": version,
                 "image": pod["spec"]["containers"][0].get("image", ""), "service": service,
                 "canary_ingress": canary}
+
+    def preview(self, n: int, namespace: str, service: str, version: str) -> dict:
+        """n requests to `service`'s pods of one version only (a preview Service's view)."""
+        with self.store.lock:
+            results = [self._serve(namespace, service, {"version": version}, False) for _ in range(n)]
+        return {"total": n, "errors": sum(r["status"] >= 500 for r in results if "version" in r),
+                "unserved": sum("version" not in r for r in results)}
 
     def batch(self, n: int, users: int = 0, **kwargs) -> dict:
         """n requests; with `users`, spread over that many simulated visitors who each keep the
@@ -224,6 +231,14 @@ class Traffic:
             out["users"] = {"count": users, "switched": sum(len(set(s)) > 1 for s in seen),
                             "first": dict(Counter(s[0] for s in seen if s))}
         return out
+
+
+def error_rate(tag: str) -> float:
+    """The share of requests an image fails: `errors` 20%, `errors-4` 4%, others none."""
+    if "errors" not in tag:
+        return 0.0
+    m = re.search(r"errors-(\d{1,3})", tag)
+    return min(100, int(m.group(1))) / 100 if m else 0.2
 
 
 def _keep_cookie(jar: dict, set_cookie: str | None) -> None:

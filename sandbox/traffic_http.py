@@ -11,6 +11,8 @@ over U visitors who keep the cookies the responses set, and reports who switched
 """
 from __future__ import annotations
 
+import json
+import time
 from urllib.parse import parse_qsl
 
 from . import promql
@@ -44,6 +46,39 @@ def register_traffic_routes(server, traffic: Traffic) -> None:
     for method in ("GET", "POST"):
         server.extra_routes[(method, "/sandbox/request")] = one
         server.extra_routes[(method, "/sandbox/traffic")] = many
+
+
+def register_webhook_routes(server, traffic: Traffic) -> None:
+    """POST /sandbox/smoke: a smoke test a webhook gate can call. It sends `n` requests to
+    `service` (default APP-VERSION from the posted release) and answers 200, or 500 with the
+    count of failed requests when more than `max_errors` failed; `delay` seconds first (to try
+    timeouts). Without `service`, the requests go to the app's Service narrowed to the new
+    version's pods (as a preview Service would). Every call's body is kept: GET /sandbox/webhooks."""
+    calls: list[dict] = []
+
+    def smoke(query, raw):
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return 400, {"error": "the body is not JSON"}
+        calls.append({"query": query, "body": body})
+        time.sleep(min(60.0, float(query.get("delay") or 0)))
+        if query.get("status"):
+            return int(query["status"]), {"error": f"answering {query['status']} as asked"}
+        n = max(1, min(10_000, int(query.get("n") or 50)))
+        namespace = body.get("namespace") or "default"
+        if query.get("service"):
+            service, result = query["service"], traffic.batch(n, namespace=namespace, service=query["service"])
+        else:
+            service = f"{body.get('app')} version {body.get('to_version')}"
+            result = traffic.preview(n, namespace, str(body.get("app")), str(body.get("to_version")))
+        failed = result["errors"] + result["unserved"]
+        if failed > int(query.get("max_errors") or 0):
+            return 500, {"error": f"smoke test failed: {failed} of {n} requests to {service} failed"}
+        return 200, {"ok": True, "service": service, "requests": n}
+
+    server.extra_routes[("POST", "/sandbox/smoke")] = smoke
+    server.extra_routes[("GET", "/sandbox/webhooks")] = lambda query, raw: (200, {"calls": list(calls)})
 
 
 def register_prometheus_routes(server, traffic: Traffic) -> None:

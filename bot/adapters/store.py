@@ -148,6 +148,11 @@ class Store:
         self.r.hsetnx(key, field, f"{now:.3f}")
         return float(self.r.hget(key, field))
 
+    def stage_mark(self, release_id: str, stage: int, kind: str) -> float | None:
+        """When `kind` was recorded for this stage, or None (nothing is recorded by asking)."""
+        value = self.r.hget(keys.stage_clock(release_id), f"{stage}:{kind}")
+        return float(value) if value is not None else None
+
     def clear_stage_clock(self, release_id: str, stage: int, kind: str) -> None:
         self.r.hdel(keys.stage_clock(release_id), f"{stage}:{kind}")
 

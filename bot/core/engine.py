@@ -21,6 +21,7 @@ from bot.domain.model import Event, Phase, Release
 from bot.domain.names import GRAYBOT, SCHEDULER
 from bot.domain.plans import PlanError, Target, main_container, version_label
 from bot.gates import MetricGate
+from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
 
 from . import approvals, refusals
@@ -44,6 +45,7 @@ class Engine:
         self.store, self.kube, self.registry = store, kube, registry
         self.strategies = strategies
         self.metrics = metrics or MetricGate()
+        self.webhooks = WebhookGate()
         self.clock = clock
         self.default_tz = default_tz
         self.listeners: list[Listener] = []

@@ -12,6 +12,7 @@ from bot.domain.apps import Registry
 from bot.domain.model import Event, Phase, Release
 from bot.domain.names import GRAYBOT
 from bot.gates import FAIL, INCONCLUSIVE, PASS, MetricGate
+from bot.gates.webhooks import WebhookGate
 
 
 
@@ -21,6 +22,7 @@ class Saves(Protocol):
     strategies: dict
     store: Store
     metrics: MetricGate
+    webhooks: WebhookGate
     clock: Callable[[], float]
     default_tz: str
 
@@ -70,9 +72,38 @@ class Reconciler:
         telemetry.GATE_EVALUATIONS.labels(gate="metric", result=verdict.result).inc()
         return verdict.result, f"{ready_detail}; {verdict.evidence}"
 
+    def _pre_stage_hooks(self, release: Release) -> Release | None:
+        """pre-rollout (before stage 0) and pre-promotion (before every later stage), once per
+        stage; None when they passed (or there are none), else the release they stopped."""
+        engine, app = self.engine, self.engine.registry[release.app]
+        kinds = ("pre-rollout",) if release.stage == 0 else ("pre-promotion",)
+        hooks = [(kind, app.rules.hooks(kind)) for kind in kinds if app.rules.hooks(kind)]
+        if not hooks or release.options.get("overridden_stage") == release.stage or \
+                engine.store.stage_mark(release.id, release.stage, "hooks") is not None:
+            return None
+        for kind, kind_hooks in hooks:
+            verdict = engine.webhooks.run(kind, kind_hooks, release)
+            telemetry.GATE_EVALUATIONS.labels(gate="webhook", result=verdict.result).inc()
+            if verdict.result == FAIL:
+                return self.gate_failed(release, verdict.evidence)
+            if verdict.result == INCONCLUSIVE:
+                return engine.save(release, Event.GATE_INCONCLUSIVE, GRAYBOT, verdict.evidence)
+            engine.store.record(release.id, GRAYBOT, "webhook", verdict.evidence)
+        engine.store.stage_clock(release.id, release.stage, "hooks", engine.clock())
+        return None
+
+    def after(self, release: Release, kind: str) -> None:
+        """post-rollout and rollback hooks: told, recorded; they cannot change the outcome."""
+        hooks = self.engine.registry[release.app].rules.hooks(kind) if release.app in self.engine.registry else ()
+        if hooks:
+            verdict = self.engine.webhooks.run(kind, hooks, release)
+            self.engine.store.record(release.id, GRAYBOT, "webhook", f"{verdict.result}: {verdict.evidence}")
+
     def _progressing(self, release: Release) -> Release:
         engine = self.engine
         strategy, app = engine.strategies[release.strategy], engine.registry[release.app]
+        if (stopped := self._pre_stage_hooks(release)) is not None:
+            return stopped
         started = engine.store.stage_clock(release.id, release.stage, "started", engine.clock())
         ok, progress = engine.safely(strategy.converge, release)
         if not ok:
@@ -96,7 +127,9 @@ class Reconciler:
         if release.last:
             if not engine.safely(strategy.finalize, release)[0]:
                 return release
-            return engine.save(release, Event.FINISHED, GRAYBOT, detail=evidence)
+            finished = engine.save(release, Event.FINISHED, GRAYBOT, detail=evidence)
+            self.after(finished, "post-rollout")
+            return finished
         now = engine.clock()
         due = timing.due_after_stage(release.replace(phase=Phase.WAITING), now, engine.default_tz)
         extra: dict = {"next_at": due} if due else {}
@@ -112,5 +145,7 @@ class Reconciler:
         if progress.failure:
             return engine.save(release, Event.ROLLBACK_FAILED, GRAYBOT, progress.failure)
         if progress.done:
-            return engine.save(release, Event.ROLLBACK_DONE, GRAYBOT, detail=progress.detail)
+            done = engine.save(release, Event.ROLLBACK_DONE, GRAYBOT, detail=progress.detail)
+            self.after(done, "rollback")
+            return done
         return release
