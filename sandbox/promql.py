@@ -44,10 +44,14 @@ class Series:
             while self.events and self.events[0][0] < now - self.keep:
                 self.events.popleft()
 
-    def window(self, seconds: float) -> dict[tuple, int]:
-        cutoff, counts = time.time() - seconds, {}
+    def window(self, seconds: float, end: float | None = None) -> dict[tuple, int]:
+        """Requests per label set in the `seconds` before `end` (default now)."""
+        end = time.time() if end is None else end
+        cutoff, counts = end - seconds, {}
         with self.lock:
             for at, labels in reversed(self.events):
+                if at > end:
+                    continue
                 if at < cutoff:
                     break
                 counts[labels] = counts.get(labels, 0) + 1
@@ -55,9 +59,9 @@ class Series:
 
 
 class Parser:
-    def __init__(self, text: str, series: Series):
+    def __init__(self, text: str, series: Series, at: float | None = None):
         self.tokens = self._lex(text)
-        self.i, self.series = 0, series
+        self.i, self.series, self.at = 0, series, at
 
     @staticmethod
     def _lex(text: str) -> list[tuple[str, str]]:
@@ -132,7 +136,7 @@ class Parser:
             dur = self._take(kind="dur")[1:-1]
             self._take(")")
             seconds = int(dur[:-1]) * UNITS[dur[-1]]
-            counts = self.series.window(seconds)
+            counts = self.series.window(seconds, self.at)
             scale = seconds if name == "rate" else 1
             return {k: v / scale for k, v in counts.items() if _fits(k, matchers)}
         matchers = self._matchers(name)
@@ -214,6 +218,27 @@ def query(series: Series, text: str) -> dict:
         result = [{"metric": dict(labels), "value": [now, _fmt(v)]} for labels, v in sorted(value.items())]
         return {"status": "success", "data": {"resultType": "vector", "result": result}}
     return {"status": "success", "data": {"resultType": "scalar", "result": [now, _fmt(value)]}}
+
+
+def query_range(series: Series, text: str, start: float, end: float, step: float) -> dict:
+    """The body of a Prometheus /api/v1/query_range answer: the expression evaluated at every
+    step from start to end (at most 11,000 points, as Prometheus limits them)."""
+    if step <= 0 or end < start or (end - start) / step > 11000:
+        return {"status": "error", "errorType": "bad_data", "error": "bad start, end or step"}
+    series_at: dict[tuple, list] = {}
+    at = start
+    while at <= end + 1e-9:
+        try:
+            value = Parser(text, series, at).parse()
+        except QueryError as err:
+            return {"status": "error", "errorType": "bad_data", "error": str(err)}
+        points = value.items() if isinstance(value, dict) else [((), value)]
+        for labels, v in points:
+            if not math.isnan(v):
+                series_at.setdefault(labels, []).append([round(at, 3), _fmt(v)])
+        at += step
+    result = [{"metric": dict(labels), "values": values} for labels, values in sorted(series_at.items())]
+    return {"status": "success", "data": {"resultType": "matrix", "result": result}}
 
 
 def _fmt(value: float) -> str:

@@ -88,5 +88,15 @@ def register_prometheus_routes(server, traffic: Traffic) -> None:
         body = promql.query(traffic.series, text)
         return (200 if body["status"] == "success" else 400), body
 
+    def ranged(query, raw):
+        args = dict(query, **dict(parse_qsl(raw.decode() if raw else "")))
+        try:
+            start, end, step = float(args["start"]), float(args["end"]), float(args["step"])
+        except (KeyError, ValueError):
+            return 400, {"status": "error", "errorType": "bad_data", "error": "start, end and step are needed"}
+        body = promql.query_range(traffic.series, args.get("query", ""), start, end, step)
+        return (200 if body["status"] == "success" else 400), body
+
     for method in ("GET", "POST"):
         server.extra_routes[(method, "/api/v1/query")] = instant
+        server.extra_routes[(method, "/api/v1/query_range")] = ranged

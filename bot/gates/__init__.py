@@ -28,6 +28,10 @@ class MetricProvider(Protocol):
         """The query's current value; None when it has no data; ProviderError when it cannot answer."""
         ...
 
+    def samples(self, query: str, window: int, step: int) -> list[float]:
+        """The query's values every `step` seconds over the last `window` (no-data steps left out)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -35,9 +39,13 @@ class Verdict:
     evidence: str
 
 
-def query_for(metric: Metric, app: AppSpec, release: Release) -> str:
-    return (metric.query.replace("{version}", release.to_version).replace("{app}", app.name)
+def query_for(metric: Metric, app: AppSpec, release: Release, version: str | None = None) -> str:
+    return (metric.query.replace("{version}", version or release.to_version).replace("{app}", app.name)
             .replace("{namespace}", release.namespace))
+
+
+def stable_version(release: Release) -> str:
+    return release.origin.get("stable_version_label") or release.from_version
 
 
 def judge(metric: Metric, value: float) -> Verdict:
@@ -58,6 +66,16 @@ class MetricGate:
         provider = self.providers.get(metric.provider)
         if provider is None:
             return Verdict(INCONCLUSIVE, f"{metric.name}: no {metric.provider} provider is configured")
+        if metric.compare == "stable":
+            from .compare import compare
+            verdict = compare(metric, provider, text, query_for(metric, app, release, stable_version(release)))
+            if verdict.result != PASS or (metric.max is None and metric.min is None):
+                return verdict
+            fixed = self._fixed(metric, provider, text)
+            return fixed if fixed.result != PASS else Verdict(PASS, f"{verdict.evidence}; {fixed.evidence}")
+        return self._fixed(metric, provider, text)
+
+    def _fixed(self, metric: Metric, provider: MetricProvider, text: str) -> Verdict:
         try:
             value = provider.value(text)
         except ProviderError as err:

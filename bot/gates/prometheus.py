@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +28,25 @@ class Prometheus:
         if body["data"]["resultType"] == "scalar":
             return [{"value": result}]
         return result
+
+    def samples(self, query: str, window: int, step: int) -> list[float]:
+        if not self.url:
+            raise ProviderError("no PROMETHEUS_URL is configured")
+        end = time.time()
+        data = urllib.parse.urlencode({"query": query, "start": f"{end - window:.3f}", "end": f"{end:.3f}",
+                                       "step": str(step)}).encode()
+        req = urllib.request.Request(self.url + "/api/v1/query_range", data=data,
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                body = json.load(resp)
+            if body.get("status") != "success":
+                raise ValueError(body.get("error", "query failed"))
+            result = body["data"]["result"]
+            values = [float(v) for _, v in result[0]["values"]] if result else []
+        except (urllib.error.URLError, OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ProviderError(f"range query failed ({exc})") from None
+        return [v for v in values if v == v]      # NaN steps (no requests) carry no sample
 
     def value(self, query: str) -> float | None:
         if not self.url:
