@@ -35,6 +35,9 @@ class Settings:
     config_path: str = "apps.yaml"
     kubeconfig: str = ""
     prometheus_url: str = ""
+    datadog_url: str = "https://api.datadoghq.com"
+    datadog_api_key: str = ""
+    datadog_app_key: str = ""
     timezone: str = "UTC"
     leader_ttl: float = 5.0           # GRAYBOT_LEADER_TTL: seconds before another process takes over
     misfire_grace: float = 3600.0     # GRAYBOT_MISFIRE_GRACE: how late a timer may still fire
@@ -54,6 +57,8 @@ class Settings:
                    config_path=env.get("GRAYBOT_CONFIG", cls.config_path),
                    kubeconfig=env.get("KUBECONFIG", ""),
                    prometheus_url=env.get("PROMETHEUS_URL", ""),
+                   datadog_url=env.get("DATADOG_URL", cls.datadog_url),
+                   datadog_api_key=env.get("DATADOG_API_KEY", ""), datadog_app_key=env.get("DATADOG_APP_KEY", ""),
                    timezone=env.get("GRAYBOT_TIMEZONE", "UTC"),
                    leader_ttl=_float(env, "GRAYBOT_LEADER_TTL", cls.leader_ttl),
                    misfire_grace=_float(env, "GRAYBOT_MISFIRE_GRACE", cls.misfire_grace),
@@ -99,11 +104,13 @@ def startup_problems(settings: Settings, registry: Registry, slack_http: bool = 
     problems = []
     if slack_http and not settings.slack_signing_secret:
         problems.append("SLACK_SIGNING_SECRET is not set: every Slack request would be refused")
-    endpoints = {"prometheus": ("PROMETHEUS_URL", settings.prometheus_url)}
+    needs = {"prometheus": [("PROMETHEUS_URL", settings.prometheus_url)],
+             "datadog": [("DATADOG_API_KEY", settings.datadog_api_key), ("DATADOG_APP_KEY", settings.datadog_app_key)],
+             "web": []}
     for app in registry.values():
         for metric in app.gates.metrics:
-            variable, value = endpoints[metric.provider]
-            if not value:
-                problems.append(f"apps.{app.name}.gates.metrics: {metric.name!r} needs {variable}, "
-                                "which is not set")
+            for variable, value in needs[metric.provider]:
+                if not value:
+                    problems.append(f"apps.{app.name}.gates.metrics: {metric.name!r} needs {variable}, "
+                                    "which is not set")
     return problems

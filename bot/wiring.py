@@ -36,7 +36,9 @@ def build_core(settings: Settings) -> Core:
     kube = Kube.from_config(settings.kubeconfig or None, backoff=settings.kube_retry_backoff,
                             timeout=(settings.kube_connect_timeout, settings.kube_read_timeout),
                             pool=max(32, 2 * settings.driver_workers))
-    metric_gate = gates.build({"prometheus": settings.prometheus_url})
+    metric_gate = gates.build({"prometheus": {"url": settings.prometheus_url},
+                               "datadog": {"url": settings.datadog_url, "api_key": settings.datadog_api_key,
+                                           "app_key": settings.datadog_app_key}})
     engine = Engine(store, kube, registry, strategies.build(registry), metric_gate,
                     default_tz=settings.timezone)
     return Core(settings, registry, store, kube, engine)

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from .api import KubeApi
+from . import datadog
 from .controller import DeploymentController
 from .gateway import GatewayController
 from .objstore import ObjectStore
@@ -35,6 +36,7 @@ class Sandbox:
         register_traffic_routes(self.server, self.traffic)
         register_prometheus_routes(self.server, self.traffic)
         register_webhook_routes(self.server, self.traffic)
+        datadog.register(self.server, self.traffic.series)
         self.generator = TrafficGenerator(self.traffic, traffic_rps)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -84,7 +84,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             extra = self.server.extra_routes.get((self.command, url.path))
             if extra is not None:
-                code, body = extra(query, raw)
+                code, body = (extra(query, raw, self.headers) if getattr(extra, "wants_headers", False)
+                              else extra(query, raw))
                 return self._send_json(code, body)
             if self.command == "GET" and (doc := discovery(url.path)) is not None:
                 return self._send_json(200, doc)

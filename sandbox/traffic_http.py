@@ -43,9 +43,22 @@ def register_traffic_routes(server, traffic: Traffic) -> None:
         users = max(0, min(10_000, int(query.get("users", "0") or 0)))
         return 200, traffic.batch(n, users=users, **_request_args(query))
 
+    def version_stats(query, _raw):
+        """Requests and errors of one app version over `window` seconds: a JSON document for the
+        generic web metric provider (`.../sandbox/metrics?app=user&version=v2#error_rate`)."""
+        window = max(1.0, min(3600.0, float(query.get("window") or 30)))
+        counts = traffic.series.window(window)
+        mine = {labels: n for labels, n in counts.items()
+                if dict(labels)["app"] == query.get("app") and dict(labels)["version"] == query.get("version")}
+        total = sum(mine.values())
+        errors = sum(n for labels, n in mine.items() if dict(labels)["code"].startswith("5"))
+        return 200, {"app": query.get("app"), "version": query.get("version"), "window": window,
+                     "requests": total, "errors": errors, "error_rate": errors / total if total else None}
+
     for method in ("GET", "POST"):
         server.extra_routes[(method, "/sandbox/request")] = one
         server.extra_routes[(method, "/sandbox/traffic")] = many
+    server.extra_routes[("GET", "/sandbox/metrics")] = version_stats
 
 
 def register_webhook_routes(server, traffic: Traffic) -> None:

@@ -93,10 +93,12 @@ class MetricGate:
         return Verdict(PASS, "; ".join(v.evidence for v in verdicts))
 
 
-def build(endpoints: dict[str, str], timeout: float = 5.0) -> MetricGate:
-    """One provider per name in PROVIDERS, each at its endpoint (empty: not configured)."""
+def build(configs: dict[str, dict], timeout: float = 5.0) -> MetricGate:
+    """One provider per name in PROVIDERS, each with its settings (URL, keys; empty: not configured)."""
+    from .datadog import Datadog
     from .prometheus import Prometheus
+    from .web import Web
 
-    makers = {"prometheus": Prometheus}
+    makers = {"prometheus": Prometheus, "datadog": Datadog, "web": Web}
     assert set(makers) == set(PROVIDERS), "every provider name needs a maker here"
-    return MetricGate({name: makers[name](endpoints.get(name, ""), timeout) for name in PROVIDERS})
+    return MetricGate({name: makers[name](**configs.get(name, {}), timeout=timeout) for name in PROVIDERS})

@@ -13,7 +13,7 @@ from . import ProviderError
 class Prometheus:
     name = "prometheus"
 
-    def __init__(self, url: str, timeout: float = 5.0):
+    def __init__(self, url: str = "", timeout: float = 5.0):
         self.url, self.timeout = url.rstrip("/"), timeout
 
     def _result(self, text: str) -> list:
