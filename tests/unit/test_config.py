@@ -80,8 +80,8 @@ APP = "apps:\n  user:\n    image: 'nginx:user-{version}'\n"
     ("    gates: {metrics: 5}\n", "apps.user.gates.metrics: must be a list"),
     ("    gates: {metrics: [{name: e, query: q, max: 'five percent'}]}\n",
      "apps.user.gates.metrics[0].max: 'five percent' is not a number"),
-    ("    gates: {metrics: [{name: e, query: q, max: 1, provider: datadog}]}\n",
-     "apps.user.gates.metrics[0].provider: 'datadog' is not one of prometheus"),
+    ("    gates: {metrics: [{name: e, query: q, max: 1, provider: graphite}]}\n",
+     "apps.user.gates.metrics[0].provider: 'graphite' is not one of prometheus, datadog, web"),
     ("    gates: {max_restarts: true}\n", "apps.user.gates.max_restarts: must be a whole number >= 0"),
 ])
 def test_each_config_mistake_is_one_clear_line(tmp_path, extra, line):
