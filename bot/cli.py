@@ -15,7 +15,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     from sandbox import main as sandbox_main
 
     return sandbox_main.run(port=args.port, kubeconfig=Path(args.kubeconfig), seed=args.seed,
-                      ready_delay=args.ready_delay, traffic_rps=args.traffic_rps)
+                      ready_delay=args.ready_delay, traffic_rps=args.traffic_rps,
+                      segment=args.segment, segment_share=args.segment_share)
 
 
 def _config_problems(path: str | None = None, slack_http: bool = False) -> tuple[object, list[str]]:
@@ -150,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds until a healthy pod is Ready")
     sb.add_argument("--traffic-rps", type=float, default=20.0,
                     help="simulated requests per second on every Ingress path (0: none)")
+    sb.add_argument("--segment", default="", help="header:NAME=VALUE or cookie:NAME=VALUE some requests carry")
+    sb.add_argument("--segment-share", type=float, default=0.1, help="the share of requests in --segment")
     sb.set_defaults(run=_sandbox)
 
     pg = sub.add_parser("playground", help="sandbox + Redis + bot + a browser console, no Slack needed")

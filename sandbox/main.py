@@ -8,10 +8,23 @@ from .pods import Timing
 from .seed import seed_demo
 
 
-def run(port: int, kubeconfig: Path, seed: str, ready_delay: float, traffic_rps: float = 20.0) -> int:
+def parse_segment(text: str) -> dict:
+    """`header:NAME=VALUE` or `cookie:NAME=VALUE` -> the generator's segment."""
+    kind, _, pair = text.partition(":")
+    name, _, value = pair.partition("=")
+    if kind not in ("header", "cookie") or not name or not value:
+        raise ValueError(f"{text!r}: use header:NAME=VALUE or cookie:NAME=VALUE")
+    return {"headers": {name: value}} if kind == "header" else {"cookies": {name: value}}
+
+
+def run(port: int, kubeconfig: Path, seed: str, ready_delay: float, traffic_rps: float = 20.0,
+        segment: str = "", segment_share: float = 0.1) -> int:
     from bot.runtime.lifecycle import wait_for_interrupt
 
-    sandbox = Sandbox(port=port, timing=Timing(ready_delay=ready_delay), traffic_rps=traffic_rps).start()
+    sandbox = Sandbox(port=port, timing=Timing(ready_delay=ready_delay), traffic_rps=traffic_rps)
+    if segment:
+        sandbox.generator.segment, sandbox.generator.segment_share = parse_segment(segment), segment_share
+    sandbox.start()
     path = sandbox.write_kubeconfig(kubeconfig)
     print(f"sandbox cluster: {sandbox.url}")
     print(f"kubeconfig:      {path.resolve()}   (export KUBECONFIG={path.resolve()})")

@@ -76,6 +76,9 @@ ERROR_RATE = ('(sum(rate(sandbox_requests_total{{app="{{app}}",version="{{versio
               ' or vector(0)) / sum(rate(sandbox_requests_total{{app="{{app}}",version="{{version}}"}}[{w}]))')
 
 
+REQUESTS = 'sum(increase(sandbox_requests_total{{app="{{app}}",version="{{version}}"}}[{w}]))'
+
+
 def error_rate_metric(window: str = "30s", max_ratio: float = 0.05) -> dict:
     return {"name": "error-rate", "query": ERROR_RATE.format(w=window), "max": max_ratio}
 

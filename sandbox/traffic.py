@@ -258,8 +258,11 @@ class TrafficGenerator:
     """Steady background requests on every Ingress path, like a load generator in front of
     the cluster, so metric gates have data (`graybot sandbox --traffic-rps`)."""
 
-    def __init__(self, traffic: Traffic, rps: float):
+    def __init__(self, traffic: Traffic, rps: float, segment: dict | None = None, segment_share: float = 0.0):
+        """`segment`: {"headers": {...}, "cookies": {...}} a `segment_share` of requests carry
+        (the users of an A/B segment), so A/B gates have data."""
         self.traffic, self.rps = traffic, rps
+        self.segment, self.segment_share = segment or {}, segment_share
         self._stop = threading.Event()
 
     def start(self) -> "TrafficGenerator":
@@ -300,4 +303,8 @@ class TrafficGenerator:
             count, carry = int(carry), carry - int(carry)
             for target in self.targets():
                 for _ in range(count):
-                    self.traffic.request(**target)
+                    if self.segment and self.traffic.rng.random() < self.segment_share:
+                        self.traffic.request(**target, headers=self.segment.get("headers"),
+                                             cookies=self.segment.get("cookies"))
+                    else:
+                        self.traffic.request(**target)

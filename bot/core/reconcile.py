@@ -68,6 +68,10 @@ class Reconciler:
             return "wait", f"baking: {int(hold - (now - settled))}s left"
         if not app.gates.metrics or release.options.get("overridden_stage") == release.stage:
             return PASS, ready_detail
+        if release.current.weight == 0 and not release.options.get("match"):
+            # by design no traffic reaches the new version yet (blue/green before its switch):
+            # its metric gates are judged after the switch, during that stage's bake
+            return PASS, f"{ready_detail}; no traffic to {release.to_version} by design at this stage"
         verdict = engine.metrics.evaluate(app, release)
         telemetry.GATE_EVALUATIONS.labels(gate="metric", result=verdict.result).inc()
         return verdict.result, f"{ready_detail}; {verdict.evidence}"

@@ -25,7 +25,8 @@ class ConfigError(Exception):
 
 APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "rule", "router", "image", "channels",
             "approvers", "requester_can_approve", "gates") + RULE_KEYS
-GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics")
+GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics",
+             "requests", "min_requests")
 METRIC_KEYS = ("name", "query", "max", "min", "provider", "compare", "max_ratio", "max_delta", "test",
                "min_samples", "window", "step")
 COMPARE_TESTS = ("mann-whitney",)
@@ -75,6 +76,8 @@ class Gates:
     bake: int = 0
     auto_rollback: bool = True
     metrics: tuple[Metric, ...] = ()
+    requests: str = ""          # a query counting the new version's requests in the metrics' window
+    min_requests: int = 0       # fewer than this: the metrics have too little to say (inconclusive)
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def _gates(raw: object, where: str, problems: list[str]) -> Gates:
                 problems.append(f"{where}.gates.{key}: {raw[key]!r} is not a duration like 30s, 10m, 2h")
             else:
                 values[key] = seconds
-    for key in ("max_restarts", "min_ready"):
+    for key in ("max_restarts", "min_ready", "min_requests"):
         if key in raw:
             if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 0:
                 problems.append(f"{where}.gates.{key}: must be a whole number >= 0")
@@ -155,6 +158,9 @@ def _gates(raw: object, where: str, problems: list[str]) -> Gates:
                 values[key] = raw[key]
     values["auto_rollback"] = boolean(raw, "auto_rollback", True, f"{where}.gates", problems)
     values["metrics"] = _metrics(raw.get("metrics"), where, problems)
+    values["requests"] = str(raw.get("requests") or "")
+    if values.get("min_requests") and not values["requests"]:
+        problems.append(f"{where}.gates.min_requests: needs `requests:`, a query counting the new version's requests")
     return Gates(**values)
 
 

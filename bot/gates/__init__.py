@@ -84,7 +84,28 @@ class MetricGate:
             return Verdict(INCONCLUSIVE, f"{metric.name}: no data for `{text}`")
         return judge(metric, value)
 
+    def traffic(self, app: AppSpec, release: Release) -> Verdict | None:
+        """Inconclusive when fewer than `min_requests` reached the new version (too little to
+        judge: wait longer, continue, or roll back); None when there were enough (or no rule)."""
+        gates = app.gates
+        if not gates.min_requests or not gates.metrics:
+            return None
+        provider = self.providers.get(gates.metrics[0].provider)
+        text = query_for(Metric("requests", gates.requests), app, release)
+        try:
+            count = provider.value(text) if provider else None
+        except ProviderError:
+            count = None
+        count = 0.0 if count is None or math.isnan(count) else count
+        if count >= gates.min_requests:
+            return None
+        return Verdict(INCONCLUSIVE, f"only {count:.0f} requests reached {release.to_version} "
+                                     f"(the metric gates need {gates.min_requests}): resume to wait and measure "
+                                     "again, continue to go on anyway, or roll back")
+
     def evaluate(self, app: AppSpec, release: Release) -> Verdict:
+        if (thin := self.traffic(app, release)) is not None:
+            return thin
         verdicts = [self.check(m, app, release) for m in app.gates.metrics]
         for result in (FAIL, INCONCLUSIVE):
             bad = [v.evidence for v in verdicts if v.result == result]
