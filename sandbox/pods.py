@@ -2,7 +2,7 @@
 
 Image tags decide health (DESIGN.md section 7): `broken` never gets Ready and its restart
 count climbs (CrashLoopBackOff); `slow` is Ready after `slow_delay`; anything else after
-`ready_delay`. `errors` pods are Ready (the traffic simulator makes them fail requests).
+`ready_delay`. `errors` pods are Ready; the traffic simulator makes them fail 20% of requests (`errors-N`: N%).
 """
 from __future__ import annotations
 

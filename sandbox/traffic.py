@@ -51,6 +51,7 @@ class Traffic:
     def __init__(self, store: ObjectStore, pods: PodSimulator, seed: int | None = None):
         self.store, self.pods = store, pods
         self.rng = random.Random(seed)
+        self._served: dict[str, int] = {}      # requests served per image tag (error spacing)
         self.series = Series()                # every request, timed, for /api/v1/query
 
     # -- ingress-nginx ------------------------------------------------------------------
@@ -194,11 +195,20 @@ class Traffic:
         labels = pod["metadata"].get("labels") or {}
         tag = image_tag(pod["spec"]["containers"][0].get("image", ""))
         version = labels.get("version") or tag
-        code = 500 if self.rng.random() < error_rate(tag) else 200
+        code = 500 if self._fails(tag) else 200
         self.series.add(namespace, labels.get("app", service), version, str(code))
         return {"status": code, "pod": pod["metadata"]["name"], "version": version,
                 "image": pod["spec"]["containers"][0].get("image", ""), "service": service,
                 "canary_ingress": canary}
+
+    def _fails(self, tag: str) -> bool:
+        """Exactly the image's share of its requests fail, spread evenly (every 25th for
+        errors-4), so a gate sees the rate it was given, not a random draw around it."""
+        rate = error_rate(tag)
+        if not rate:
+            return False
+        served = self._served[tag] = self._served.get(tag, 0) + 1
+        return int(served * rate) > int((served - 1) * rate)
 
     def preview(self, n: int, namespace: str, service: str, version: str) -> dict:
         """n requests to `service`'s pods of one version only (a preview Service's view)."""
