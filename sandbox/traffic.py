@@ -94,8 +94,9 @@ class Traffic:
         return self.rng.randint(1, total) <= weight
 
     # -- Istio --------------------------------------------------------------------------
-    def _istio(self, namespace: str, service: str, path: str, headers: dict) -> tuple[str, dict] | None:
-        """(destination host, subset labels) per the VirtualService for `service`, if any."""
+    def _istio(self, namespace: str, service: str, path: str, headers: dict) -> tuple[str, dict, dict] | None:
+        """(destination host, subset labels, response headers the destination adds) per the
+        VirtualService for `service`, if any."""
         vs = next((v for v in self.store.list(VS, namespace) if service in v["spec"].get("hosts", [])), None)
         if vs is None:
             return None
@@ -114,7 +115,9 @@ class Traffic:
                     break
                 pick -= weight
             d = dest["destination"]
-            return d["host"], self._subset(namespace, d["host"], d.get("subset"))
+            response = (dest.get("headers") or {}).get("response") or {}
+            added = {k.lower(): v for k, v in {**(response.get("add") or {}), **(response.get("set") or {})}.items()}
+            return d["host"], self._subset(namespace, d["host"], d.get("subset")), added
         return None
 
     @staticmethod
@@ -161,8 +164,11 @@ class Traffic:
                     service = next(r[2] for r in _rules(canary_ing) if r[:2] == rule[:2])
                     canary = True
             routed = self._istio(namespace, service, path, headers)
-            host_svc, subset = routed if routed else (service, {})
-            return self._serve(namespace, host_svc, subset, canary)
+            host_svc, subset, added = routed if routed else (service, {}, {})
+            served = self._serve(namespace, host_svc, subset, canary)
+            if "set-cookie" in added and "version" in served:
+                served["set_cookie"] = added["set-cookie"]
+            return served
 
     def _through_gateway(self, namespace: str, gateway: str, path: str, host: str, headers: dict,
                          method: str, query: dict) -> dict:

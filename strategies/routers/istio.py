@@ -13,11 +13,20 @@ from ..selectors import stable_label
 VS, DR = Kube.ISTIO_PLURALS
 
 
-def _dest(host: str, subset: str, weight: int | None = None) -> dict:
+STICKY_AGE = 86400
+
+
+def _dest(host: str, subset: str, weight: int | None = None, cookie: str | None = None) -> dict:
     d = {"destination": {"host": host, "subset": subset}}
     if weight is not None:
         d["weight"] = weight
+    if cookie is not None:       # sticky: the response tells the browser which version it got
+        d["headers"] = {"response": {"add": {"set-cookie": f"{cookie}={subset}; Max-Age={STICKY_AGE}; Path=/"}}}
     return d
+
+
+def cookie_block(name: str, value: str) -> dict:
+    return {"headers": {"cookie": {"regex": rf"^(.*?;\s*)?({name}={value})(;.*)?$"}}}
 
 
 def match_block(match: dict) -> dict:
@@ -69,8 +78,12 @@ class IstioRouter:
         http = []
         if (match := match_of(release)) is not None:
             http.append({"name": "graybot-ab", "match": [match_block(match)], "route": [_dest(host, new)]})
+        cookie = f"graybot-{app.name}" if release.options.get("sticky") else None
+        if cookie:       # returning visitors go back to the version they were given
+            http.append({"name": "graybot-sticky-new", "match": [cookie_block(cookie, new)], "route": [_dest(host, new)]})
+            http.append({"name": "graybot-sticky-old", "match": [cookie_block(cookie, old)], "route": [_dest(host, old)]})
         http.append({"name": "graybot-weights",
-                     "route": [_dest(host, old, 100 - stage.weight), _dest(host, new, stage.weight)]})
+                     "route": [_dest(host, old, 100 - stage.weight, cookie), _dest(host, new, stage.weight, cookie)]})
         self._http(kube, app, release, http)
 
     def promote(self, kube: Kube, app: AppSpec, release: Release) -> None:

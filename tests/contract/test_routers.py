@@ -11,7 +11,7 @@ import pytest
 import urllib3
 
 from bot.domain.model import Phase
-from bot.domain.names import MATCHING_ROUTERS, ROUTERS
+from bot.domain.names import MATCHING_ROUTERS, ROUTERS, STICKY_ROUTERS
 from sandbox.seed import apps_yaml
 from strategies.routers import router_classes
 from tests.kit.world import NS, demo_world
@@ -41,6 +41,16 @@ def routed_world(sandbox, kube, redis_client, tmp_path, router):
     w.http = urllib3.PoolManager()
     w.url = sandbox.url
     return w
+
+
+@pytest.fixture(params=STICKY_ROUTERS)
+def sticky_router(request):
+    return request.param
+
+
+@pytest.fixture
+def sticky_world(sandbox, kube, redis_client, tmp_path, sticky_router):
+    return routed_world(sandbox, kube, redis_client, tmp_path, sticky_router)
 
 
 @pytest.fixture
@@ -181,3 +191,23 @@ def test_plan_shows_weights_and_the_match_rule(ab_world):
     reply = run_text(ab_world.engine, "plan ab user-v2 header:role=test", "U1")
     assert "A/B header role=test" in reply.text and "match rule: header role=test" in reply.text
     assert f"router: {ab_world.router}" in reply.text and "traffic  10%" in reply.text
+
+
+def test_sticky_keeps_returning_users_and_splits_new_ones(sticky_world):
+    w = sticky_world
+    r = w.engine.settle(w.start("canary user-v2 30% --sticky").id, timeout=30)
+    visits = traffic(w, n=4000, users=800)
+    assert visits["users"]["switched"] == 0, visits                 # nobody changed version
+    first = 100 * visits["users"]["first"].get("v2", 0) / 800
+    assert abs(first - 30) <= 6, visits                             # new visitors split by weight
+    w.act("approve user")                                            # 50%: returning users stay put
+    r = w.engine.settle(r.id, timeout=30)
+    assert r.current.weight == 50
+    assert share(traffic(w, n=300, cookie="graybot-user=v1")) == 0.0
+    assert share(traffic(w, n=300, cookie="graybot-user=v2")) == 100.0
+    w.act("approve user")                                            # 100%, then done
+    assert w.engine.settle(r.id, timeout=30).phase == Phase.SUCCEEDED
+    assert share(traffic(w, n=300, cookie="graybot-user=v1")) == 100.0   # stickiness went with the release
+    assert "set_cookie" not in json.loads(w.http.request("GET", w.url + "/sandbox/request", fields={
+        "path": "/user", "service": "user", **({"gateway": "public"} if w.router == "gateway" else {})}).data)
+    assert leftovers(w) == NOTHING_LEFT
