@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.model import Phase, Release
 from bot.domain.names import SCHEDULER
 from bot.domain.timing import describe
-from bot.language.text import stage_marks
+from bot.language.text import stage_marks, when
 
 ICON = {"done": ":white_check_mark:", "current": ":arrow_forward:", "next": ":white_circle:"}
 PHASE_ICON = {Phase.PENDING: ":hourglass:", Phase.PROGRESSING: ":arrows_counterclockwise:",
@@ -173,6 +173,9 @@ def release_blocks(release: Release, live: dict | None = None, key: bytes = b"")
         context.append(MarkdownTextObject(text=timer))
     if (votes := vote_text(release)):
         context.append(MarkdownTextObject(text=votes))
+    if (release.origin.get("gitops") or {}).get("policy") == "suspend" and release.phase.live:
+        context.append(MarkdownTextObject(text=f":double_vertical_bar: GitOps reconciliation suspended since "
+                                               f"{when(release.created_at)}; restored when the release ends"))
     context.append(MarkdownTextObject(text=f"`{release.id}` · state v{release.version} · last: "
                                            f"{release.last_action} by {_who(release.last_actor)}"))
     blocks += [ContextBlock(elements=context)]

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Iterator
 
-from . import patching, resources, semantics
+from . import managed, patching, resources, semantics
 from .errors import ApiError, already_exists, bad_request, conflict, not_found, \
     unprocessable, unsupported_media, method_not_allowed
 from .objstore import ObjectStore
@@ -66,6 +66,7 @@ class KubeApi:
     # -- entry point ------------------------------------------------------------------
     def handle(self, req: Request, route: Route) -> tuple[int, dict]:
         res = route.res
+        self.manager = req.query.get("fieldManager") or "unknown-client"   # under the store lock
         if route.sub and route.sub not in res.subresources:
             raise not_found(res.plural, res.group, route.name or "")
         with self.store.lock:
@@ -134,6 +135,7 @@ class KubeApi:
             raise already_exists(route.res.plural, route.res.group, meta["name"])
         if req.query.get("dryRun") == "All":
             return 201, obj
+        managed.record(None, obj, self.manager, route.res.group_version)
         return 201, self.store.create(self._skey(route.res), obj)
 
     def _check_rv(self, route: Route, current: dict, new: dict) -> None:
@@ -154,6 +156,7 @@ class KubeApi:
         else:
             stored = semantics.prepare_update(route.res, current, new, route.sub)
         stored["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        managed.record(current, stored, getattr(self, "manager", "unknown-client"), route.res.group_version)
         if not dry_run:
             stored = self.store.update(self._skey(route.res), stored)
         return scale_of(stored) if route.sub == "scale" else stored

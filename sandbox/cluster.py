@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from .api import KubeApi
-from . import datadog
+from . import datadog, gitops
 from .controller import DeploymentController
 from .gateway import GatewayController
 from .objstore import ObjectStore
@@ -32,11 +32,13 @@ class Sandbox:
         self.deployments = DeploymentController(self.store)
         self.pods = PodSimulator(self.store, self.timing)
         self.gateways = GatewayController(self.store)
+        self.gitops = gitops.GitOpsController(self.store)
         self.traffic = Traffic(self.store, self.pods)
         register_traffic_routes(self.server, self.traffic)
         register_prometheus_routes(self.server, self.traffic)
         register_webhook_routes(self.server, self.traffic)
         datadog.register(self.server, self.traffic.series)
+        gitops.register(self.server, self.gitops)
         self.generator = TrafficGenerator(self.traffic, traffic_rps)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -58,6 +60,7 @@ class Sandbox:
             self.deployments.sync_all()
             self.pods.collect_garbage()
             self.gateways.sync()
+            self.gitops.sync()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.timing.tick):

@@ -29,6 +29,7 @@ class KubeError(Exception):
 
 
 RETRIABLE = (0, 429, 500, 502, 503, 504)
+FIELD_MANAGER = "graybot"      # every write names it, so managedFields say who changed what
 
 
 def _timed_out(exc: BaseException) -> bool:
@@ -121,7 +122,8 @@ class Kube:
         return json.loads(resp.data)
 
     def _write(self, fn: Callable, *args, **kwargs) -> dict:
-        resp = self._call(fn, *args, _preload_content=False, **kwargs)
+        """A create, patch or replace, as FIELD_MANAGER."""
+        resp = self._call(fn, *args, _preload_content=False, field_manager=FIELD_MANAGER, **kwargs)
         return json.loads(resp.data) if resp.data else {}
 
     def _create(self, fn: Callable, args: tuple, body: dict, existing: Callable[[], dict | None]) -> dict:
@@ -136,7 +138,7 @@ class Kube:
     def _delete(self, fn: Callable, *args) -> bool:
         """Delete; False when it was already gone."""
         try:
-            self._write(fn, *args)
+            self._call(fn, *args, _preload_content=False)
             return True
         except KubeError as err:
             if err.status == 404:
@@ -272,3 +274,21 @@ class Kube:
         group, version = self.GATEWAY
         return self._write(self.custom.replace_namespaced_custom_object, group, version, ns,
                            "httproutes", name, body)
+
+    # -- GitOps controllers' objects (Argo CD Applications, Flux Kustomizations) -----------
+    GITOPS = {"applications": ("argoproj.io", "v1alpha1"), "kustomizations": ("kustomize.toolkit.fluxcd.io", "v1")}
+
+    def gitops_object(self, plural: str, ns: str, name: str) -> dict | None:
+        group, version = self.GITOPS[plural]
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, plural, name)
+
+    def merge_gitops_object(self, plural: str, ns: str, name: str, patch: dict) -> dict:
+        group, version = self.GITOPS[plural]
+        return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural, name, patch,
+                           _content_type="application/merge-patch+json")
+
+    def annotate(self, kind: str, ns: str, name: str, annotations: dict[str, str | None]) -> dict:
+        """Set (None: remove) annotations on a Deployment or Service, nothing else."""
+        fn = {"Deployment": self.apps.patch_namespaced_deployment, "Service": self.core.patch_namespaced_service}[kind]
+        return self._write(fn, name, ns, {"metadata": {"annotations": annotations}},
+                           _content_type="application/merge-patch+json")

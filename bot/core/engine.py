@@ -26,6 +26,7 @@ from bot.language.grammar import ActionCommand, StartCommand
 
 from . import approvals, refusals
 from .freezes import FreezeDesk
+from .gitops import GitOpsGuard
 from .reconcile import Reconciler
 from .refusals import Refused
 
@@ -52,6 +53,7 @@ class Engine:
         self._cluster_errors: dict[str, tuple[int, str]] = {}    # release id -> (stage, reason) told
         self.reconciler = Reconciler(self)
         self.freezes = FreezeDesk(store, registry, default_tz, clock)
+        self.gitops = GitOpsGuard(kube)
 
     # -- planning -----------------------------------------------------------------------
     def _target(self, cmd: StartCommand) -> Target:
@@ -91,7 +93,8 @@ class Engine:
                        to_version=cmd.version, image=target.image, stable_name=target.stable_name,
                        new_name=plan.new_name, replicas=target.replicas, stages=plan.stages,
                        requested_by=actor, options=options, created_at=now, updated_at=now,
-                       last_actor=actor, last_action="create", origin=plan.origin)
+                       last_actor=actor, last_action="create",
+                       origin=dict(plan.origin, **self.gitops.origin(target.app, target.stable)))
 
     # -- commands -----------------------------------------------------------------------
     def start(self, cmd: StartCommand, actor: str, channel: str = "") -> Release:

@@ -14,6 +14,8 @@ from bot.domain.names import GRAYBOT
 from bot.gates import FAIL, INCONCLUSIVE, PASS, MetricGate
 from bot.gates.webhooks import WebhookGate
 
+from .gitops import GitOpsGuard
+
 
 
 class Saves(Protocol):
@@ -23,6 +25,7 @@ class Saves(Protocol):
     store: Store
     metrics: MetricGate
     webhooks: WebhookGate
+    gitops: GitOpsGuard
     clock: Callable[[], float]
     default_tz: str
 
@@ -96,6 +99,18 @@ class Reconciler:
         engine.store.stage_clock(release.id, release.stage, "hooks", engine.clock())
         return None
 
+    def _reconciliation_suspended(self, release: Release) -> bool:
+        """`gitops: suspend`: before graybot's first change, once (retried until it works)."""
+        engine = self.engine
+        if not (release.origin.get("gitops") or {}).get("policy") == "suspend" or \
+                engine.store.stage_mark(release.id, 0, "gitops") is not None:
+            return True
+        if not engine.safely(engine.gitops.suspend, release)[0]:
+            return False
+        engine.store.stage_clock(release.id, 0, "gitops", engine.clock())
+        engine.store.record(release.id, GRAYBOT, "gitops_suspended", engine.gitops.suspended_text(release))
+        return True
+
     def after(self, release: Release, kind: str) -> None:
         """post-rollout and rollback hooks: told, recorded; they cannot change the outcome."""
         hooks = self.engine.registry[release.app].rules.hooks(kind) if release.app in self.engine.registry else ()
@@ -108,6 +123,8 @@ class Reconciler:
         strategy, app = engine.strategies[release.strategy], engine.registry[release.app]
         if (stopped := self._pre_stage_hooks(release)) is not None:
             return stopped
+        if not self._reconciliation_suspended(release):
+            return release
         started = engine.store.stage_clock(release.id, release.stage, "started", engine.clock())
         ok, progress = engine.safely(strategy.converge, release)
         if not ok:
@@ -129,7 +146,8 @@ class Reconciler:
         if result == INCONCLUSIVE:
             return engine.save(release, Event.GATE_INCONCLUSIVE, GRAYBOT, evidence)
         if release.last:
-            if not engine.safely(strategy.finalize, release)[0]:
+            if not engine.safely(strategy.finalize, release)[0] or \
+                    not engine.safely(engine.gitops.restore, release)[0]:
                 return release
             finished = engine.save(release, Event.FINISHED, GRAYBOT, detail=evidence)
             self.after(finished, "post-rollout")
@@ -149,6 +167,8 @@ class Reconciler:
         if progress.failure:
             return engine.save(release, Event.ROLLBACK_FAILED, GRAYBOT, progress.failure)
         if progress.done:
+            if not engine.safely(engine.gitops.restore, release)[0]:
+                return release          # reconciliation back on before the release ends
             done = engine.save(release, Event.ROLLBACK_DONE, GRAYBOT, detail=progress.detail)
             self.after(done, "rollback")
             return done

@@ -37,6 +37,12 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
         return Reply(_with_freezes(engine, text.list_text(store.active())))
     if cmd.verb == "history":
         return Reply(text.history_text(cmd.app, store.history(cmd.app)))
+    if cmd.verb == "gitops-diff":
+        done = next((r for r in store.history(cmd.app) if r.phase == Phase.SUCCEEDED), None)
+        if done is None:
+            return Reply(f"{cmd.app} has no successful release to hand back to Git.", ok=False)
+        change = engine.gitops.handback(done, engine.registry[cmd.app].service)
+        return Reply(text.handback_yaml(cmd.app, done, change), release=done)
     if cmd.app:
         release = store.active_for(cmd.app) or next(iter(store.history(cmd.app, 1)), None)
         return Reply(_with_freezes(engine, text.status_text(release) if release

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .durations import parse_duration
 from .names import DEFAULT_PROVIDER, PROVIDERS, ROUTERS
+from .gitops import POLICIES as GITOPS_POLICIES
 from .rules import POLICY_KEYS, RULE_KEYS, Rules, Windows, parse_rules, parse_windows
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -24,7 +25,7 @@ class ConfigError(Exception):
 
 
 APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "rule", "router", "image", "channels",
-            "approvers", "requester_can_approve", "gates") + RULE_KEYS
+            "approvers", "requester_can_approve", "gates", "gitops") + RULE_KEYS
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics",
              "requests", "min_requests")
 METRIC_KEYS = ("name", "query", "max", "min", "provider", "compare", "max_ratio", "max_delta", "test",
@@ -96,6 +97,7 @@ class AppSpec:
     requester_can_approve: bool = True
     gates: Gates = field(default_factory=Gates)
     rules: Rules = field(default_factory=Rules)     # windows, approvals, webhooks (domain/rules.py)
+    gitops: str | None = None     # refuse | suspend | ignore; unset: refuse when a controller would revert
 
     @property
     def labels(self) -> dict[str, str]:
@@ -249,6 +251,10 @@ def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
     router = str(raw.get("router", "replicas"))
     if router not in ROUTERS:
         problems.append(f"{where}.router: {router!r} is not one of {', '.join(ROUTERS)}")
+    gitops = raw.get("gitops")
+    if gitops is not None and gitops not in GITOPS_POLICIES:
+        problems.append(f"{where}.gitops: must be one of {', '.join(GITOPS_POLICIES)}, not {gitops!r}")
+        gitops = None
     rule = raw.get("rule")
     if rule is not None and (isinstance(rule, bool) or not isinstance(rule, (str, int))
                              or (isinstance(rule, int) and not 0 <= rule < 16)
@@ -265,7 +271,7 @@ def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
     return AppSpec(name=name, namespace=namespace,
                    selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
                    service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),
-                   httproute=str(raw.get("httproute", name)), rule=rule, router=router, image=image, channels=tuple(map(str, channels)),
+                   httproute=str(raw.get("httproute", name)), rule=rule, router=router, gitops=gitops, image=image, channels=tuple(map(str, channels)),
                    approvers=tuple(map(str, approvers)),
                    requester_can_approve=boolean(raw, "requester_can_approve", True, where, problems),
                    gates=_gates(raw.get("gates"), where, problems),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .apps import AppSpec
+from .gitops import field_owner
 from .model import Release
 
 
@@ -38,5 +39,7 @@ def drift(release: Release, kind: str, deploy: dict) -> str | None:
     expected = release.current.new_replicas if name == release.new_name else release.current.old_replicas
     actual = (deploy.get("spec") or {}).get("replicas", 0)
     if actual != expected:
-        return f"{name} was scaled to {actual} outside graybot (stage {release.current.name} wants {expected})"
+        who = field_owner(deploy, ("spec", "replicas"))
+        by = f" by {who}" if who and who != "graybot" else ""
+        return f"{name} was scaled to {actual}{by} outside graybot (stage {release.current.name} wants {expected})"
     return None

@@ -11,7 +11,7 @@ DEFAULT_PROVIDER = "prometheus"
 # what people type -> the verb it means (aliases included)
 VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume": "resume",
          "rollback": "rollback", "abort": "rollback", "continue": "continue"}
-QUERIES = ("status", "list", "history", "help")
+QUERIES = ("status", "list", "history", "help", "gitops-diff")
 
 # who acts when no person does (audit entries, thread replies)
 GRAYBOT = "graybot"

@@ -27,6 +27,7 @@ USAGE = {
              "[--window HH:MM-HH:MM] [--tz ZONE] [--manual]",
     "plan": "/release plan <strategy line>, e.g. /release plan canary user-v2 10%",
     "status": "/release status [APP]", "list": "/release list", "history": "/release history APP",
+    "gitops-diff": "/release gitops-diff APP   (what Git must now hold after the last release)",
     "help": "/release help [TOPIC]",
     "approve": "/release approve APP [--full]", "pause": "/release pause APP",
     "resume": "/release resume APP", "rollback": "/release rollback APP [--batches]",
@@ -262,12 +263,12 @@ def _action(verb: str, args: list[str], apps: list[str]) -> ActionCommand:
 
 def _query(verb: str, args: list[str], apps: list[str]) -> QueryCommand:
     usage = USAGE[verb]
-    limit = {"list": 0, "status": 1, "history": 1, "help": 1}[verb]
+    limit = {"list": 0, "status": 1, "history": 1, "help": 1, "gitops-diff": 1}[verb]
     if len(args) > limit:
         raise UsageError(f"unexpected {args[limit][:40]!r}", usage)
     if verb == "help":
         return QueryCommand("help", topic=args[0].lower() if args else None)
-    if verb == "history" and not args:
+    if verb in ("history", "gitops-diff") and not args:
         raise UsageError("APP missing", usage)
     return QueryCommand(verb, app=_app_name(args[0], apps, usage) if args else None)
 

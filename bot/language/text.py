@@ -45,7 +45,18 @@ def plan_text(release: Release, dry_run: bool = False) -> str:
         lines.append(f"  match rule: {rule}; router: {release.origin.get('router', '?')}")
     if release.options.get("bake"):
         lines.append(f"  bake time per stage: {format_duration(release.options['bake'])}")
+    lines += gitops_lines(release)
     return "\n".join(lines)
+
+
+def gitops_lines(release: Release) -> list[str]:
+    """The GitOps controllers claiming what the release changes, and what graybot does about it."""
+    gitops = release.origin.get("gitops") or {}
+    what = {"suspend": "reconciliation suspended during the release, restored after",
+            "ignore": "the controller ignores graybot's fields; a revert pauses the release"}
+    return [f"  gitops: {c['target']} is managed by {'Argo CD' if c['tool'] == 'argocd' else 'Flux'} "
+            f"{c['kind']} {c.get('namespace') + '/' if c.get('namespace') else ''}{c['name']}; "
+            f"{what.get(gitops.get('policy'), gitops.get('policy'))}" for c in gitops.get("claims", [])]
 
 
 def status_text(release: Release) -> str:
@@ -56,6 +67,7 @@ def status_text(release: Release) -> str:
              f"at {when(release.updated_at)}"]
     if release.reason:
         lines.append(f"  reason: {release.reason}")
+    lines += gitops_lines(release)
     for mark, stage in zip(stage_marks(release), release.stages):
         lines.append(f"  {MARK[mark]} {stage.name}: new {stage.new_replicas} / old {stage.old_replicas}, "
                      f"traffic {stage.weight}%")
@@ -84,8 +96,24 @@ def help_text(topic: str | None = None) -> str:
         return POLICY_USAGE[topic]
     lines = ["graybot moves an app to a new version in stages. Commands:"]
     lines += [f"  {USAGE[s]}" for s in STRATEGIES]
-    lines += [f"  {USAGE[v]}" for v in ("plan", "status", "list", "history", "approve", "pause",
+    lines += [f"  {USAGE[v]}" for v in ("plan", "status", "list", "history", "gitops-diff", "approve", "pause",
                                          "resume", "rollback", "continue", "help")]
     lines += [f"  {POLICY_USAGE[v]}" for v in POLICY_USAGE]
     lines.append("Aliases: promote = approve, abort = rollback. Durations: 30s, 10m, 2h.")
+    return "\n".join(lines)
+
+
+def handback_yaml(app: str, release: Release, change: dict) -> str:
+    """The change Git must now hold, as YAML a person (or a CI job) can commit."""
+    d, svc = change["deployment"], change["service"]
+    lines = [f"# {app}: what Git must hold after {release.id} ({release.from_version} -> {release.to_version})",
+             "apiVersion: apps/v1", "kind: Deployment",
+             f"metadata: {{name: {d['name']}, namespace: {d['namespace']}}}", "spec:",
+             f"  replicas: {d['replicas']}", "  template:", "    spec:", "      containers:"]
+    lines += [f"        - {{name: {c['name']}, image: \"{c['image']}\"}}" for c in d["containers"]]
+    if change.get("retired"):
+        lines.append(f"# and delete Deployment {change['retired']} (retired by the release)")
+    selector = ", ".join(f"{k}: {v}" for k, v in sorted(svc["selector"].items()))
+    lines += ["---", "apiVersion: v1", "kind: Service", f"metadata: {{name: {svc['name']}, namespace: {d['namespace']}}}",
+              "spec:", f"  selector: {{{selector}}}"]
     return "\n".join(lines)

@@ -87,6 +87,8 @@ def needed_permissions() -> set[tuple[str, str, str]]:
     watched = {n.attr for n in ast.walk(watch_fn) if isinstance(n, ast.Attribute)}
     in_gateway = {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and "httproute" in fn.name
                   for n in ast.walk(fn)}
+    in_gitops = {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and "gitops" in fn.name
+                 for n in ast.walk(fn)}
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
                 and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
@@ -97,6 +99,9 @@ def needed_permissions() -> set[tuple[str, str, str]]:
         verb, rest = VERBS[m.group(1)], m.group(2)
         sub = next((s[1:] for s in SUBRESOURCES if rest.endswith(s)), None)
         rest = rest[: -len(sub) - 1] if sub else rest
+        if id(node) in in_gitops:          # Argo CD Applications and Flux Kustomizations
+            needed |= {(group, plural, verb) for plural, (group, _v) in Kube.GITOPS.items()}
+            continue
         gateway = id(node) in in_gateway
         group = GATEWAY_GROUP if gateway else API_GROUPS[node.value.attr]
         for resource in _resource(rest, gateway):
@@ -110,7 +115,7 @@ def needed_permissions() -> set[tuple[str, str, str]]:
 def granted_rules() -> list[dict]:
     rules = []
     for path in (MANIFESTS / "base" / "rbac.yaml", MANIFESTS / "components" / "istio" / "rbac.yaml",
-                 MANIFESTS / "components" / "gateway-api" / "rbac.yaml"):
+                 MANIFESTS / "components" / "gateway-api" / "rbac.yaml", MANIFESTS / "components" / "gitops" / "rbac.yaml"):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc["kind"] == "ClusterRole":
                 rules += doc["rules"]

@@ -1,0 +1,126 @@
+"""Living with GitOps controllers: before a release, find out whether Argo CD or Flux manages
+what it will change and would put it back; then refuse (the default), suspend reconciliation for
+the release's duration (remembered in the release's origin, saved in Redis before anything
+changes, restored on success or rollback), or go ahead because the team told its controller to
+ignore graybot's fields (`ignore`; a revert then pauses the release, naming the manager)."""
+from __future__ import annotations
+
+from bot.adapters.kube import Kube
+from bot.domain.apps import AppSpec
+from bot.domain.gitops import FLUX_RECONCILE, Claim, claims
+from bot.domain.model import Release
+
+from .refusals import Refused
+
+ARGO_NAMESPACE = "argocd"        # where Argo CD keeps its Applications (its default install)
+
+
+def _self_heal(app: dict) -> bool:
+    auto = (app.get("spec", {}).get("syncPolicy") or {}).get("automated")
+    return auto is not None and auto.get("enabled", True) is not False and bool(auto.get("selfHeal"))
+
+
+class GitOpsGuard:
+    def __init__(self, kube: Kube):
+        self.kube = kube
+
+    # -- before the release -------------------------------------------------------------
+    def inspect(self, app: AppSpec, stable: dict) -> list[dict]:
+        """Every live claim on the objects a release changes, with whether the claimer reverts."""
+        targets = [(stable, "Deployment")]
+        service = self.kube.service(app.namespace, app.service)
+        if service is not None:
+            targets.append((service, "Service"))
+        found = []
+        for obj, kind in targets:
+            for claim in claims(obj, kind):
+                owner = self._owner(claim, app.namespace)
+                if owner is not None:
+                    found.append(dict(claim.as_dict(), **owner, object_kind=kind,
+                                      object_name=obj["metadata"]["name"]))
+        return found
+
+    def _owner(self, claim: Claim, namespace: str) -> dict | None:
+        if claim.tool == "argocd":
+            ns = claim.namespace or ARGO_NAMESPACE
+            found = self.kube.gitops_object("applications", ns, claim.name)
+            if found is None:
+                return None           # the label alone is common (Helm sets it): no Application, no claim
+            return {"namespace": ns, "reverts": _self_heal(found),
+                    "automated": (found["spec"].get("syncPolicy") or {}).get("automated")}
+        if claim.kind == "Kustomization":
+            ks = self.kube.gitops_object("kustomizations", claim.namespace or namespace, claim.name)
+            if ks is None:
+                return None
+            return {"namespace": claim.namespace or namespace, "reverts": not ks["spec"].get("suspend")}
+        return {"reverts": True}          # a HelmRelease: helm-controller puts drift back too
+
+    def origin(self, app: AppSpec, stable: dict) -> dict:
+        """What the plan keeps: the claims, the policy, and (for suspend) what to restore."""
+        found = self.inspect(app, stable)
+        if not found:
+            return {}
+        policy = app.gitops or "refuse"
+        reverting = [c for c in found if c["reverts"]]
+        if policy == "refuse" and reverting:
+            raise Refused(self._refusal(app, reverting))
+        if policy == "suspend":
+            for c in found:
+                if c["tool"] == "flux":
+                    obj = (self.kube.deployment if c["object_kind"] == "Deployment" else self.kube.service)(
+                        app.namespace, c["object_name"])
+                    c["annotation_was"] = ((obj or {}).get("metadata", {}).get("annotations") or {}).get(FLUX_RECONCILE)
+        return {"gitops": {"policy": policy, "claims": found}}
+
+    @staticmethod
+    def _refusal(app: AppSpec, found: list[dict]) -> str:
+        said = "; ".join(Claim(**{k: c[k] for k in Claim.__dataclass_fields__}).said() for c in found)
+        return (f"{said}, and it would put back what graybot changes. Either set `gitops: suspend` for "
+                f"{app.name} in apps.yaml (graybot pauses reconciliation during the release and restores "
+                "it after), or tell the controller to ignore graybot's fields (Argo CD: ignoreDifferences "
+                "with managedFieldsManagers: [graybot]; Flux: ignore the fields or annotate the objects) "
+                "and set `gitops: ignore`.")
+
+    # -- during and after --------------------------------------------------------------
+    @staticmethod
+    def _claims(release: Release) -> list[dict]:
+        gitops = release.origin.get("gitops") or {}
+        return gitops.get("claims", []) if gitops.get("policy") == "suspend" else []
+
+    def suspend(self, kube: Kube, release: Release) -> None:
+        """Idempotent: Argo CD's automated sync off on the Application; Flux's reconcile
+        annotation on each claimed object (its Kustomization keeps working for the rest)."""
+        for c in self._claims(release):
+            if c["tool"] == "argocd":
+                kube.merge_gitops_object("applications", c["namespace"], c["name"],
+                                         {"spec": {"syncPolicy": {"automated": None}}})
+            elif c["kind"] == "Kustomization":
+                kube.annotate(c["object_kind"], release.namespace, c["object_name"], {FLUX_RECONCILE: "disabled"})
+
+    def restore(self, kube: Kube, release: Release) -> None:
+        """Put back exactly what `origin` recorded (an object graybot deleted needs nothing)."""
+        for c in self._claims(release):
+            if c["tool"] == "argocd":
+                kube.merge_gitops_object("applications", c["namespace"], c["name"],
+                                         {"spec": {"syncPolicy": {"automated": c.get("automated")}}})
+            elif c["kind"] == "Kustomization":
+                getter = kube.deployment if c["object_kind"] == "Deployment" else kube.service
+                if getter(release.namespace, c["object_name"]) is not None:
+                    kube.annotate(c["object_kind"], release.namespace, c["object_name"],
+                                  {FLUX_RECONCILE: c.get("annotation_was")})
+
+    def suspended_text(self, release: Release) -> str:
+        names = sorted({f"{'Argo CD' if c['tool'] == 'argocd' else 'Flux'} {c['kind']} {c['name']}"
+                        for c in self._claims(release)})
+        return f"reconciliation suspended for the release: {', '.join(names)}" if names else ""
+
+    def handback(self, release: Release, service_name: str) -> dict:
+        """What Git must now hold after a successful release, read from the cluster as it is."""
+        deploy = self.kube.deployment(release.namespace, release.new_name) or {}
+        service = self.kube.service(release.namespace, service_name) or {}
+        containers = (deploy.get("spec", {}).get("template", {}).get("spec", {}) or {}).get("containers") or []
+        return {"deployment": {"name": release.new_name, "namespace": release.namespace,
+                               "replicas": deploy.get("spec", {}).get("replicas"),
+                               "containers": [{"name": c["name"], "image": c.get("image")} for c in containers]},
+                "retired": release.stable_name if release.stable_name != release.new_name else None,
+                "service": {"name": service_name, "selector": (service.get("spec") or {}).get("selector") or {}}}

@@ -1,0 +1,65 @@
+"""Which GitOps controller claims a Kubernetes object, from its own metadata (pure), and what an
+app's `gitops:` policy says to do about it (REFERENCE.md "GitOps controllers")."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+POLICIES = ("refuse", "suspend", "ignore")
+ARGO_LABEL, ARGO_TRACKING = "app.kubernetes.io/instance", "argocd.argoproj.io/tracking-id"
+FLUX_NAME, FLUX_NAMESPACE = "kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace"
+FLUX_HELM = "helm.toolkit.fluxcd.io/name"
+FLUX_RECONCILE = "kustomize.toolkit.fluxcd.io/reconcile"
+MANAGERS = {"argocd-controller": "argocd", "kustomize-controller": "flux", "helm-controller": "flux"}
+
+
+@dataclass(frozen=True)
+class Claim:
+    tool: str          # argocd | flux
+    kind: str          # Application | Kustomization | HelmRelease
+    name: str          # the claiming object's name ...
+    namespace: str     # ... and namespace ("" when only a label names it: Argo's default namespace)
+    target: str        # what it claims, e.g. "Deployment user-v1"
+    evidence: str      # how graybot knows
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def said(self) -> str:
+        owner = f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+        return f"{self.target} is managed by {'Argo CD' if self.tool == 'argocd' else 'Flux'} {owner} ({self.evidence})"
+
+
+def claims(obj: dict, kind: str) -> list[Claim]:
+    meta = obj.get("metadata") or {}
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    target = f"{kind} {meta.get('name')}"
+    found = []
+    if ARGO_TRACKING in annotations:
+        app = str(annotations[ARGO_TRACKING]).split(":", 1)[0]
+        found.append(Claim("argocd", "Application", app, "", target, f"annotation {ARGO_TRACKING}"))
+    elif ARGO_LABEL in labels:
+        found.append(Claim("argocd", "Application", labels[ARGO_LABEL], "", target, f"label {ARGO_LABEL}"))
+    if FLUX_NAME in labels:
+        found.append(Claim("flux", "Kustomization", labels[FLUX_NAME], labels.get(FLUX_NAMESPACE, ""), target,
+                           f"labels {FLUX_NAME}/namespace"))
+    if FLUX_HELM in labels:
+        found.append(Claim("flux", "HelmRelease", labels[FLUX_HELM], labels.get("helm.toolkit.fluxcd.io/namespace", ""),
+                           target, f"label {FLUX_HELM}"))
+    return found
+
+
+def managers(obj: dict) -> list[str]:
+    return [e.get("manager", "") for e in (obj.get("metadata") or {}).get("managedFields") or []]
+
+
+def field_owner(obj: dict, path: tuple[str, ...]) -> str | None:
+    """Who last wrote `path` (e.g. ("spec", "replicas")), per managedFields."""
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        node = entry.get("fieldsV1") or {}
+        for key in path:
+            node = node.get(f"f:{key}") if isinstance(node, dict) else None
+            if node is None:
+                break
+        else:
+            return entry.get("manager")
+    return None

@@ -1,0 +1,121 @@
+"""Argo CD and Flux as the objects they manage see them: the `Application` (argoproj.io/v1alpha1)
+and `Kustomization` (kustomize.toolkit.fluxcd.io/v1) kinds, and a simulated controller that holds
+a "Git" copy of every Deployment and Service it manages and, with self-heal on, puts back any
+drift within `delay` seconds, writing as its own field manager. It honours exactly the fields
+REFERENCE.md names: Argo CD's tracking label `app.kubernetes.io/instance` (or the
+`argocd.argoproj.io/tracking-id` annotation) and `spec.syncPolicy.automated.selfHeal` (with
+`enabled: false` or no `automated` meaning no self-heal); Flux's `kustomize.toolkit.fluxcd.io/
+name`/`namespace` labels, `spec.suspend` and the per-object annotation
+`kustomize.toolkit.fluxcd.io/reconcile: disabled`. Status says Synced/OutOfSync (Argo) or
+Ready (Flux). Not simulated: pruning and re-creating deleted objects.
+"""
+from __future__ import annotations
+
+import time
+
+from . import managed
+from .objstore import ObjectStore, clone, now_rfc3339
+
+ARGO, FLUX = ("argoproj.io", "applications"), ("kustomize.toolkit.fluxcd.io", "kustomizations")
+KINDS = ((("apps", "deployments"), "apps/v1"), (("", "services"), "v1"))
+ARGO_LABEL, ARGO_TRACKING = "app.kubernetes.io/instance", "argocd.argoproj.io/tracking-id"
+FLUX_NAME, FLUX_NAMESPACE = "kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace"
+FLUX_RECONCILE = "kustomize.toolkit.fluxcd.io/reconcile"
+ARGO_MANAGER, FLUX_MANAGER = "argocd-controller", "kustomize-controller"
+
+
+def argo_self_heal(app: dict) -> bool:
+    auto = (app.get("spec", {}).get("syncPolicy") or {}).get("automated")
+    return auto is not None and auto.get("enabled", True) is not False and bool(auto.get("selfHeal"))
+
+
+class GitOpsController:
+    def __init__(self, store: ObjectStore, delay: float = 1.0):
+        self.store, self.delay = store, delay
+        self.git: dict[tuple, dict] = {}            # (kind, ns, name) -> the spec Git holds
+        self.drifted_at: dict[tuple, float] = {}
+        self.seen: set[tuple] = set()               # controllers whose objects Git was read for
+        self.held: set[tuple] = set()               # drift older than `delay` left alone (suspended)
+
+    def commit(self, skey: tuple, namespace: str, name: str) -> bool:
+        """What a CI job committing graybot's change does: Git now holds the live spec."""
+        obj = self.store.get(skey, namespace, name)
+        if obj is None:
+            return False
+        self.git[(skey, namespace, name)] = clone(obj["spec"])
+        return True
+
+    def sync(self) -> None:
+        for app in self.store.peek(ARGO):
+            ns = (app["spec"].get("destination") or {}).get("namespace") or "default"
+            name = app["metadata"]["name"]
+            mine = self._objects(ns, lambda o: (o["metadata"].get("labels") or {}).get(ARGO_LABEL) == name or
+                                 str((o["metadata"].get("annotations") or {}).get(ARGO_TRACKING, ""))
+                                 .startswith(f"{name}:"))
+            drifted = self._heal(ARGO + (name,), mine, argo_self_heal(app), ARGO_MANAGER)
+            self._status(ARGO, app, {"sync": {"status": "OutOfSync" if drifted else "Synced",
+                                              "revision": "sandbox-git"},
+                                     "health": {"status": "Healthy"},
+                                     "resources": [{"kind": o["kind"], "name": o["metadata"]["name"],
+                                                    "namespace": ns} for _, o in mine]})
+        for ks in self.store.peek(FLUX):
+            ns, name = ks["metadata"]["namespace"], ks["metadata"]["name"]
+            target = ks["spec"].get("targetNamespace") or ns
+            mine = self._objects(target, lambda o: (o["metadata"].get("labels") or {}).get(FLUX_NAME) == name and
+                                 (o["metadata"].get("labels") or {}).get(FLUX_NAMESPACE) == ns)
+            suspended = bool(ks["spec"].get("suspend"))
+            drifted = self._heal(FLUX + (ns, name), mine, not suspended, FLUX_MANAGER)
+            ready = {"type": "Ready", "status": "Unknown" if suspended else ("False" if drifted else "True"),
+                     "reason": "Suspended" if suspended else ("DriftDetected" if drifted else "ReconciliationSucceeded"),
+                     "message": "drift from Git" if drifted else "Applied revision: sandbox-git"}
+            old = next((c for c in (ks.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"), {})
+            ready["lastTransitionTime"] = old.get("lastTransitionTime") if old.get("status") == ready["status"] \
+                else now_rfc3339()
+            self._status(FLUX, ks, {"conditions": [ready], "lastAppliedRevision": "sandbox-git"})
+
+    def _objects(self, namespace: str, mine) -> list[tuple]:
+        return [((skey, api), obj) for skey, api in KINDS for obj in self.store.peek(skey, namespace) if mine(obj)]
+
+    def _heal(self, owner: tuple, objects: list[tuple], heal: bool, manager: str) -> bool:
+        """True when any object differs from Git (or is not in it); with `heal`, put a changed
+        one back after `delay`. Git is what the objects were when the controller first saw them."""
+        drifted, now = False, time.monotonic()
+        first = owner not in self.seen
+        self.seen.add(owner)
+        for (skey, api), obj in objects:
+            key = (skey, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            if first:
+                self.git.setdefault(key, clone(obj["spec"]))
+            desired = self.git.get(key)
+            if desired is None:        # created since, not in Git: OutOfSync, never "healed"
+                drifted = True
+                continue
+            if obj["spec"] == desired:
+                self.drifted_at.pop(key, None)
+                continue
+            drifted = True
+            disabled = (obj["metadata"].get("annotations") or {}).get(FLUX_RECONCILE) == "disabled" \
+                and manager == FLUX_MANAGER
+            since = self.drifted_at.setdefault(key, now)
+            if now - since >= self.delay and (not heal or disabled):
+                self.held.add(key)                 # it would have been put back by now
+            if heal and not disabled and now - since >= self.delay:
+                reverted = dict(clone(obj), spec=clone(desired))
+                managed.record(obj, reverted, manager, api)
+                self.store.update(skey, reverted)
+                self.drifted_at.pop(key, None)
+        return drifted
+
+    def _status(self, skey: tuple, obj: dict, status: dict) -> None:
+        if obj.get("status") != status:
+            self.store.update(skey, dict(clone(obj), status=status))
+
+
+def register(server, controller: GitOpsController) -> None:
+    """POST /sandbox/git/commit?kind=deployments|services&namespace=&name=: Git takes the live spec."""
+    def commit(query, _raw):
+        skey = dict((k[1], k) for k, _ in KINDS).get(query.get("kind", ""))
+        if skey is None or not controller.commit(skey, query.get("namespace", "default"), query.get("name", "")):
+            return 404, {"error": "no such object (kind: deployments or services)"}
+        return 200, {"committed": query.get("name")}
+    server.extra_routes[("POST", "/sandbox/git/commit")] = commit

@@ -1,0 +1,128 @@
+"""Living with GitOps, against the sandbox's simulated Argo CD and Flux over HTTP: refused by
+default when the controller would revert, suspended and restored exactly with `gitops: suspend`
+(after success, after rollback, and when another process finishes the release), and a revert
+under `gitops: ignore` pauses the release naming the manager."""
+from __future__ import annotations
+
+import yaml
+from kubernetes import client
+
+from bot.core.service import run_text
+from bot.domain.model import Phase
+from sandbox.seed import apps_yaml
+from tests.kit.wait import wait_until
+from tests.kit.world import NS, another_process, demo_world
+
+ARGO = ("argoproj.io", "v1alpha1", "applications")
+FLUX = ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
+AUTOMATED = {"selfHeal": True, "prune": False}
+
+
+def managed_by(kube, tool: str) -> client.CustomObjectsApi:
+    """Put user-v1 and Service user under Argo CD (Application argocd/user) or Flux
+    (Kustomization flux-system/apps), self-heal on."""
+    core, apps, objects = client.CoreV1Api(kube), client.AppsV1Api(kube), client.CustomObjectsApi(kube)
+    home = "argocd" if tool == "argocd" else "flux-system"
+    core.create_namespace({"metadata": {"name": home}})
+    labels = ({"app.kubernetes.io/instance": "user"} if tool == "argocd" else
+              {"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": home})
+    apps.patch_namespaced_deployment("user-v1", NS, {"metadata": {"labels": labels}})
+    core.patch_namespaced_service("user", NS, {"metadata": {"labels": labels}})
+    if tool == "argocd":
+        objects.create_namespaced_custom_object(*ARGO[:2], home, ARGO[2], {
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "user"},
+            "spec": {"destination": {"namespace": NS}, "source": {"repoURL": "https://git.example/apps", "path": "user"},
+                     "syncPolicy": {"automated": dict(AUTOMATED)}}})
+    else:
+        objects.create_namespaced_custom_object(*FLUX[:2], home, FLUX[2], {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": {"name": "apps"},
+            "spec": {"interval": "1m", "path": "./apps", "prune": True, "targetNamespace": NS,
+                     "sourceRef": {"kind": "GitRepository", "name": "apps"}}})
+    return objects
+
+
+def world_for(sandbox, kube, redis_client, tmp_path, policy: str | None):
+    doc = apps_yaml()
+    if policy:
+        doc["apps"]["user"]["gitops"] = policy
+    return demo_world(sandbox, kube, redis_client, tmp_path, doc)
+
+
+def automated(objects) -> dict | None:
+    app = objects.get_namespaced_custom_object(*ARGO[:2], "argocd", ARGO[2], "user")
+    return (app["spec"].get("syncPolicy") or {}).get("automated")
+
+
+def to_the_end(w, r):
+    while (r := w.engine.settle(r.id, timeout=30)).phase == Phase.WAITING:
+        w.act("approve user")
+    return w.store.history("user")[0]
+
+
+def test_with_self_heal_and_no_policy_a_canary_is_refused_and_nothing_changes(sandbox, kube, redis_client, tmp_path):
+    w = world_for(sandbox, kube, redis_client, tmp_path, None)
+    managed_by(kube, "argocd")
+    reply = run_text(w.engine, "canary user-v2 10%", "U_ALICE")
+    assert not reply.ok
+    assert "Deployment user-v1 is managed by Argo CD Application argocd/user" in reply.text
+    assert "gitops: suspend" in reply.text and "gitops: ignore" in reply.text
+    assert w.kube.deployment(NS, "user-v2") is None and w.replicas("user-v1") == 10
+    assert not run_text(w.engine, "plan canary user-v2 10%", "U_ALICE").ok     # plan says it too
+
+
+def test_suspend_carries_a_canary_to_100_and_restores_self_heal(sandbox, kube, redis_client, tmp_path):
+    w = world_for(sandbox, kube, redis_client, tmp_path, "suspend")
+    objects = managed_by(kube, "argocd")
+    wait_until(lambda: sandbox.gitops.seen, timeout=5)                  # the controller has read "Git"
+    r = w.engine.settle(w.start("canary user-v2 10%").id)
+    held = (("apps", "deployments"), NS, "user-v1")
+    wait_until(lambda: held in sandbox.gitops.held, timeout=10, message="drift older than the controller's delay")
+    assert automated(objects) is None and w.replicas("user-v1") == 9    # nobody put 10 back
+    assert any(e["action"] == "gitops_suspended" for e in w.store.audit(r.id))
+    done = to_the_end(w, r)
+    assert done.phase == Phase.SUCCEEDED and w.replicas("user-v2") == 10
+    assert automated(objects) == AUTOMATED                              # exactly as it was
+    handback = run_text(w.engine, "gitops-diff user", "U_ALICE")          # what Git must now hold
+    deploy, service = yaml.safe_load_all(handback.text)
+    live = w.kube.deployment(NS, "user-v2")
+    assert deploy["spec"]["replicas"] == live["spec"]["replicas"] == 10
+    assert deploy["spec"]["template"]["spec"]["containers"] == [
+        {"name": c["name"], "image": c["image"]} for c in live["spec"]["template"]["spec"]["containers"]]
+    assert service["spec"]["selector"] == w.selector("user") and "delete Deployment user-v1" in handback.text
+
+
+def test_suspend_is_restored_after_a_rollback_and_by_another_process(sandbox, kube, redis_client, tmp_path):
+    w = world_for(sandbox, kube, redis_client, tmp_path, "suspend")
+    objects = managed_by(kube, "argocd")
+    r = w.engine.settle(w.start("canary user-v2 30%").id)
+    assert automated(objects) is None
+    other = another_process(w)                                          # this one stops; another ends it
+    other.engine.act(w.cmd("rollback user"), "U_ALICE")
+    done = other.engine.settle(r.id, timeout=30)
+    assert done.phase == Phase.ROLLED_BACK and automated(objects) == AUTOMATED
+    assert w.replicas("user-v1") == 10 and w.kube.deployment(NS, "user-v2") is None
+
+
+def test_flux_suspend_uses_the_reconcile_annotation_and_takes_it_off_after(sandbox, kube, redis_client, tmp_path):
+    w = world_for(sandbox, kube, redis_client, tmp_path, "suspend")
+    managed_by(kube, "flux")
+    r = w.engine.settle(w.start("canary user-v2 10%").id)
+    annotations = w.kube.deployment(NS, "user-v1")["metadata"].get("annotations") or {}
+    assert annotations.get("kustomize.toolkit.fluxcd.io/reconcile") == "disabled"
+    wait_until(lambda: (("apps", "deployments"), NS, "user-v1") in sandbox.gitops.held, timeout=10)
+    assert w.replicas("user-v1") == 9
+    w.act("rollback user")
+    assert w.engine.settle(r.id).phase == Phase.ROLLED_BACK
+    after = w.kube.deployment(NS, "user-v1")["metadata"].get("annotations") or {}
+    assert "kustomize.toolkit.fluxcd.io/reconcile" not in after
+
+
+def test_with_ignore_a_revert_by_the_controller_pauses_and_names_the_manager(sandbox, kube, redis_client, tmp_path):
+    w = world_for(sandbox, kube, redis_client, tmp_path, "ignore").run_driver()
+    managed_by(kube, "argocd")
+    wait_until(lambda: sandbox.gitops.seen, timeout=5)
+    r = w.start("canary user-v2 10%")
+    paused = wait_until(lambda: (x := w.store.get(r.id)).phase == Phase.PAUSED and x, timeout=30,
+                        message="paused by the revert")
+    assert "user-v1 was scaled to 10 by argocd-controller outside graybot" in paused.reason
+    w.stop()
