@@ -239,12 +239,17 @@ def event_text(release: Release, what: str, detail: str) -> str:
         "gate_held": f":rotating_light: gate failed: {detail}; auto-rollback is off, so the release "
                      f"is paused for a decision (<@{release.requested_by}>)",
         "override": f"{actor} continued past the gate at *{release.current.name}*",
-        "schedule": (f":alarm_clock: {actor} approved; " if release.last_actor != SCHEDULER else
-                     ":alarm_clock: outside its window; ") + (timer_text(release)[15:] or "scheduled"),
+        "schedule": (f":snowflake: {detail}" if release.last_actor == SCHEDULER and " is frozen until " in detail
+                     else (f":alarm_clock: {actor} approved; " if release.last_actor != SCHEDULER else
+                           ":alarm_clock: outside its window; ") + (timer_text(release)[15:] or "scheduled")),
+        "vote": f":ballot_box_with_check: {actor} approved the move to *{release.next_stage.name if release.next_stage else ''}*; "
+                f"{vote_text(release).split('; ')[-1] if vote_text(release) else 'waiting for more approvals'}",
         "rollback_done": f":leftwards_arrow_with_hook: rollback finished: {release.from_version} "
                          "serves everything",
         "rollback_failed": f":x: rollback failed: {detail} (<@{release.requested_by}>)",
         "finished": f":tada: {release.to_version} serves everything; {release.from_version} retired",
+        "gitops_handback": f":arrows_counterclockwise: {release.app} is managed from Git: commit this, or the "
+                           f"controller will put the old version back:\n```{detail}```",
         "cluster_error": f":warning: the cluster did not answer at *{release.current.name}*: {detail}; "
                          "graybot keeps retrying (pause and rollback still work)",
         "cluster_ok": f":white_check_mark: the cluster answers again; *{release.current.name}* goes on",

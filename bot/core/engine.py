@@ -279,6 +279,10 @@ class Engine:
         self._announce(new, event.value, detail or reason)
         return new
 
+    def announce(self, release: Release, what: str, detail: str) -> None:
+        """Tell the listeners something that changed no state (a note for the release's thread)."""
+        self._announce(release, what, detail)
+
     def _announce(self, release: Release, what: str, detail: str) -> None:
         for listener in self.listeners:
             try:

@@ -124,3 +124,18 @@ class GitOpsGuard:
                                "containers": [{"name": c["name"], "image": c.get("image")} for c in containers]},
                 "retired": release.stable_name if release.stable_name != release.new_name else None,
                 "service": {"name": service_name, "selector": (service.get("spec") or {}).get("selector") or {}}}
+
+    def git_lag(self, release: Release) -> str | None:
+        """After success: which controller still reports the app OutOfSync (Git not updated yet)."""
+        behind = []
+        for c in (release.origin.get("gitops") or {}).get("claims", []):
+            if c["tool"] == "argocd":
+                app = self.kube.gitops_object("applications", c["namespace"], c["name"]) or {}
+                if ((app.get("status") or {}).get("sync") or {}).get("status") == "OutOfSync":
+                    behind.append(f"Argo CD Application {c['namespace']}/{c['name']} is OutOfSync")
+            elif c["kind"] == "Kustomization":
+                ks = self.kube.gitops_object("kustomizations", c["namespace"], c["name"]) or {}
+                ready = next((x for x in (ks.get("status") or {}).get("conditions") or [] if x.get("type") == "Ready"), {})
+                if ready.get("reason") == "DriftDetected":
+                    behind.append(f"Flux Kustomization {c['namespace']}/{c['name']} reports drift")
+        return "; ".join(sorted(set(behind))) or None

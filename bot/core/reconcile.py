@@ -14,6 +14,8 @@ from bot.domain.names import GRAYBOT
 from bot.gates import FAIL, INCONCLUSIVE, PASS, MetricGate
 from bot.gates.webhooks import WebhookGate
 
+from bot.language.text import handback_yaml
+
 from .gitops import GitOpsGuard
 
 
@@ -33,6 +35,8 @@ class Saves(Protocol):
              detail: str = "", extra: dict | None = None) -> Release: ...
 
     def safely(self, step: Callable[..., object], release: Release) -> tuple[bool, object]: ...
+
+    def announce(self, release: Release, what: str, detail: str) -> None: ...
 
 
 class Reconciler:
@@ -111,6 +115,20 @@ class Reconciler:
         engine.store.record(release.id, GRAYBOT, "gitops_suspended", engine.gitops.suspended_text(release))
         return True
 
+    def _hand_back(self, release: Release) -> None:
+        """A release of a GitOps-managed app succeeded: say in its thread what Git must now hold,
+        and send it as JSON to the app's `gitops` webhooks (for a CI job that commits it)."""
+        if not (release.origin.get("gitops") or {}).get("claims"):
+            return
+        engine, app = self.engine, self.engine.registry[release.app]
+        ok, change = engine.safely(lambda kube, r: engine.gitops.handback(r, app.service), release)
+        if not ok:
+            return
+        engine.announce(release, "gitops_handback", handback_yaml(release.app, release, change))
+        if app.rules.hooks("gitops"):
+            verdict = engine.webhooks.run("gitops", app.rules.hooks("gitops"), release, {"handback": change})
+            engine.store.record(release.id, GRAYBOT, "webhook", f"{verdict.result}: {verdict.evidence}")
+
     def after(self, release: Release, kind: str) -> None:
         """post-rollout and rollback hooks: told, recorded; they cannot change the outcome."""
         hooks = self.engine.registry[release.app].rules.hooks(kind) if release.app in self.engine.registry else ()
@@ -151,6 +169,7 @@ class Reconciler:
                 return release
             finished = engine.save(release, Event.FINISHED, GRAYBOT, detail=evidence)
             self.after(finished, "post-rollout")
+            self._hand_back(finished)
             return finished
         now = engine.clock()
         due = timing.due_after_stage(release.replace(phase=Phase.WAITING), now, engine.default_tz)

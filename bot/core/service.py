@@ -45,9 +45,18 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
         return Reply(text.handback_yaml(cmd.app, done, change), release=done)
     if cmd.app:
         release = store.active_for(cmd.app) or next(iter(store.history(cmd.app, 1)), None)
-        return Reply(_with_freezes(engine, text.status_text(release) if release
-                                   else f"{cmd.app} has no releases yet."), release=release)
+        body = text.status_text(release) if release else f"{cmd.app} has no releases yet."
+        if release is not None and release.phase == Phase.SUCCEEDED and (lag := _git_lag(engine, release)):
+            body += f"\n  succeeded, Git not yet updated: {lag} (`/release gitops-diff {cmd.app}` says what to commit)"
+        return Reply(_with_freezes(engine, body), release=release)
     return Reply(_with_freezes(engine, text.list_text(store.active())))
+
+
+def _git_lag(engine: Engine, release: Release) -> str | None:
+    try:
+        return engine.gitops.git_lag(release)
+    except Exception:          # the cluster not answering must not break a status reply
+        return None
 
 
 def stop_all(engine: Engine, actor: str, reason: str, may: May | None = None) -> Reply:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .durations import parse_duration
 from .windows import Window, WindowError, parse as parse_window
 
-WEBHOOK_KINDS = ("pre-rollout", "pre-promotion", "post-rollout", "rollback")
+WEBHOOK_KINDS = ("pre-rollout", "pre-promotion", "post-rollout", "rollback", "gitops")
 TIMEOUT_ACTIONS = ("pause", "rollback")
 POLICY_KEYS = ("deny", "allow")
 RULE_KEYS = ("deny", "allow", "approvals", "stages", "approval_timeout", "on_approval_timeout", "webhooks")

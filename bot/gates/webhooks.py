@@ -1,7 +1,8 @@
 """Webhook gates (Flagger-style): graybot POSTs the release as JSON to each of an app's hooks for
 a moment of the release (apps.yaml `webhooks:`): `pre-rollout` before anything changes (a go/no-go
 check), `pre-promotion` before each later stage with the previous stage's pods serving (smoke or
-load tests against `APP-VERSION`), `post-rollout` after success and `rollback` after a rollback.
+load tests against `APP-VERSION`), `post-rollout` after success, `rollback` after a rollback, and
+`gitops` after the success of a GitOps-managed app, with `handback`: what Git must now hold.
 A 2xx passes; any other answer fails with its first line as evidence; no answer within the
 hook's timeout is inconclusive (the release pauses and a person decides). Stdlib HTTP."""
 from __future__ import annotations
@@ -39,8 +40,8 @@ class WebhookGate:
     def __init__(self, cluster: str = "default"):
         self.cluster = cluster
 
-    def call(self, hook: Webhook, kind: str, release: Release) -> Verdict:
-        body = json.dumps(payload(kind, release, self.cluster)).encode()
+    def call(self, hook: Webhook, kind: str, release: Release, extra: dict | None = None) -> Verdict:
+        body = json.dumps(dict(payload(kind, release, self.cluster), **(extra or {}))).encode()
         req = urllib.request.Request(hook.url, data=body, method="POST",
                                      headers={"Content-Type": "application/json", "User-Agent": "graybot"})
         try:
@@ -55,11 +56,11 @@ class WebhookGate:
                 return Verdict(INCONCLUSIVE, f"{kind} webhook {hook.url} did not answer within {hook.timeout}s")
             return Verdict(FAIL, f"{kind} webhook {hook.url} could not be reached: {err.reason}")
 
-    def run(self, kind: str, hooks: tuple[Webhook, ...], release: Release) -> Verdict:
+    def run(self, kind: str, hooks: tuple[Webhook, ...], release: Release, extra: dict | None = None) -> Verdict:
         """Every hook in turn; the first that does not pass decides."""
         said = []
         for hook in hooks:
-            verdict = self.call(hook, kind, release)
+            verdict = self.call(hook, kind, release, extra)
             if verdict.result != PASS:
                 return verdict
             said.append(verdict.evidence)

@@ -4,6 +4,9 @@ default when the controller would revert, suspended and restored exactly with `g
 under `gitops: ignore` pauses the release naming the manager."""
 from __future__ import annotations
 
+import json
+
+import urllib3
 import yaml
 from kubernetes import client
 
@@ -45,6 +48,7 @@ def world_for(sandbox, kube, redis_client, tmp_path, policy: str | None):
     doc = apps_yaml()
     if policy:
         doc["apps"]["user"]["gitops"] = policy
+    doc["apps"]["user"]["webhooks"] = {"gitops": [{"url": sandbox.url + "/sandbox/smoke?service=user&n=1"}]}
     return demo_world(sandbox, kube, redis_client, tmp_path, doc)
 
 
@@ -79,8 +83,11 @@ def test_suspend_carries_a_canary_to_100_and_restores_self_heal(sandbox, kube, r
     wait_until(lambda: held in sandbox.gitops.held, timeout=10, message="drift older than the controller's delay")
     assert automated(objects) is None and w.replicas("user-v1") == 9    # nobody put 10 back
     assert any(e["action"] == "gitops_suspended" for e in w.store.audit(r.id))
+    heard = []
+    w.engine.listeners.append(lambda rel, what, detail: what == "gitops_handback" and heard.append(detail))
     done = to_the_end(w, r)
     assert done.phase == Phase.SUCCEEDED and w.replicas("user-v2") == 10
+    assert heard and "name: user-v2" in heard[0]                        # said in the release's thread
     assert automated(objects) == AUTOMATED                              # exactly as it was
     handback = run_text(w.engine, "gitops-diff user", "U_ALICE")          # what Git must now hold
     deploy, service = yaml.safe_load_all(handback.text)
@@ -89,6 +96,18 @@ def test_suspend_carries_a_canary_to_100_and_restores_self_heal(sandbox, kube, r
     assert deploy["spec"]["template"]["spec"]["containers"] == [
         {"name": c["name"], "image": c["image"]} for c in live["spec"]["template"]["spec"]["containers"]]
     assert service["spec"]["selector"] == w.selector("user") and "delete Deployment user-v1" in handback.text
+    notes = [e for e in w.store.audit(done.id) if e["action"] == "webhook"]
+    assert notes and notes[-1]["detail"].startswith("pass: gitops webhook")         # the CI job got it too
+    (call,) = [c for c in json.loads(urllib3.PoolManager().request("GET", sandbox.url + "/sandbox/webhooks").data)["calls"]
+               if c["body"]["kind"] == "gitops"]
+    assert call["body"]["handback"]["deployment"]["name"] == "user-v2"
+    lagging = lambda: run_text(w.engine, "status user", "U_ALICE").text   # noqa: E731
+    wait_until(lambda: "succeeded, Git not yet updated: Argo CD Application argocd/user is OutOfSync" in lagging(),
+               timeout=10, message="status says Git lags")
+    committed = urllib3.PoolManager().request(       # a CI job commits the snippet
+        "POST", sandbox.url + f"/sandbox/git/commit?kind=deployments&namespace={NS}&name=user-v2")
+    assert committed.status == 200
+    wait_until(lambda: "Git not yet updated" not in lagging(), timeout=10, message="Git caught up")
 
 
 def test_suspend_is_restored_after_a_rollback_and_by_another_process(sandbox, kube, redis_client, tmp_path):
