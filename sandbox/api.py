@@ -29,6 +29,7 @@ class Request:
     query: dict[str, str]
     content_type: str
     body: object
+    agent: str = ""          # the User-Agent: the field manager when none is named
 
 
 @dataclass
@@ -66,7 +67,8 @@ class KubeApi:
     # -- entry point ------------------------------------------------------------------
     def handle(self, req: Request, route: Route) -> tuple[int, dict]:
         res = route.res
-        self.manager = req.query.get("fieldManager") or "unknown-client"   # under the store lock
+        # the apiserver names an unnamed manager after the client's User-Agent product token
+        self.manager = req.query.get("fieldManager") or req.agent.split("/")[0] or "unknown"
         if route.sub and route.sub not in res.subresources:
             raise not_found(res.plural, res.group, route.name or "")
         with self.store.lock:

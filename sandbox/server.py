@@ -97,7 +97,8 @@ class Handler(BaseHTTPRequestHandler):
             content_type = self.headers.get("Content-Type") or "application/json"
             if "protobuf" in content_type:  # typed kubectl commands (create svc) may send it
                 raise unsupported_media("the sandbox accepts JSON bodies only, not " + content_type)
-            req = Request(self.command, url.path, query, content_type, decode_body(raw))
+            req = Request(self.command, url.path, query, content_type, decode_body(raw),
+                          agent=self.headers.get("User-Agent") or "")
             code, body = self.server.api.handle(req, route)
             if "as=Table" in (self.headers.get("Accept") or "") and self.command == "GET":
                 items = body.get("items") if body.get("kind", "").endswith("List") else [body]

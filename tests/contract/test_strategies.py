@@ -11,6 +11,7 @@ from bot.domain.model import Phase
 from bot.domain.names import STRATEGIES
 from sandbox.seed import apps_yaml
 from strategies import build
+from tests.kit.wait import wait_until
 from tests.kit.world import NS, demo_world
 
 LINES = {
@@ -64,7 +65,8 @@ def test_approving_every_stage_leaves_only_the_new_version(world, strategy):
         world.act("approve user")
         r = world.engine.settle(r.id, timeout=60)
     assert r.phase == Phase.SUCCEEDED, (r.phase, r.reason)
-    assert world.pods_by_image("user") == {"nginx:user-v2": 10}
+    # the old pods go with the garbage collector, after their Deployment (asynchronous, as in k8s)
+    wait_until(lambda: world.pods_by_image("user") == {"nginx:user-v2": 10}, timeout=20, message="old pods gone")
     assert world.kube.service(NS, "user-v2") is None and world.kube.ingress(NS, "user-canary") is None
 
 

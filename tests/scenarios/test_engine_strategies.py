@@ -26,7 +26,7 @@ def test_bluegreen_green_then_switch_then_retire(world):
     w.act("approve user")
     r = w.engine.settle(r.id, timeout=30)
     assert r.phase == Phase.SUCCEEDED and w.kube.deployment(NS, "user-v1") is None
-    assert w.pods_by_image("user") == {"nginx:user-v2": 10}
+    wait_until(lambda: w.pods_by_image("user") == {"nginx:user-v2": 10}, timeout=20, message="blue's pods gone")
 
 
 @pytest.mark.parametrize("approvals", [0, 1])

@@ -123,7 +123,7 @@ def test_a_deployment_changed_by_hand_while_waiting_holds_the_release(gw, change
     assert r.phase == Phase.WAITING
     if change == "scale":
         w.apps.patch_namespaced_deployment_scale("user-v2", NS, {"spec": {"replicas": 5}})
-        want = "user-v2 was scaled to 5 outside graybot (stage 10% wants 1)"
+        want = "user-v2 was scaled to 5 by OpenAPI-Generator outside graybot (stage 10% wants 1)"   # its manager
     else:
         w.apps.delete_namespaced_deployment("user-v2", NS)
         want = "user-v2 was deleted outside graybot while the release waited"
