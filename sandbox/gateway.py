@@ -216,8 +216,10 @@ def attached(store: ObjectStore, namespace: str, gateway: str) -> list[dict]:
     return out
 
 
-def pick_rule(routes: list[dict], path: str, method: str, headers: dict, query: dict, host: str = "") -> dict | None:
-    best, best_key = None, None
+def pick_rule(routes: list[dict], path: str, method: str, headers: dict, query: dict,
+              host: str = "") -> tuple[dict, tuple] | None:
+    """(the winning rule, a key naming it) for a request, or None."""
+    best, best_key, best_id = None, None, None
     ordered = sorted(routes, key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["namespace"],
                                             r["metadata"]["name"]))
     for age, route in enumerate(ordered):
@@ -228,21 +230,30 @@ def pick_rule(routes: list[dict], path: str, method: str, headers: dict, query: 
                 if match_applies(match, path, method, headers, query):
                     key = (precedence(match), -age, -i, -j)    # ties: oldest route, first rule
                     if best_key is None or key > best_key:
-                        best, best_key = rule, key
-    return best
+                        best, best_key, best_id = rule, key, (route["metadata"]["uid"], i)
+    return (best, best_id) if best is not None else None
 
 
-def choose_backend(rule: dict, rng) -> dict | None:
-    refs = [r for r in rule.get("backendRefs") or [] if r.get("weight", 1) > 0]
-    total = sum(r.get("weight", 1) for r in refs)
-    if not total:
-        return None
-    pick = rng.uniform(0, total)
-    for ref in refs:
-        pick -= ref.get("weight", 1)
-        if pick <= 0:
-            return ref
-    return refs[-1]
+class Balancer:
+    """Smooth weighted round-robin per rule (as nginx balances upstreams): over any run of
+    requests each backend gets its share to within one request, so a split is exact."""
+
+    def __init__(self):
+        self.current: dict[tuple, list[int]] = {}
+
+    def choose(self, rule: dict, key: tuple) -> dict | None:
+        refs = [r for r in rule.get("backendRefs") or [] if r.get("weight", 1) > 0]
+        weights = [r.get("weight", 1) for r in refs]
+        if not refs:
+            return None
+        state = self.current.get(key)
+        if state is None or len(state) != len(refs) or self.current.get(key + ("w",)) != weights:
+            state, self.current[key + ("w",)] = [0] * len(refs), weights
+        state = [c + w for c, w in zip(state, weights)]
+        best = max(range(len(refs)), key=lambda i: state[i])
+        state[best] -= sum(weights)
+        self.current[key] = state
+        return refs[best]
 
 
 def response_headers(rule: dict, ref: dict) -> dict[str, str]:

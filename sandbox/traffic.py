@@ -52,6 +52,7 @@ class Traffic:
         self.store, self.pods = store, pods
         self.rng = random.Random(seed)
         self._served: dict[str, int] = {}      # requests served per image tag (error spacing)
+        self.balancer = G.Balancer()           # the gateway's weighted round-robin
         self.series = Series()                # every request, timed, for /api/v1/query
 
     # -- ingress-nginx ------------------------------------------------------------------
@@ -172,10 +173,11 @@ class Traffic:
 
     def _through_gateway(self, namespace: str, gateway: str, path: str, host: str, headers: dict,
                          method: str, query: dict) -> dict:
-        rule = G.pick_rule(G.attached(self.store, namespace, gateway), path, method, headers, query, host)
-        if rule is None:
+        found = G.pick_rule(G.attached(self.store, namespace, gateway), path, method, headers, query, host)
+        if found is None:
             return {"status": 404, "error": f"no HTTPRoute rule on Gateway {gateway} for {host}{path}"}
-        ref = G.choose_backend(rule, self.rng)
+        rule, key = found
+        ref = self.balancer.choose(rule, key)
         if ref is None:
             return {"status": 500, "error": "the rule has no backend with weight"}
         if self.store.get(SVC, ref.get("namespace") or namespace, ref["name"]) is None:

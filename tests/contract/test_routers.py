@@ -98,6 +98,12 @@ def leftovers(w) -> dict:
 NOTHING_LEFT = {"canary_ingress": False, "version_service": False, "vs_routes": [], "route_rules": []}
 
 
+def tolerance(router: str) -> float:
+    """Points off the weight allowed at N requests: the gateway balances round-robin (exact to a
+    request); the others pick at random, and 4 points is ~3.9 sigma at 30% of 2,000."""
+    return 3 if router == "gateway" else 4
+
+
 def test_weighted_share_within_4_points_at_every_stage(world):
     w = world
     r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
@@ -105,7 +111,7 @@ def test_weighted_share_within_4_points_at_every_stage(world):
         assert (r.phase, r.current.weight) == (Phase.WAITING, weight)
         assert (w.replicas("user-v2"), w.replicas("user-v1")) == (r.current.new_replicas, r.current.old_replicas)
         result = traffic(w)
-        assert result["unserved"] == 0 and abs(share(result) - weight) <= 4, (weight, result)
+        assert result["unserved"] == 0 and abs(share(result) - weight) <= tolerance(w.router), (weight, result)
         w.act("approve user")
         r = w.engine.settle(r.id, timeout=30)
     assert r.phase == Phase.SUCCEEDED
