@@ -105,8 +105,9 @@ class KubeApi:
     def matching(self, route: Route, query: dict[str, str]) -> list[dict]:
         labels = label_selector(query.get("labelSelector"))
         fields = field_selector(query.get("fieldSelector"))
-        items = self.store.list(self._skey(route.res), route.namespace or None)
-        return [o for o in items if labels(o) and fields(o)]
+        # filter before copying: a selector list costs by its answer, not by the namespace
+        return self.store.list(self._skey(route.res), route.namespace or None,
+                               where=lambda o: labels(o) and fields(o))
 
     def list(self, route: Route, query: dict[str, str]) -> dict:
         return {"kind": f"{route.res.kind}List", "apiVersion": route.res.group_version,
@@ -221,7 +222,7 @@ class KubeApi:
         skey, deadline = self._skey(route.res), time.monotonic() + timeout
         with self.store.lock:
             if rv == 0:
-                initial = [o for o in self.store.list(skey, route.namespace or None) if pred(o)]
+                initial = self.store.list(skey, route.namespace or None, where=pred)
                 rv = self.store.resource_version
             else:
                 initial = []

@@ -19,7 +19,7 @@ from bot.domain.apps import Registry
 from bot.domain.machine import IllegalTransition, transition
 from bot.domain.model import Event, Phase, Release
 from bot.domain.names import GRAYBOT, SCHEDULER
-from bot.domain.plans import PlanError, Target, main_container, version_label
+from bot.domain.plans import PlanError
 from bot.gates import MetricGate
 from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
@@ -28,6 +28,7 @@ from . import approvals, refusals
 from .freezes import FreezeDesk
 from .gitops import GitOpsGuard
 from .reconcile import Reconciler
+from .targets import find_target
 from .refusals import Refused
 
 __all__ = ["Engine", "Refused", "SCHEDULER"]
@@ -56,29 +57,11 @@ class Engine:
         self.gitops = GitOpsGuard(kube)
 
     # -- planning -----------------------------------------------------------------------
-    def _target(self, cmd: StartCommand) -> Target:
-        app = self.registry[cmd.app]
-        serving = sorted((d for d in self.kube.deployments(app.namespace, app.labels)
-                          if d["spec"].get("replicas", 0) > 0),
-                         key=lambda d: -d["spec"]["replicas"])
-        if not serving:
-            raise Refused(f"no running Deployment of {app.name} matches "
-                          f"{app.labels} in namespace {app.namespace}")
-        if len(serving) > 1:
-            last = next(iter(self.store.history(app.name, 1)), None)
-            raise Refused(refusals.ambiguous(app.name, serving, last))
-        stable = serving[0]
-        image = main_container(stable, app.name)["image"]
-        current = app.version_of(image) or version_label(stable) or "unknown"
-        if current == cmd.version:
-            raise Refused(f"{app.name} already runs {cmd.version} ({stable['metadata']['name']})")
-        return Target(app, stable, current, cmd.version, app.image_for(cmd.version))
-
     def plan(self, cmd: StartCommand, actor: str) -> Release:
         """The release a command would start: stages and cluster math, nothing written."""
         if cmd.strategy not in self.strategies:
             raise Refused(f"the {cmd.strategy} strategy is not available yet")
-        target = self._target(cmd)
+        target = find_target(self.kube, self.store, self.registry[cmd.app], cmd.version)
         try:
             plan = self.strategies[cmd.strategy].plan(self.kube, target, cmd)
         except PlanError as err:
