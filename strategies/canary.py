@@ -98,9 +98,24 @@ class Canary:
         if (waiting := restore_stable(kube, release)) is not None:
             return waiting
         router.revert(kube, app, release)
+        if (gone := self._drain(kube, release)) is not None:
+            return gone
         kube.delete_deployment(release.namespace, release.new_name)
         router.tidy(kube, app, release)
         return Progress(True, f"{release.stable_name} serves all {release.replicas} pods")
+
+    @staticmethod
+    def _drain(kube: Kube, release: Release) -> Progress | None:
+        """Scale the new version to 0 and wait until none of its pods is left before deleting it:
+        "rolled back" must mean no request can reach it (a deleted Deployment's pods go later)."""
+        new = kube.deployment(release.namespace, release.new_name)
+        if new is None:
+            return None
+        if new["spec"].get("replicas"):
+            kube.scale(release.namespace, release.new_name, 0)
+            return Progress(False, f"{release.new_name}: scaling to 0")
+        left = (new.get("status") or {}).get("replicas", 0)
+        return Progress(False, f"{release.new_name}: {left} pods left") if left else None
 
     def pause(self, kube: Kube, release: Release) -> None:
         """Holding a stage needs no cluster change: nothing advances while paused."""
