@@ -7,6 +7,7 @@ import copy
 from bot.adapters.kube import Kube
 from bot.domain.model import Release
 from bot.domain.apps import AppSpec
+from bot.domain.plans import PlanError, Target, version_label
 
 
 def point_service(kube: Kube, ns: str, name: str, selector: dict[str, str]) -> None:
@@ -34,3 +35,17 @@ def ensure_version_service(kube: Kube, app: AppSpec, release: Release) -> None:
 
 def stable_label(release: Release) -> str:
     return release.origin.get("stable_version_label") or release.from_version
+
+
+def pinned_origin(kube: Kube, target: Target, router: str) -> dict:
+    """What a router that pins the stable Service by version needs to undo its changes: the
+    Service's selector and the stable pods' `version` label (PlanError when either is missing)."""
+    app = target.app
+    label = version_label(target.stable)
+    if label is None:
+        raise PlanError(f"{target.stable_name}'s pods carry no `version` label; the {router} router "
+                        "pins Services by version")
+    svc = kube.service(app.namespace, app.service)
+    if svc is None:
+        raise PlanError(f"Service {app.service} not found in {app.namespace}")
+    return {"service_selector": svc["spec"].get("selector") or {}, "stable_version_label": label}

@@ -15,10 +15,10 @@ import time
 from bot.adapters.kube import Kube, KubeError
 from bot.domain.apps import AppSpec
 from bot.domain.model import Release, Stage
-from bot.domain.plans import PlanError, Progress, Target, version_label
+from bot.domain.plans import PlanError, Progress, Target
 
 from . import match_of
-from ..selectors import ensure_version_service, point_service, stable_label, version_selector
+from ..selectors import ensure_version_service, pinned_origin, point_service, stable_label, version_selector
 
 OWNED = "graybot-"                     # the prefix of the rules graybot adds and removes
 RELEASE_LABEL = "graybot.io/release"   # "in-progress" while a release owns the route's rules
@@ -89,14 +89,7 @@ class GatewayRouter:
 
     # -- planning ----------------------------------------------------------------------
     def origin(self, kube: Kube, target: Target) -> dict:
-        app = target.app
-        label = version_label(target.stable)
-        if label is None:
-            raise PlanError(f"{target.stable_name}'s pods carry no `version` label; the gateway router "
-                            "pins Services by version")
-        svc = kube.service(app.namespace, app.service)
-        if svc is None:
-            raise PlanError(f"Service {app.service} not found in {app.namespace}")
+        app, pinned = target.app, pinned_origin(kube, target, self.name)
         route = kube.httproute(app.namespace, app.httproute)
         if route is None:
             raise PlanError(f"HTTPRoute {app.httproute} not found in {app.namespace} (apps.yaml `httproute:`)")
@@ -113,8 +106,7 @@ class GatewayRouter:
         if len(rules) + 3 > MAX_RULES:
             raise PlanError(f"HTTPRoute {app.httproute} has {len(rules)} rules; graybot needs room for 3 more "
                             f"(the limit is {MAX_RULES})")
-        return {"service_selector": svc["spec"].get("selector") or {}, "stable_version_label": label,
-                "httproute": {"name": app.httproute, "rule": index, "spec": route["spec"],
+        return {**pinned, "httproute": {"name": app.httproute, "rule": index, "spec": route["spec"],
                               "labels": route["metadata"].get("labels") or {}}}
 
     # -- the route's desired shape -----------------------------------------------------

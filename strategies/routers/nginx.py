@@ -6,11 +6,11 @@ import copy
 
 from bot.adapters.kube import Kube
 from bot.domain.model import Release, Stage
-from bot.domain.plans import PlanError, Target, version_label
+from bot.domain.plans import PlanError, Target
 from bot.domain.apps import AppSpec
 
 from . import match_of
-from ..selectors import ensure_version_service, point_service, stable_label, version_selector
+from ..selectors import ensure_version_service, pinned_origin, point_service, stable_label, version_selector
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 CANARY_KEYS = ("canary-weight", "canary-by-header", "canary-by-header-value", "canary-by-header-pattern",
@@ -26,17 +26,10 @@ class NginxRouter:
     exact_weights = True
 
     def origin(self, kube: Kube, target: Target) -> dict:
-        app = target.app
-        label = version_label(target.stable)
-        if label is None:
-            raise PlanError(f"{target.stable_name}'s pods carry no `version` label; the nginx router "
-                            "pins Services by version")
-        svc = kube.service(app.namespace, app.service)
-        if svc is None:
-            raise PlanError(f"Service {app.service} not found in {app.namespace}")
+        app, origin = target.app, pinned_origin(kube, target, self.name)
         if kube.ingress(app.namespace, app.ingress) is None:
             raise PlanError(f"Ingress {app.ingress} not found in {app.namespace} (apps.yaml `ingress:`)")
-        return {"service_selector": svc["spec"].get("selector") or {}, "stable_version_label": label}
+        return origin
 
     def _canary_ingress(self, app: AppSpec, release: Release, main: dict) -> dict:
         spec = copy.deepcopy(main["spec"])

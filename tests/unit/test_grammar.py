@@ -104,3 +104,23 @@ def test_arbitrary_word_salad_yields_a_command_or_usage_error(words):
         parse(" ".join(words), APPS)
     except UsageError:
         pass
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("freeze nope until 2026-12-27", "unknown app 'nope'"),
+    ("freeze user until 2026-13-27", "is not a date like 2026-12-27"),
+    ("freeze user until 2026-12-27 25:00", "is not a time like 09:00"),
+    ("freeze user", "say until when"),
+    ('freeze user for 2h "a" "b"', "give one reason"),
+    ("freeze user for soon", "is not a duration"),
+    ("unfreeze user now", "unexpected 'now'"),
+    ("stop-all now", "unexpected 'now'"),
+    ("gitops-diff", "APP missing"),
+    ("ab user-v2 header:x~(a", "is not a regular expression"),
+    ("ab user-v2 header:x~(?=a)", "not RE2"),
+    ("canary user-v2 10% --sticky --router nginx", "--sticky needs --router gateway|istio"),
+])
+def test_policy_and_routing_words_refuse_with_the_problem(line, problem):
+    with pytest.raises(UsageError) as err:
+        parse(line, ["user", "pay"])
+    assert problem in err.value.problem
