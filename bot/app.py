@@ -20,7 +20,7 @@ from handlers.messages import MessageSync
 
 from .adapters import telemetry
 from .config import Settings
-from .runtime.lifecycle import wait_for_interrupt
+from .runtime.lifecycle import catch_interrupts, wait_for_interrupt
 from .runtime.runner import Runner
 from .wiring import Core, build_core, build_runner
 
@@ -121,6 +121,7 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
+    catch_interrupts()
     bot = build(settings).start()
     server = bot.http_server(host, port)
     server.serve_in_thread()
@@ -135,6 +136,7 @@ def socket_mode(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> 
     served over HTTP for the probes. SIGTERM closes the socket, then stops the runtime."""
     if not settings.slack_app_token:
         raise SystemExit("Socket Mode needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
+    catch_interrupts()
     bot = build(settings).start()
     server = bot.http_server(host, port)
     server.serve_in_thread()

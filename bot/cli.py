@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .runtime.lifecycle import wait_for_interrupt
+from .runtime.lifecycle import catch_interrupts, wait_for_interrupt
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -106,6 +106,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     if (refused := _refuse_to_start()) is not None:
         return refused
+    catch_interrupts()
     core = build_core(Settings.from_env())
     runner = build_runner(core).start()
     logging.getLogger("graybot").info("worker %s started", runner.leadership.identity)

@@ -19,8 +19,9 @@ def parse_segment(text: str) -> dict:
 
 def run(port: int, kubeconfig: Path, seed: str, ready_delay: float, traffic_rps: float = 20.0,
         segment: str = "", segment_share: float = 0.1) -> int:
-    from bot.runtime.lifecycle import wait_for_interrupt
+    from bot.runtime.lifecycle import catch_interrupts, wait_for_interrupt
 
+    catch_interrupts()
     sandbox = Sandbox(port=port, timing=Timing(ready_delay=ready_delay), traffic_rps=traffic_rps)
     if segment:
         sandbox.generator.segment, sandbox.generator.segment_share = parse_segment(segment), segment_share

@@ -50,12 +50,21 @@ class Loop:
             self._wake.wait(delay)
 
 
+_interrupted = threading.Event()
+
+
+def catch_interrupts() -> threading.Event:
+    """From now on Ctrl-C and SIGTERM only set an event. Entry points call this before they start
+    anything: a Ctrl-C that lands mid-start must not raise past running non-daemon threads (the
+    interpreter would then wait on them forever); it is seen once start is done."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, lambda *_: _interrupted.set())
+        signal.signal(signal.SIGTERM, lambda *_: _interrupted.set())
+    return _interrupted
+
+
 def wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    """Block until Ctrl-C or SIGTERM (also one that came before this call)."""
+    stop = catch_interrupts()
+    while not stop.wait(0.5):
         pass

@@ -3,6 +3,7 @@ Prometheus API), a Redis, the fake Slack Web API, graybot itself in HTTP mode (o
 with `--socket`: then the fake Slack also plays Slack's WebSocket side), and the console."""
 from __future__ import annotations
 
+import faulthandler
 import logging
 import secrets
 import socket
@@ -92,11 +93,15 @@ class Playground:
 
 
 def run(port: int, fast: bool, host: str = "127.0.0.1", socket_mode: bool = False) -> int:
-    from bot.runtime.lifecycle import wait_for_interrupt
+    from bot.runtime.lifecycle import catch_interrupts, wait_for_interrupt
 
+    catch_interrupts()
     playground = Playground(port, fast, host, socket_mode).start()
     print(playground.banner(), flush=True)
     wait_for_interrupt()
     print("stopping ...", flush=True)
+    # A part that does not stop within 15 s is a bug: say where it hangs, then leave anyway.
+    faulthandler.dump_traceback_later(15, exit=True)
     playground.stop()
+    faulthandler.cancel_dump_traceback_later()
     return 0
