@@ -78,9 +78,10 @@ class Graybot:
         thread.start()
         thread.join(budget)
         redis_ok = bool(result.get("redis")) and "active_releases" in result
-        cluster = "reachable" if self.core.kube.reachable else "unreachable"   # the last call's outcome
-        return {"ok": redis_ok, "redis": redis_ok, "cluster": cluster, "degraded": cluster != "reachable",
-                "active_releases": result.get("active_releases")}
+        down = self.core.clusters.unreachable()         # each cluster's last call's outcome
+        cluster = "reachable" if not down else "unreachable"
+        return {"ok": redis_ok, "redis": redis_ok, "cluster": cluster, "degraded": bool(down),
+                "unreachable_clusters": down, "active_releases": result.get("active_releases")}
 
     def metrics_text(self) -> bytes:
         try:

@@ -95,7 +95,7 @@ def load_registry(path: str | os.PathLike) -> Registry:
         doc = yaml.load(text, Loader=_StrictLoader)    # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    return parse_registry(doc)
+    return parse_registry(doc, Path(path).resolve().parent)
 
 
 def startup_problems(settings: Settings, registry: Registry, slack_http: bool = False) -> list[str]:

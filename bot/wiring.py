@@ -9,9 +9,10 @@ import strategies
 from bot import gates
 
 from .adapters.edgestate import EdgeState
-from .adapters.kube import Kube
+from .adapters.clusters import Clusters
+from .adapters.kube import Kube, KubeError
 from .adapters.store import Store
-from .config import Settings, load_registry
+from .config import ConfigError, Settings, load_registry
 from .core.engine import Engine
 from .domain.apps import Registry
 from .runtime.runner import Runner
@@ -22,8 +23,13 @@ class Core:
     settings: Settings
     registry: Registry
     store: Store
-    kube: Kube
+    clusters: Clusters
     engine: Engine
+
+    @property
+    def kube(self) -> Kube:
+        """The default (first) cluster's client."""
+        return self.clusters[self.clusters.default]
 
     @property
     def edge_state(self) -> EdgeState:
@@ -33,15 +39,18 @@ class Core:
 def build_core(settings: Settings) -> Core:
     registry = load_registry(settings.config_path)
     store = Store.from_url(settings.redis_url)
-    kube = Kube.from_config(settings.kubeconfig or None, backoff=settings.kube_retry_backoff,
-                            timeout=(settings.kube_connect_timeout, settings.kube_read_timeout),
-                            pool=max(32, 2 * settings.driver_workers))
+    try:
+        clusters = Clusters.connect(registry.clusters, settings.kubeconfig, backoff=settings.kube_retry_backoff,
+                                    timeout=(settings.kube_connect_timeout, settings.kube_read_timeout),
+                                    pool=max(32, 2 * settings.driver_workers))
+    except KubeError as err:
+        raise ConfigError(err.message, err.message.split("; ")) from None
     metric_gate = gates.build({"prometheus": {"url": settings.prometheus_url},
                                "datadog": {"url": settings.datadog_url, "api_key": settings.datadog_api_key,
                                            "app_key": settings.datadog_app_key}})
-    engine = Engine(store, kube, registry, strategies.build(registry), metric_gate,
+    engine = Engine(store, clusters, registry, strategies.build(registry), metric_gate,
                     default_tz=settings.timezone)
-    return Core(settings, registry, store, kube, engine)
+    return Core(settings, registry, store, clusters, engine)
 
 
 def build_runner(core: Core, driver_period: float = 1.0) -> Runner:

@@ -18,6 +18,8 @@ from bot.domain.names import SCHEDULER
 from bot.domain.timing import describe
 from bot.language.text import stage_marks, when
 
+from . import wave_blocks
+
 ICON = {"done": ":white_check_mark:", "current": ":arrow_forward:", "next": ":white_circle:"}
 PHASE_ICON = {Phase.PENDING: ":hourglass:", Phase.PROGRESSING: ":arrows_counterclockwise:",
               Phase.WAITING: ":raised_hand:", Phase.PAUSED: ":double_vertical_bar:",
@@ -88,9 +90,9 @@ def stage_lines(release: Release, live: dict | None = None) -> str:
 def _buttons(release: Release, key: bytes) -> list[ButtonElement]:
     value = button_value(release, key)
     buttons = []
-    if release.phase == Phase.WAITING and release.next_stage is not None:
-        buttons.append(ButtonElement(text=_clip(f"Approve {release.next_stage.name}", 75),
-                                     action_id="approve", value=value, style="primary"))
+    if release.phase == Phase.WAITING and (release.next_stage is not None or wave_blocks.at_wave_gate(release)):
+        label = wave_blocks.approve_label(release) or f"Approve {release.next_stage.name}"
+        buttons.append(ButtonElement(text=_clip(label, 75), action_id="approve", value=value, style="primary"))
     if release.phase in (Phase.PROGRESSING, Phase.WAITING):
         buttons.append(ButtonElement(text="Pause", action_id="pause", value=value))
     if release.phase == Phase.PAUSED and gate_hold(release):
@@ -116,7 +118,8 @@ def timer_text(release: Release) -> str:
         return ""
     tz = ZoneInfo(opts.get("tz") or "UTC")
     nxt = release.next_stage
-    text = f":alarm_clock: *{nxt.name if nxt else 'next'}* goes at {describe(due, tz)}"
+    label = f"{release.next_wave.cluster} wave" if wave_blocks.at_wave_gate(release) else (nxt.name if nxt else "next")
+    text = f":alarm_clock: *{label}* goes at {describe(due, tz)}"
     if opts.get("window"):
         text += f" (only inside the window {opts['window']} {opts.get('tz') or 'UTC'})"
     if opts.get("gray_approved"):
@@ -130,6 +133,8 @@ def gate_hold(release: Release) -> bool:
 
 
 def gate_text(release: Release) -> str:
+    if (words := wave_blocks.gate_words(release)) is not None:
+        return words
     if release.phase == Phase.WAITING:
         nxt = release.next_stage
         return f"Stage *{release.current.name}* is healthy; waiting for approval" + \
@@ -155,14 +160,18 @@ def gate_text(release: Release) -> str:
 
 def release_blocks(release: Release, live: dict | None = None, key: bytes = b"") -> list[Block]:
     title = f"{release.app}: {release.strategy} {release.from_version} → {release.to_version}"
+    wave = f"{wave_blocks.where(release).strip()} " if wave_blocks.where(release) else ""
     fields = [MarkdownTextObject(text=f"*Phase*\n{PHASE_ICON[release.phase]} {release.phase.value}"),
-              MarkdownTextObject(text=f"*Stage*\n{release.stage + 1}/{len(release.stages)}: "
+              MarkdownTextObject(text=f"*Stage*\n{wave}{release.stage + 1}/{len(release.stages)}: "
                                       f"{release.current.name}"),
               MarkdownTextObject(text=f"*Image*\n`{_clip(release.image, 200)}`"),
               MarkdownTextObject(text=f"*Requested by*\n<@{release.requested_by}>")]
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_clip(title, 150))),
                            SectionBlock(fields=fields),
                            SectionBlock(text=MarkdownTextObject(text=stage_lines(release, live)))]
+    if release.waves:
+        blocks.insert(2, SectionBlock(text=MarkdownTextObject(text=_clip(wave_blocks.wave_lines(release, live),
+                                                                         SECTION_LIMIT))))
     gate = gate_text(release)
     if release.reason:
         gate += f"\n*Reason:* {release.reason}"
@@ -220,7 +229,12 @@ def to_dicts(blocks: list[Block]) -> list[dict]:
 
 
 def event_text(release: Release, what: str, detail: str) -> str:
-    """One thread reply per event: who did what, and why."""
+    """One thread reply per event: who did what, and why (and where, when it names a cluster)."""
+    return _clip(wave_blocks.where(release) + (wave_blocks.event_words(release, what, detail)
+                                               or _event_words(release, what, detail)), 2900)
+
+
+def _event_words(release: Release, what: str, detail: str) -> str:
     actor = _who(release.last_actor)
     texts = {
         "start": f"{actor} started {release.strategy} to *{release.to_version}*; applying "
@@ -254,4 +268,4 @@ def event_text(release: Release, what: str, detail: str) -> str:
                          "graybot keeps retrying (pause and rollback still work)",
         "cluster_ok": f":white_check_mark: the cluster answers again; *{release.current.name}* goes on",
     }
-    return _clip(texts.get(what, f"{what}: {detail}"), 2900)
+    return texts.get(what, f"{what}: {detail}")

@@ -94,14 +94,21 @@ class Sandbox:
         self.server.server_close()
 
     def write_kubeconfig(self, path: str | os.PathLike) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "sandbox",
-            "clusters": [{"name": "sandbox", "cluster": {"server": self.url}}],
-            "users": [{"name": "graybot", "user": {"token": TOKEN}}],
-            "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "graybot",
-                                                         "namespace": "default"}}],
-        }
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
-        return path
+        return write_kubeconfig(path, {"sandbox": self})
+
+
+def write_kubeconfig(path: str | os.PathLike, clusters: dict[str, "Sandbox"], current: str = "") -> Path:
+    """One kubeconfig with a context per sandbox cluster (named as given), the way a platform
+    team's kubeconfig holds staging and prod; `current-context` is the first unless named."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(clusters)
+    config = {
+        "apiVersion": "v1", "kind": "Config", "current-context": current or names[0],
+        "clusters": [{"name": n, "cluster": {"server": c.url}} for n, c in clusters.items()],
+        "users": [{"name": "graybot", "user": {"token": TOKEN}}],
+        "contexts": [{"name": n, "context": {"cluster": n, "user": "graybot", "namespace": "default"}}
+                     for n in names],
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path

@@ -76,8 +76,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self.server.stall(self.command, self.path)     # a fault a test asked for: hang first
-        self.server.count()
         url = urlsplit(self.path)
+        self.server.count(self.command, url.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -141,12 +141,16 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.extra_routes: dict[tuple[str, str], ExtraRoute] = {}
         self.stalls: list[Stall] = []
         self.requests = 0                    # every request served, for the scale benchmark
+        self.writes: list[str] = []          # "METHOD path" of every API write (tests: was it touched?)
         self._count_lock = threading.Lock()
-        self.extra_routes[("GET", "/sandbox/stats")] = lambda query, body: (200, {"requests": self.requests})
+        self.extra_routes[("GET", "/sandbox/stats")] = lambda query, body: (
+            200, {"requests": self.requests, "writes": len(self.writes)})
 
-    def count(self) -> None:
+    def count(self, method: str = "GET", path: str = "") -> None:
         with self._count_lock:
             self.requests += 1
+            if method != "GET" and (path.startswith("/api/") or path.startswith("/apis/")):
+                self.writes.append(f"{method} {path}")
 
     def stall(self, method: str, path: str) -> None:
         for stall in list(self.stalls):

@@ -66,7 +66,7 @@ class Batch:
         ns = release.namespace
         if kube.deployment(ns, release.new_name) is None:
             stable = kube.deployment(ns, release.stable_name)
-            kube.create_deployment(ns, new_deployment(stable, self.apps[release.app], release.to_version,
+            kube.create_deployment(ns, new_deployment(stable, self.apps[release.app].at(release.cluster), release.to_version,
                                                       release.image, 0))
         return self._swap(kube, release, release.current.new_replicas, up_first="new")
 

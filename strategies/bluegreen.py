@@ -35,11 +35,11 @@ class BlueGreen:
         return Plan(stages, target.new_name, {"service_selector": svc["spec"].get("selector") or {}})
 
     def _point(self, kube: Kube, release: Release, version: str) -> None:
-        app = self.apps[release.app]
+        app = self.apps[release.app].at(release.cluster)
         point_service(kube, release.namespace, app.service, version_selector(app, version))
 
     def converge(self, kube: Kube, release: Release) -> Progress:
-        app, ns = self.apps[release.app], release.namespace
+        app, ns = self.apps[release.app].at(release.cluster), release.namespace
         self._point(kube, release, release.from_version if release.stage == GREEN else release.to_version)
         green = kube.deployment(ns, release.new_name)
         if green is None:
@@ -60,7 +60,7 @@ class BlueGreen:
         if (waiting := restore_stable(kube, release)) is not None:
             return waiting
         if release.origin.get("service_selector"):
-            point_service(kube, release.namespace, self.apps[release.app].service,
+            point_service(kube, release.namespace, self.apps[release.app].at(release.cluster).service,
                           release.origin["service_selector"])
         kube.delete_deployment(release.namespace, release.new_name)
         return Progress(True, f"Service back on {release.from_version}; {release.new_name} deleted")

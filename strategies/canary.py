@@ -36,7 +36,7 @@ class Canary:
         self.apps = apps
 
     def router(self, release: Release) -> Router:
-        return build_router(release.origin.get("router") or self.apps[release.app].router)
+        return build_router(release.origin.get("router") or self.apps[release.app].at(release.cluster).router)
 
     def _router_name(self, target: Target, cmd: StartCommand) -> str:
         return cmd.router or target.app.router
@@ -63,7 +63,7 @@ class Canary:
         return Plan(stages, target.new_name, origin)
 
     def converge(self, kube: Kube, release: Release) -> Progress:
-        app, stage, ns, router = self.apps[release.app], release.current, release.namespace, self.router(release)
+        app, stage, ns, router = self.apps[release.app].at(release.cluster), release.current, release.namespace, self.router(release)
         router.prepare(kube, app, release)
         new = kube.deployment(ns, release.new_name)
         if new is None:
@@ -87,14 +87,14 @@ class Canary:
                               f"traffic {stage.weight}%")
 
     def finalize(self, kube: Kube, release: Release) -> None:
-        app, router = self.apps[release.app], self.router(release)
+        app, router = self.apps[release.app].at(release.cluster), self.router(release)
         router.promote(kube, app, release)
         kube.delete_deployment(release.namespace, release.stable_name)
         router.retire(kube, app, release)
 
     def rollback(self, kube: Kube, release: Release) -> Progress:
         """Stable back to N first (capacity never dips), traffic back, then the new version goes."""
-        app, router = self.apps[release.app], self.router(release)
+        app, router = self.apps[release.app].at(release.cluster), self.router(release)
         if (waiting := restore_stable(kube, release)) is not None:
             return waiting
         router.revert(kube, app, release)

@@ -56,18 +56,32 @@ class Kube:
 
     @classmethod
     def from_config(cls, kubeconfig: str | None = None, backoff: float = 0.2,
-                    timeout: tuple[float, float] = (3.0, 5.0), pool: int = 32) -> "Kube":
+                    timeout: tuple[float, float] = (3.0, 5.0), pool: int = 32, context: str = "",
+                    in_cluster: bool = False) -> "Kube":
+        """A kubeconfig (and a context in it), or the pod's service account with `in_cluster`;
+        with neither, the in-cluster account if there is one, else ~/.kube/config."""
         cfg = client.Configuration()
         try:
-            if kubeconfig:
-                config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
-            else:
+            if in_cluster:
                 config.load_incluster_config(client_configuration=cfg)
-        except config.ConfigException:
-            config.load_kube_config(client_configuration=cfg)
+            elif kubeconfig:
+                config.load_kube_config(config_file=kubeconfig, context=context or None,
+                                        client_configuration=cfg)
+            else:
+                try:
+                    config.load_incluster_config(client_configuration=cfg)
+                except config.ConfigException:
+                    config.load_kube_config(context=context or None, client_configuration=cfg)
+        except (config.ConfigException, OSError) as exc:
+            raise KubeError(0, "BadConfig", str(exc)) from None
         cfg.connection_pool_maxsize = pool      # the driver works on many releases at once
         cfg.retries = False                     # retries are ours (_call): a timeout is not retried
         return cls(client.ApiClient(cfg), backoff=backoff, timeout=timeout)
+
+    def ping(self) -> str:
+        """The API server's version (GET /version): raises KubeError when it does not answer."""
+        info = self._call(client.VersionApi(self.api).get_code)
+        return str(getattr(info, "git_version", "") or "")
 
     @property
     def reachable(self) -> bool:

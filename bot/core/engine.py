@@ -6,12 +6,12 @@ cluster matches, then saves the outcome. Listeners hear about a change only afte
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from bot.adapters.clusters import Clusters
 from bot.adapters.kube import Kube, KubeError
 from bot.adapters.store import AppBusy, LockBusy, StaleState, Store
 from bot.domain import timing
@@ -19,16 +19,15 @@ from bot.domain.apps import Registry
 from bot.domain.machine import IllegalTransition, transition
 from bot.domain.model import Event, Phase, Release
 from bot.domain.names import GRAYBOT, SCHEDULER
-from bot.domain.plans import PlanError
 from bot.gates import MetricGate
 from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
 
-from . import approvals, refusals
+from . import approvals, outages, refusals
 from .freezes import FreezeDesk
 from .gitops import GitOpsGuard
 from .reconcile import Reconciler
-from .targets import find_target
+from .planner import Planner
 from .refusals import Refused
 
 __all__ = ["Engine", "Refused", "SCHEDULER"]
@@ -40,11 +39,11 @@ ACTION_EVENTS = {"pause": Event.PAUSE, "resume": Event.RESUME, "rollback": Event
 
 
 class Engine:
-    def __init__(self, store: Store, kube: Kube, registry: Registry, strategies: dict,
+    def __init__(self, store: Store, clusters: Clusters, registry: Registry, strategies: dict,
                  metrics: MetricGate | None = None, clock: Callable[[], float] = time.time,
                  default_tz: str = "UTC"):
         """`strategies`: name -> strategy object (strategies.build), wired by bot/wiring.py."""
-        self.store, self.kube, self.registry = store, kube, registry
+        self.store, self.clusters, self.registry = store, clusters, registry
         self.strategies = strategies
         self.metrics = metrics or MetricGate()
         self.webhooks = WebhookGate()
@@ -54,30 +53,21 @@ class Engine:
         self._cluster_errors: dict[str, tuple[int, str]] = {}    # release id -> (stage, reason) told
         self.reconciler = Reconciler(self)
         self.freezes = FreezeDesk(store, registry, default_tz, clock)
-        self.gitops = GitOpsGuard(kube)
+        self.gitops = GitOpsGuard(lambda cluster: self.clusters[cluster])
+        self.planner = Planner(store, clusters, registry, strategies, self.gitops, default_tz)
 
     # -- planning -----------------------------------------------------------------------
     def plan(self, cmd: StartCommand, actor: str) -> Release:
-        """The release a command would start: stages and cluster math, nothing written."""
-        if cmd.strategy not in self.strategies:
-            raise Refused(f"the {cmd.strategy} strategy is not available yet")
-        target = find_target(self.kube, self.store, self.registry[cmd.app], cmd.version)
-        try:
-            plan = self.strategies[cmd.strategy].plan(self.kube, target, cmd)
-        except PlanError as err:
-            raise Refused(str(err)) from None
-        now = time.time()
-        options = {k: v for k, v in vars(cmd).items() if k not in ("app", "version", "strategy")}
-        options["match"] = dataclasses.asdict(cmd.match) if cmd.match else None
-        options["tz"] = cmd.tz or self.default_tz
-        options["approvals_needed"] = target.app.rules.approvals
-        return Release(id=Release.new_id(cmd.app), app=cmd.app, strategy=cmd.strategy,
-                       namespace=target.app.namespace, from_version=target.from_version,
-                       to_version=cmd.version, image=target.image, stable_name=target.stable_name,
-                       new_name=plan.new_name, replicas=target.replicas, stages=plan.stages,
-                       requested_by=actor, options=options, created_at=now, updated_at=now,
-                       last_actor=actor, last_action="create",
-                       origin=dict(plan.origin, **self.gitops.origin(target.app, target.stable)))
+        """The release a command would start: every wave's stages and cluster math, nothing written."""
+        return self.planner.plan(cmd, actor)
+
+    @property
+    def kube(self) -> Kube:
+        """The default cluster's client (the only one without a `clusters:` section)."""
+        return self.clusters[self.clusters.default]
+
+    def kube_for(self, release: Release) -> Kube:
+        return self.clusters[release.cluster]
 
     # -- commands -----------------------------------------------------------------------
     def start(self, cmd: StartCommand, actor: str, channel: str = "") -> Release:
@@ -105,7 +95,13 @@ class Engine:
             event = Event.APPROVE_FULL if cmd.full else Event.APPROVE
         else:
             event = ACTION_EVENTS[cmd.verb]
+        if cmd.cluster and (why := refusals.other_wave(release, cmd.cluster, self.clusters.name_of(release.cluster))):
+            raise Refused(why)
         extra = {}
+        if cmd.verb == "rollback" and cmd.all_waves:
+            if not release.waves:
+                raise Refused(f"release {release.id} runs in one cluster; plain rollback undoes it")
+            extra["rollback_waves"] = True
         if cmd.verb == "rollback" and cmd.batches:
             if release.strategy != "batch":
                 raise Refused("rollback --batches is for batch releases; plain rollback undoes this one")
@@ -219,8 +215,9 @@ class Engine:
     def observe(self, release: Release) -> dict:
         """Ready pods now, per side (for the live message); empty when the cluster is unreachable."""
         try:
-            new = self.kube.deployment(release.namespace, release.new_name)
-            old = self.kube.deployment(release.namespace, release.stable_name)
+            kube = self.kube_for(release)
+            new = kube.deployment(release.namespace, release.new_name)
+            old = kube.deployment(release.namespace, release.stable_name)
         except KubeError:
             return {}
         ready = lambda d: (d or {}).get("status", {}).get("readyReplicas", 0)  # noqa: E731
@@ -277,7 +274,7 @@ class Engine:
         """(ok, result): a cluster error is recorded, said once in the release's thread, and
         retried on the next tick."""
         try:
-            result = step(self.kube, release)
+            result = step(self.kube_for(release), release)
         except KubeError as err:
             log.warning("%s: cluster step failed, will retry: %s", release.id, err)
             self.store.record(release.id, GRAYBOT, "cluster_error", str(err))
@@ -288,6 +285,12 @@ class Engine:
         if self._cluster_errors.pop(release.id, None) is not None:
             self._announce(release, "cluster_ok", "")
         return True, result
+
+    def cluster_down(self, cluster: str, why: str) -> list[Release]:
+        return outages.hold(self, cluster, why)
+
+    def cluster_back(self, cluster: str) -> list[Release]:
+        return outages.release_held(self, cluster)
 
     def in_trouble(self, release_id: str) -> bool:
         """Did this release's last cluster step fail (and is not yet told as recovered)?"""

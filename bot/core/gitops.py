@@ -5,6 +5,8 @@ changes, restored on success or rollback), or go ahead because the team told its
 ignore graybot's fields (`ignore`; a revert then pauses the release, naming the manager)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from bot.adapters.kube import Kube
 from bot.domain.apps import AppSpec
 from bot.domain.gitops import FLUX_RECONCILE, Claim, claims
@@ -21,43 +23,45 @@ def _self_heal(app: dict) -> bool:
 
 
 class GitOpsGuard:
-    def __init__(self, kube: Kube):
-        self.kube = kube
+    def __init__(self, kube_of: Callable[[str], Kube]):
+        """`kube_of(cluster)`: the client of one cluster (each has its own controllers)."""
+        self.kube_of = kube_of
 
     # -- before the release -------------------------------------------------------------
-    def inspect(self, app: AppSpec, stable: dict) -> list[dict]:
+    def inspect(self, app: AppSpec, stable: dict, cluster: str = "") -> list[dict]:
         """Every live claim on the objects a release changes, with whether the claimer reverts."""
-        targets = [(stable, "Deployment")]
-        service = self.kube.service(app.namespace, app.service)
+        targets, kube = [(stable, "Deployment")], self.kube_of(cluster)
+        service = kube.service(app.namespace, app.service)
         if service is not None:
             targets.append((service, "Service"))
         found = []
         for obj, kind in targets:
             for claim in claims(obj, kind):
-                owner = self._owner(claim, app.namespace)
+                owner = self._owner(kube, claim, app.namespace)
                 if owner is not None:
                     found.append(dict(claim.as_dict(), **owner, object_kind=kind,
                                       object_name=obj["metadata"]["name"]))
         return found
 
-    def _owner(self, claim: Claim, namespace: str) -> dict | None:
+    @staticmethod
+    def _owner(kube: Kube, claim: Claim, namespace: str) -> dict | None:
         if claim.tool == "argocd":
             ns = claim.namespace or ARGO_NAMESPACE
-            found = self.kube.gitops_object("applications", ns, claim.name)
+            found = kube.gitops_object("applications", ns, claim.name)
             if found is None:
                 return None           # the label alone is common (Helm sets it): no Application, no claim
             return {"namespace": ns, "reverts": _self_heal(found),
                     "automated": (found["spec"].get("syncPolicy") or {}).get("automated")}
         if claim.kind == "Kustomization":
-            ks = self.kube.gitops_object("kustomizations", claim.namespace or namespace, claim.name)
+            ks = kube.gitops_object("kustomizations", claim.namespace or namespace, claim.name)
             if ks is None:
                 return None
             return {"namespace": claim.namespace or namespace, "reverts": not ks["spec"].get("suspend")}
         return {"reverts": True}          # a HelmRelease: helm-controller puts drift back too
 
-    def origin(self, app: AppSpec, stable: dict) -> dict:
+    def origin(self, app: AppSpec, stable: dict, cluster: str = "") -> dict:
         """What the plan keeps: the claims, the policy, and (for suspend) what to restore."""
-        found = self.inspect(app, stable)
+        found, kube = self.inspect(app, stable, cluster), self.kube_of(cluster)
         if not found:
             return {}
         policy = app.gitops or "refuse"
@@ -67,7 +71,7 @@ class GitOpsGuard:
         if policy == "suspend":
             for c in found:
                 if c["tool"] == "flux":
-                    obj = (self.kube.deployment if c["object_kind"] == "Deployment" else self.kube.service)(
+                    obj = (kube.deployment if c["object_kind"] == "Deployment" else kube.service)(
                         app.namespace, c["object_name"])
                     c["annotation_was"] = ((obj or {}).get("metadata", {}).get("annotations") or {}).get(FLUX_RECONCILE)
         return {"gitops": {"policy": policy, "claims": found}}
@@ -116,8 +120,9 @@ class GitOpsGuard:
 
     def handback(self, release: Release, service_name: str) -> dict:
         """What Git must now hold after a successful release, read from the cluster as it is."""
-        deploy = self.kube.deployment(release.namespace, release.new_name) or {}
-        service = self.kube.service(release.namespace, service_name) or {}
+        kube = self.kube_of(release.cluster)
+        deploy = kube.deployment(release.namespace, release.new_name) or {}
+        service = kube.service(release.namespace, service_name) or {}
         containers = (deploy.get("spec", {}).get("template", {}).get("spec", {}) or {}).get("containers") or []
         return {"deployment": {"name": release.new_name, "namespace": release.namespace,
                                "replicas": deploy.get("spec", {}).get("replicas"),
@@ -127,14 +132,14 @@ class GitOpsGuard:
 
     def git_lag(self, release: Release) -> str | None:
         """After success: which controller still reports the app OutOfSync (Git not updated yet)."""
-        behind = []
+        behind, kube = [], self.kube_of(release.cluster)
         for c in (release.origin.get("gitops") or {}).get("claims", []):
             if c["tool"] == "argocd":
-                app = self.kube.gitops_object("applications", c["namespace"], c["name"]) or {}
+                app = kube.gitops_object("applications", c["namespace"], c["name"]) or {}
                 if ((app.get("status") or {}).get("sync") or {}).get("status") == "OutOfSync":
                     behind.append(f"Argo CD Application {c['namespace']}/{c['name']} is OutOfSync")
             elif c["kind"] == "Kustomization":
-                ks = self.kube.gitops_object("kustomizations", c["namespace"], c["name"]) or {}
+                ks = kube.gitops_object("kustomizations", c["namespace"], c["name"]) or {}
                 ready = next((x for x in (ks.get("status") or {}).get("conditions") or [] if x.get("type") == "Ready"), {})
                 if ready.get("reason") == "DriftDetected":
                     behind.append(f"Flux Kustomization {c['namespace']}/{c['name']} reports drift")

@@ -16,6 +16,7 @@ from bot.gates.webhooks import WebhookGate
 
 from bot.language.text import handback_yaml
 
+from . import waves
 from .gitops import GitOpsGuard
 
 
@@ -69,7 +70,7 @@ class Reconciler:
         engine = self.engine
         app = engine.registry[release.app]
         now = engine.clock()
-        settled = engine.store.stage_clock(release.id, release.stage, "settled", now)
+        settled = engine.store.stage_clock(release.id, release.stage_key, "settled", now)
         hold = max(release.options.get("bake") or app.gates.bake, app.gates.min_ready)
         if now - settled < hold:
             return "wait", f"baking: {int(hold - (now - settled))}s left"
@@ -90,7 +91,7 @@ class Reconciler:
         kinds = ("pre-rollout",) if release.stage == 0 else ("pre-promotion",)
         hooks = [(kind, app.rules.hooks(kind)) for kind in kinds if app.rules.hooks(kind)]
         if not hooks or release.options.get("overridden_stage") == release.stage or \
-                engine.store.stage_mark(release.id, release.stage, "hooks") is not None:
+                engine.store.stage_mark(release.id, release.stage_key, "hooks") is not None:
             return None
         for kind, kind_hooks in hooks:
             verdict = engine.webhooks.run(kind, kind_hooks, release)
@@ -100,18 +101,18 @@ class Reconciler:
             if verdict.result == INCONCLUSIVE:
                 return engine.save(release, Event.GATE_INCONCLUSIVE, GRAYBOT, verdict.evidence)
             engine.store.record(release.id, GRAYBOT, "webhook", verdict.evidence)
-        engine.store.stage_clock(release.id, release.stage, "hooks", engine.clock())
+        engine.store.stage_clock(release.id, release.stage_key, "hooks", engine.clock())
         return None
 
     def _reconciliation_suspended(self, release: Release) -> bool:
         """`gitops: suspend`: before graybot's first change, once (retried until it works)."""
         engine = self.engine
         if not (release.origin.get("gitops") or {}).get("policy") == "suspend" or \
-                engine.store.stage_mark(release.id, 0, "gitops") is not None:
+                engine.store.stage_mark(release.id, waves.first_stage_key(release), "gitops") is not None:
             return True
         if not engine.safely(engine.gitops.suspend, release)[0]:
             return False
-        engine.store.stage_clock(release.id, 0, "gitops", engine.clock())
+        engine.store.stage_clock(release.id, waves.first_stage_key(release), "gitops", engine.clock())
         engine.store.record(release.id, GRAYBOT, "gitops_suspended", engine.gitops.suspended_text(release))
         return True
 
@@ -120,7 +121,7 @@ class Reconciler:
         and send it as JSON to the app's `gitops` webhooks (for a CI job that commits it)."""
         if not (release.origin.get("gitops") or {}).get("claims"):
             return
-        engine, app = self.engine, self.engine.registry[release.app]
+        engine, app = self.engine, self.engine.registry[release.app].at(release.cluster)
         ok, change = engine.safely(lambda kube, r: engine.gitops.handback(r, app.service), release)
         if not ok:
             return
@@ -143,14 +144,14 @@ class Reconciler:
             return stopped
         if not self._reconciliation_suspended(release):
             return release
-        started = engine.store.stage_clock(release.id, release.stage, "started", engine.clock())
+        started = engine.store.stage_clock(release.id, release.stage_key, "started", engine.clock())
         ok, progress = engine.safely(strategy.converge, release)
         if not ok:
             return release
         if progress.failure:
             return self.gate_failed(release, progress.failure)
         if not progress.done:
-            engine.store.clear_stage_clock(release.id, release.stage, "settled")
+            engine.store.clear_stage_clock(release.id, release.stage_key, "settled")
             if engine.clock() - started > app.gates.progress_deadline and \
                     release.options.get("overridden_stage") != release.stage:
                 return self.gate_failed(release, f"stage {release.current.name} not healthy within "
@@ -164,13 +165,7 @@ class Reconciler:
         if result == INCONCLUSIVE:
             return engine.save(release, Event.GATE_INCONCLUSIVE, GRAYBOT, evidence)
         if release.last:
-            if not engine.safely(strategy.finalize, release)[0] or \
-                    not engine.safely(engine.gitops.restore, release)[0]:
-                return release
-            finished = engine.save(release, Event.FINISHED, GRAYBOT, detail=evidence)
-            self.after(finished, "post-rollout")
-            self._hand_back(finished)
-            return finished
+            return self._last_stage_passed(release, evidence)
         now = engine.clock()
         due = timing.due_after_stage(release.replace(phase=Phase.WAITING), now, engine.default_tz)
         extra: dict = {"next_at": due} if due else {}
@@ -185,10 +180,51 @@ class Reconciler:
             return release
         if progress.failure:
             return engine.save(release, Event.ROLLBACK_FAILED, GRAYBOT, progress.failure)
-        if progress.done:
-            if not engine.safely(engine.gitops.restore, release)[0]:
-                return release          # reconciliation back on before the release ends
-            done = engine.save(release, Event.ROLLBACK_DONE, GRAYBOT, detail=progress.detail)
-            self.after(done, "rollback")
-            return done
-        return release
+        if not progress.done:
+            return release
+        if not engine.safely(engine.gitops.restore, release)[0]:
+            return release          # reconciliation back on before the wave (or release) ends
+        earlier = waves.previous_done(release)
+        if release.options.get("rollback_waves") and earlier is not None:
+            return self.drive(engine.save(release, Event.WAVE_ROLLED_BACK, GRAYBOT,
+                                          detail=f"{progress.detail}; next to undo: {release.waves[earlier].cluster}",
+                                          extra={"to_wave": earlier}))
+        if not self._retire_done_waves(release, include_current=False):
+            return release          # the finished waves keep the new version: retire their old one
+        done = engine.save(release, Event.ROLLBACK_DONE, GRAYBOT, detail=progress.detail)
+        self.after(done, "rollback")
+        return done
+
+    # -- the end of a wave, and of the release ----------------------------------------------
+    def _last_stage_passed(self, release: Release, evidence: str) -> Release:
+        engine = self.engine
+        if release.next_wave is not None:
+            # the wave is done; its old version stays (scaled down) until the release ends, so
+            # `rollback --all-waves` can still undo it
+            now = engine.clock()
+            due = timing.due_after_wave(release, now, engine.default_tz)
+            extra: dict = {"next_at": due} if due else {}
+            if engine.registry[release.app].rules.approval_timeout and not due:
+                extra["approval_due"] = now + engine.registry[release.app].rules.approval_timeout
+            return engine.save(release, Event.WAVE_DONE, GRAYBOT, extra=extra or None,
+                               detail=f"{evidence}; next wave: {release.next_wave.cluster}")
+        if not self._retire_done_waves(release, include_current=True):
+            return release
+        finished = engine.save(release, Event.FINISHED, GRAYBOT, detail=evidence)
+        self.after(finished, "post-rollout")
+        self._hand_back(finished)
+        return finished
+
+    def _retire_done_waves(self, release: Release, include_current: bool) -> bool:
+        """Finalize (retire the old version, restore GitOps reconciliation) in every finished
+        wave, and in the current one when it succeeded; each once, retried until it works."""
+        engine, strategy = self.engine, self.engine.strategies[release.strategy]
+        for index in waves.to_retire(release, include_current):
+            view = release.at_wave(index)
+            mark = f"w{index}" if release.waves else "release"
+            if engine.store.stage_mark(release.id, mark, "retired") is not None:
+                continue
+            if not engine.safely(strategy.finalize, view)[0] or not engine.safely(engine.gitops.restore, view)[0]:
+                return False
+            engine.store.stage_clock(release.id, mark, "retired", engine.clock())
+        return True

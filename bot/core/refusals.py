@@ -43,3 +43,16 @@ def voted_twice(actor: str, release: Release, more: int) -> str:
     step = release.next_stage.name if release.next_stage else release.current.name
     return (f"{actor} already approved {release.app}'s move to {step}; it needs {more} more "
             f"approval{'s' if more != 1 else ''} from someone else")
+
+
+def other_wave(release: Release, asked: str, current: str) -> str | None:
+    """`--cluster NAME` on approve/pause/rollback: the buttons and commands act on the wave
+    being run; naming another cluster is refused, saying where the release is."""
+    if asked == current:
+        return None
+    clusters = [w.cluster for w in release.waves] or [current]
+    if asked not in clusters:
+        return f"release {release.id} does not run in {asked}; it runs in {', '.join(clusters)}"
+    state = release.waves[clusters.index(asked)].state.value
+    return (f"the {current} wave of {release.id} is the one running; the {asked} wave is {state}. "
+            f"Commands act on the current wave.")

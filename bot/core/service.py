@@ -45,6 +45,10 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
         return Reply(text.handback_yaml(cmd.app, done, change), release=done)
     if cmd.app:
         release = store.active_for(cmd.app) or next(iter(store.history(cmd.app, 1)), None)
+        if release is not None and cmd.cluster:
+            if cmd.cluster not in [w.cluster for w in release.waves] + [engine.clusters.name_of(release.cluster)]:
+                return Reply(f"{cmd.app}'s last release ({release.id}) did not run in {cmd.cluster}", ok=False)
+            release = text.only_wave(release, cmd.cluster)
         body = text.status_text(release) if release else f"{cmd.app} has no releases yet."
         if release is not None and release.phase == Phase.SUCCEEDED and (lag := _git_lag(engine, release)):
             body += f"\n  succeeded, Git not yet updated: {lag} (`/release gitops-diff {cmd.app}` says what to commit)"

@@ -2,10 +2,13 @@
 a parsed document into a Registry or a ConfigError listing every problem at once (pure)."""
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .checks import boolean, unknown_keys
+from .clusters import DEFAULT_CLUSTER, ClusterSpec, Placement, parse_clusters, parse_placement
 from .durations import parse_duration
 from .names import DEFAULT_PROVIDER, PROVIDERS, ROUTERS
 from .gitops import POLICIES as GITOPS_POLICIES
@@ -25,32 +28,13 @@ class ConfigError(Exception):
 
 
 APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "rule", "router", "image", "channels",
-            "approvers", "requester_can_approve", "gates", "gitops") + RULE_KEYS
+            "approvers", "requester_can_approve", "gates", "gitops", "clusters", "waves") + RULE_KEYS
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics",
              "requests", "min_requests")
 METRIC_KEYS = ("name", "query", "max", "min", "provider", "compare", "max_ratio", "max_delta", "test",
                "min_samples", "window", "step")
 COMPARE_TESTS = ("mann-whitney",)
-TOP_KEYS = ("apps", "policy")
-
-
-def unknown_keys(raw: dict, known: tuple[str, ...], where: str, problems: list[str]) -> None:
-    """A typo (`aprovers:`) must not silently mean "anyone may approve": every unknown key is a
-    problem, with the nearest known key as a hint."""
-    for key in raw:
-        if str(key) in known:
-            continue
-        near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-        hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(known)}"
-        problems.append(f"{where}: unknown key {str(key)!r}{hint}")
-
-
-def boolean(raw: dict, key: str, default: bool, where: str, problems: list[str]) -> bool:
-    value = raw.get(key, default)
-    if not isinstance(value, bool):
-        problems.append(f"{where}.{key}: must be true or false, not {value!r}")
-        return default
-    return value
+TOP_KEYS = ("apps", "policy", "clusters")
 
 
 @dataclass(frozen=True)
@@ -98,6 +82,17 @@ class AppSpec:
     gates: Gates = field(default_factory=Gates)
     rules: Rules = field(default_factory=Rules)     # windows, approvals, webhooks (domain/rules.py)
     gitops: str | None = None     # refuse | suspend | ignore; unset: refuse when a controller would revert
+    placement: Placement = field(default_factory=Placement)   # clusters, waves, per-cluster overrides
+    replicas: int | None = None   # a cluster's override of the size to plan for (else the stable's)
+
+    @property
+    def clusters(self) -> tuple[str, ...]:
+        return self.placement.clusters
+
+    def at(self, cluster: str) -> "AppSpec":
+        """This app as it is in one cluster (its overrides applied)."""
+        override = self.placement.override(cluster)
+        return dataclasses.replace(self, **override) if override else self
 
     @property
     def labels(self) -> dict[str, str]:
@@ -115,8 +110,15 @@ class AppSpec:
 
 
 class Registry(dict[str, AppSpec]):
-    """App name -> AppSpec. graybot touches only apps in here; `windows` are the global ones."""
+    """App name -> AppSpec. graybot touches only apps in here; `windows` are the global ones;
+    `clusters` name -> ClusterSpec, in the file's order (the first is where unplaced apps run)."""
     windows: Windows = Windows()
+    clusters: dict[str, ClusterSpec] = {DEFAULT_CLUSTER: ClusterSpec(DEFAULT_CLUSTER)}
+    explicit_clusters: bool = False     # apps.yaml has a clusters: section (check-config then checks them)
+
+    @property
+    def default_cluster(self) -> str:
+        return next(iter(self.clusters))
 
 
 def _bounds(raw: dict, where: str, problems: list[str]) -> tuple[float | None, float | None] | None:
@@ -233,7 +235,7 @@ def _metrics(raw: object, where: str, problems: list[str]) -> tuple[Metric, ...]
     return tuple(metrics)
 
 
-def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
+def _app(name: str, raw: object, problems: list[str], clusters: dict[str, ClusterSpec]) -> AppSpec | None:
     where = f"apps.{name}"
     if not DNS_LABEL.match(str(name)):
         problems.append(f"{where}: app names must be DNS-1123 labels (lowercase, digits, '-')")
@@ -275,10 +277,12 @@ def _app(name: str, raw: object, problems: list[str]) -> AppSpec | None:
                    approvers=tuple(map(str, approvers)),
                    requester_can_approve=boolean(raw, "requester_can_approve", True, where, problems),
                    gates=_gates(raw.get("gates"), where, problems),
-                   rules=parse_rules(raw, where, problems))
+                   rules=parse_rules(raw, where, problems),
+                   placement=parse_placement(raw, where, clusters, problems))
 
 
-def parse_registry(doc: object) -> Registry:
+def parse_registry(doc: object, base: Path | None = None) -> Registry:
+    """`base`: the directory relative kubeconfig paths are read from (apps.yaml's)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("apps"), dict) or not doc["apps"]:
         raise ConfigError("apps.yaml: needs a top-level 'apps:' mapping with at least one app")
     problems: list[str] = []
@@ -290,8 +294,10 @@ def parse_registry(doc: object) -> Registry:
         policy = {}
     unknown_keys(policy, POLICY_KEYS, "policy", problems)
     registry.windows = parse_windows(policy, "policy", problems)
+    registry.clusters = parse_clusters(doc.get("clusters"), base, problems)
+    registry.explicit_clusters = "clusters" in doc
     for name, raw in doc["apps"].items():
-        spec = _app(str(name), raw, problems)
+        spec = _app(str(name), raw, problems, registry.clusters)
         if spec is not None:
             registry[spec.name] = spec
     if problems:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from .model import Event, Phase, Release, TERMINAL
+from .model import Event, Phase, Release, TERMINAL, WaveState
 
 LIVE_NOT_PAUSED = {Phase.PENDING, Phase.PROGRESSING, Phase.WAITING}
 ROLLBACK_FROM = LIVE_NOT_PAUSED | {Phase.PAUSED}
@@ -26,7 +26,11 @@ ALLOWED: dict[Event, set[Phase]] = {
     Event.SCHEDULE: {Phase.WAITING},
     Event.ROLLBACK_DONE: {Phase.ROLLING_BACK},
     Event.ROLLBACK_FAILED: {Phase.ROLLING_BACK},
+    Event.WAVE_DONE: {Phase.PROGRESSING},
+    Event.WAVE_ROLLED_BACK: {Phase.ROLLING_BACK},
 }
+# options that belong to one stage of one wave: a new wave starts without them
+PER_WAVE_OPTIONS = ("votes", "overridden_stage", "approval_due", "gray_approved", "next_at")
 
 
 class IllegalTransition(Exception):
@@ -57,6 +61,17 @@ def _why_not(release: Release, event: Event) -> str:
 KEEPS_TIMER = {Event.SCHEDULE, Event.STAGE_HEALTHY, Event.RESUME, Event.VOTE}
 
 
+def _entered(release: Release, index: int, left_as: WaveState, phase: Phase) -> dict:
+    """The changes of moving to wave `index`: its plan becomes the release's top level."""
+    if not 0 <= index < len(release.waves):
+        raise IllegalTransition(f"release {release.id} has no wave {index + 1}")
+    moved = release.enter_wave(index, left_as)
+    options = {k: v for k, v in release.options.items() if k not in PER_WAVE_OPTIONS}
+    return {name: getattr(moved, name) for name in ("cluster", "namespace", "from_version", "stable_name",
+                                                     "new_name", "replicas", "stages", "origin", "wave",
+                                                     "waves", "stage")} | {"phase": phase, "options": options}
+
+
 def transition(release: Release, event: Event, actor: str, reason: str = "",
                now: float | None = None, extra: dict | None = None) -> Release:
     """Apply one event. The result carries the next state version; saving is the store's job.
@@ -68,10 +83,18 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
         changes = {"phase": Phase.PROGRESSING, "stage": 0}
     elif event == Event.STAGE_HEALTHY:
         changes = {"phase": Phase.WAITING}
-    elif event == Event.FINISHED:
+    elif event in (Event.FINISHED, Event.WAVE_DONE):
         if not release.last:
             raise IllegalTransition(f"stage {release.current.name} is not the last one")
-        changes = {"phase": Phase.SUCCEEDED}
+        if event == Event.WAVE_DONE and release.next_wave is None:
+            raise IllegalTransition(f"release {release.id} has no wave after {release.cluster}")
+        changes = {"phase": Phase.SUCCEEDED if event == Event.FINISHED else Phase.WAITING}
+        if release.waves:
+            changes["waves"] = release.wave_state(release.wave, WaveState.DONE).waves
+    elif event == Event.WAVE_ROLLED_BACK:
+        changes = _entered(release, int((extra or {}).pop("to_wave")), WaveState.ROLLED_BACK, Phase.ROLLING_BACK)
+    elif event == Event.APPROVE and release.last and release.next_wave is not None:
+        changes = _entered(release, release.wave + 1, WaveState.DONE, Phase.PROGRESSING)
     elif event == Event.APPROVE:
         if release.next_stage is None:
             raise IllegalTransition(f"release {release.id} has no stage after {release.current.name}")
@@ -92,6 +115,8 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
         changes = {"phase": Phase.ROLLING_BACK, "paused_from": None}
     elif event == Event.ROLLBACK_DONE:
         changes = {"phase": Phase.ROLLED_BACK}
+        if release.waves:
+            changes["waves"] = release.wave_state(release.wave, WaveState.ROLLED_BACK).waves
     elif event == Event.ROLLBACK_FAILED:
         changes = {"phase": Phase.FAILED}
     elif event in (Event.SCHEDULE, Event.VOTE):
@@ -100,6 +125,8 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
     if event not in KEEPS_TIMER:
         options.pop("next_at", None)
     options.update(extra or {})
+    if changes.get("wave", release.wave) != release.wave:       # votes and marks stay with their wave
+        options = {k: v for k, v in options.items() if k not in PER_WAVE_OPTIONS}
     changes["options"] = options
     if reason:
         changes["reason"] = reason

@@ -47,6 +47,8 @@ class Event(str, Enum):
     SCHEDULE = "schedule"                     # stays waiting; a timer will advance it (next_at)
     ROLLBACK_DONE = "rollback_done"
     ROLLBACK_FAILED = "rollback_failed"
+    WAVE_DONE = "wave_done"                   # a wave's last stage is healthy; the next waits for approval
+    WAVE_ROLLED_BACK = "wave_rolled_back"     # rollback --all-waves: this wave is undone, the one before is next
 
     def __str__(self) -> str:
         return self.value
@@ -63,6 +65,39 @@ class Stage:
     @classmethod
     def from_dict(cls, raw: dict) -> "Stage":
         return cls(**raw)
+
+
+class WaveState(str, Enum):
+    PENDING = "pending"          # not started: nothing in its cluster has changed
+    RUNNING = "running"
+    DONE = "done"                # every stage healthy; the old version is retired when the release ends
+    ROLLED_BACK = "rolled_back"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Wave:
+    """One cluster's part of a release: its own plan and, once left, what it reached. The wave
+    being run is also spelled out in the release's top-level fields, which the strategies read."""
+    cluster: str
+    namespace: str
+    from_version: str
+    stable_name: str
+    new_name: str
+    replicas: int
+    stages: tuple[Stage, ...]
+    origin: dict = field(default_factory=dict)
+    state: WaveState = WaveState.PENDING
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Wave":
+        return cls(**dict(raw, stages=tuple(Stage.from_dict(s) for s in raw["stages"]),
+                          state=WaveState(raw.get("state", "pending"))))
+
+
+WAVE_FIELDS = ("cluster", "namespace", "from_version", "stable_name", "new_name", "replicas", "stages", "origin")
 
 
 @dataclass(frozen=True)
@@ -91,6 +126,9 @@ class Release:
     reason: str = ""                # why it failed or rolled back
     channel: str = ""               # where the release was asked for (its live message goes there)
     origin: dict = field(default_factory=dict)    # cluster facts needed to undo (selectors, revision)
+    cluster: str = ""               # the cluster of the wave being run ("" in records from before clusters)
+    wave: int = 0                   # index into `waves`
+    waves: tuple[Wave, ...] = ()    # empty for a one-cluster release
 
     @staticmethod
     def new_id(app: str) -> str:
@@ -108,6 +146,37 @@ class Release:
     def last(self) -> bool:
         return self.stage == len(self.stages) - 1
 
+    @property
+    def next_wave(self) -> Wave | None:
+        return self.waves[self.wave + 1] if self.wave + 1 < len(self.waves) else None
+
+    @property
+    def stage_key(self) -> str | int:
+        """What stage clocks and marks are kept under: the stage, and the wave when there are several."""
+        return self.stage if self.wave == 0 else f"w{self.wave}.{self.stage}"
+
+    def at_wave(self, index: int) -> "Release":
+        """The release as its wave `index` is (for undoing or retiring a wave that is not current)."""
+        if index == self.wave:
+            return self
+        wave = self.waves[index]
+        return self.replace(**{name: getattr(wave, name) for name in WAVE_FIELDS}, wave=index,
+                            stage=len(wave.stages) - 1)
+
+    def enter_wave(self, index: int, left_as: WaveState) -> "Release":
+        """Leave the current wave (kept as `left_as`, with what it reached) and run wave `index`."""
+        waves = list(self.waves)
+        waves[self.wave] = Wave(**{name: getattr(self, name) for name in WAVE_FIELDS}, state=left_as)
+        target = waves[index]
+        waves[index] = dataclasses.replace(target, state=WaveState.RUNNING)
+        return self.replace(**{name: getattr(target, name) for name in WAVE_FIELDS}, wave=index,
+                            waves=tuple(waves), stage=len(target.stages) - 1 if index < self.wave else 0)
+
+    def wave_state(self, index: int, state: WaveState) -> "Release":
+        waves = list(self.waves)
+        waves[index] = dataclasses.replace(waves[index], state=state)
+        return self.replace(waves=tuple(waves))
+
     def replace(self, **changes) -> "Release":
         return dataclasses.replace(self, **changes)
 
@@ -115,6 +184,8 @@ class Release:
         raw = dataclasses.asdict(self)
         raw["phase"] = self.phase.value
         raw["paused_from"] = self.paused_from.value if self.paused_from else None
+        for wave in raw["waves"]:
+            wave["state"] = WaveState(wave["state"]).value
         return json.dumps(raw, sort_keys=True)
 
     @classmethod
@@ -123,5 +194,6 @@ class Release:
         raw["phase"] = Phase(raw["phase"])
         raw["paused_from"] = Phase(raw["paused_from"]) if raw.get("paused_from") else None
         raw["stages"] = tuple(Stage.from_dict(s) for s in raw["stages"])
+        raw["waves"] = tuple(Wave.from_dict(w) for w in raw.get("waves") or ())
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})   # older records carry `ts`

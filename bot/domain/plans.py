@@ -26,7 +26,8 @@ class Target:
 
     @property
     def replicas(self) -> int:
-        return self.stable["spec"].get("replicas", 1)
+        """The size the release plans for: the cluster's `replicas:` override, else the stable's."""
+        return self.app.replicas or self.stable["spec"].get("replicas", 1)
 
     @property
     def new_name(self) -> str:

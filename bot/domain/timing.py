@@ -85,3 +85,12 @@ def due_after_gray_approval(release: Release, now: float, default_tz: str = "UTC
         return None
     tz = zone(opts.get("tz"), default_tz)
     return into_window(opts.get("window"), next_clock(opts["at"], now, tz), tz)
+
+
+def due_after_wave(release: Release, now: float, default_tz: str = "UTC") -> float | None:
+    """`--wave-every DURATION`: when the next wave starts by itself (held by `--window`); None:
+    a person approves the move."""
+    every = release.options.get("wave_every")
+    if not every or release.next_wave is None:
+        return None
+    return into_window(release.options.get("window"), now + every, zone(release.options.get("tz"), default_tz))

@@ -10,36 +10,22 @@ from typing import Iterable
 
 from bot.domain.names import MATCHING_ROUTERS, QUERIES, ROUTERS, STICKY_ROUTERS, STRATEGIES, VERBS
 
+__all__ = ["USAGE", "parse"]
+
 from . import values
 from .errors import UsageError
 from .policy import PolicyCommand, is_policy, parse_policy
+from .usage import USAGE
+from .waves import WAVE_OPTIONS, action_cluster, wave_fields
 
 DEFAULT_STEPS = (10, 30, 50, 100)
-USAGE = {
-    "canary": f"/release canary APP-VERSION [W%] [--steps 10,30,50,100] [--router {'|'.join(ROUTERS)}] "
-              "[--sticky] [--auto DURATION] [--bake DURATION]",
-    "ab": f"/release ab APP-VERSION header:NAME=VALUE | header:NAME~REGEX | cookie:NAME [--router {'|'.join(MATCHING_ROUTERS)}] "
-          "[--steps 10,50,100]",
-    "bluegreen": "/release bluegreen APP-VERSION",
-    "rolling": "/release rolling APP-VERSION [--max-surge N|N%] [--max-unavailable N|N%]",
-    "recreate": "/release recreate APP-VERSION",
-    "batch": "/release batch APP-VERSION [--gray N] [--batches N] [--every DURATION] [--at HH:MM] "
-             "[--window HH:MM-HH:MM] [--tz ZONE] [--manual]",
-    "plan": "/release plan <strategy line>, e.g. /release plan canary user-v2 10%",
-    "status": "/release status [APP]", "list": "/release list", "history": "/release history APP",
-    "gitops-diff": "/release gitops-diff APP   (what Git must now hold after the last release)",
-    "help": "/release help [TOPIC]",
-    "approve": "/release approve APP [--full]", "pause": "/release pause APP",
-    "resume": "/release resume APP", "rollback": "/release rollback APP [--batches]",
-    "continue": "/release continue APP   (go on past a held or inconclusive gate)",
-}
 _TOKEN = re.compile(r"^[A-Za-z0-9._:=%,+/-]+$")
 _VERSION = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
 _HEADER = re.compile(r"^header:([A-Za-z0-9-]{1,64})=([A-Za-z0-9._-]{1,128})$")
 _HEADER_REGEX = re.compile(r"^header:([A-Za-z0-9-]{1,64})~([^\s<>&`'\"]{1,128})$")
 _COOKIE = re.compile(r"^cookie:([A-Za-z0-9_-]{1,64})$")
 # options per strategy: name -> takes a value
-_COMMON = {"--bake": True, "--no-auto-rollback": False}
+_COMMON = {"--bake": True, "--no-auto-rollback": False, **WAVE_OPTIONS}
 OPTIONS = {
     "canary": {"--steps": True, "--router": True, "--auto": True, "--sticky": False, **_COMMON},
     "ab": {"--steps": True, "--router": True, **_COMMON},
@@ -84,6 +70,9 @@ class StartCommand:
     window: str | None = None
     tz: str | None = None
     manual: bool = False
+    cluster: str | None = None           # --cluster: this one cluster
+    waves: tuple[str, ...] = ()          # --waves: these clusters, one after another
+    wave_every: int | None = None        # --wave-every: the next wave starts by itself after this
     dry_run: bool = False
 
 
@@ -93,6 +82,8 @@ class ActionCommand:
     app: str
     full: bool = False
     batches: bool = False
+    all_waves: bool = False       # rollback --all-waves: undo the finished waves too, newest first
+    cluster: str | None = None    # the wave the person means; refused when another one is running
 
 
 @dataclass(frozen=True)
@@ -100,6 +91,7 @@ class QueryCommand:
     verb: str            # status | list | history | help
     app: str | None = None
     topic: str | None = None
+    cluster: str | None = None
 
 
 Command = StartCommand | ActionCommand | QueryCommand | PolicyCommand
@@ -171,6 +163,7 @@ def _start(tokens: list[str], apps: list[str], dry_run: bool) -> StartCommand:
                     "auto_rollback": "--no-auto-rollback" not in opts}
     if "--bake" in opts:
         fields["bake"] = values.duration("--bake", str(opts["--bake"]), usage)
+    wave_fields(fields, opts, usage)
     if strategy == "canary":
         _canary_fields(fields, opts, rest, usage)
     elif strategy == "ab":
@@ -254,15 +247,20 @@ def _action(verb: str, args: list[str], apps: list[str]) -> ActionCommand:
     if not args:
         raise UsageError("APP missing", usage)
     app = _app_name(args[0], apps, usage)
-    flags = {"approve": {"--full"}, "rollback": {"--batches"}}.get(verb, set())
+    cluster, args = action_cluster(args, usage)
+    flags = {"approve": {"--full"}, "rollback": {"--batches", "--all-waves"}}.get(verb, set())
     for extra in args[1:]:
         if extra not in flags:
             raise UsageError(f"unexpected {extra[:40]!r}", usage)
-    return ActionCommand(verb, app, full="--full" in args[1:], batches="--batches" in args[1:])
+    if "--batches" in args[1:] and "--all-waves" in args[1:]:
+        raise UsageError("--batches and --all-waves do not go together", usage)
+    return ActionCommand(verb, app, full="--full" in args[1:], batches="--batches" in args[1:],
+                         all_waves="--all-waves" in args[1:], cluster=cluster)
 
 
 def _query(verb: str, args: list[str], apps: list[str]) -> QueryCommand:
     usage = USAGE[verb]
+    cluster, args = action_cluster(args, usage) if verb == "status" else (None, args)
     limit = {"list": 0, "status": 1, "history": 1, "help": 1, "gitops-diff": 1}[verb]
     if len(args) > limit:
         raise UsageError(f"unexpected {args[limit][:40]!r}", usage)
@@ -270,7 +268,9 @@ def _query(verb: str, args: list[str], apps: list[str]) -> QueryCommand:
         return QueryCommand("help", topic=args[0].lower() if args else None)
     if verb in ("history", "gitops-diff") and not args:
         raise UsageError("APP missing", usage)
-    return QueryCommand(verb, app=_app_name(args[0], apps, usage) if args else None)
+    if cluster and not args:
+        raise UsageError("status --cluster needs an APP", usage)
+    return QueryCommand(verb, app=_app_name(args[0], apps, usage) if args else None, cluster=cluster)
 
 
 def parse(text: str, apps: Iterable[str]) -> Command:

@@ -30,15 +30,29 @@ def stage_marks(release: Release) -> list[str]:
 
 
 def headline(release: Release) -> str:
+    where = f" in {release.cluster}" if release.cluster and release.cluster != "default" and not release.waves else ""
     return (f"{release.app}: {release.strategy} {release.from_version} -> {release.to_version} "
-            f"({release.image}), {release.replicas} replicas")
+            f"({release.image}), {release.replicas} replicas{where}")
+
+
+def _stage_rows(stages, indent: str = "  ") -> list[str]:
+    return [f"{indent}{i}. {stage.name:<14} new {stage.new_replicas:>3} / old {stage.old_replicas:>3}"
+            f"  traffic {stage.weight:>3}%  {stage.note}" for i, stage in enumerate(stages, 1)]
 
 
 def plan_text(release: Release, dry_run: bool = False) -> str:
     lines = [("Plan (dry run, nothing changed): " if dry_run else "") + headline(release)]
-    for i, stage in enumerate(release.stages, 1):
-        lines.append(f"  {i}. {stage.name:<14} new {stage.new_replicas:>3} / old {stage.old_replicas:>3}"
-                     f"  traffic {stage.weight:>3}%  {stage.note}")
+    if release.waves:
+        every = release.options.get("wave_every")
+        lines.append(f"  in {len(release.waves)} waves, one cluster after another; each next wave starts "
+                     + (f"{format_duration(every)} after the one before succeeded" if every else
+                        "when a person approves it after the one before succeeded"))
+        for i, wave in enumerate(release.waves, 1):
+            lines.append(f"  wave {i}: {wave.cluster} (namespace {wave.namespace}, {wave.stable_name} "
+                         f"{wave.from_version}, {wave.replicas} replicas)")
+            lines += _stage_rows(wave.stages, "    ")
+    else:
+        lines += _stage_rows(release.stages)
     if release.options.get("match"):
         m = release.options["match"]
         rule = f"header {m['name']}={m['value']}" if m["kind"] == "header" else f"cookie {m['name']}=always"
@@ -68,10 +82,27 @@ def status_text(release: Release) -> str:
     if release.reason:
         lines.append(f"  reason: {release.reason}")
     lines += gitops_lines(release)
+    lines += wave_lines(release)
     for mark, stage in zip(stage_marks(release), release.stages):
         lines.append(f"  {MARK[mark]} {stage.name}: new {stage.new_replicas} / old {stage.old_replicas}, "
                      f"traffic {stage.weight}%")
     return "\n".join(lines)
+
+
+def wave_lines(release: Release) -> list[str]:
+    """One line per wave: its cluster and how far it got."""
+    out = []
+    for i, wave in enumerate(release.waves):
+        state = (f"running, stage {release.stage + 1}/{len(release.stages)} ({release.current.name})"
+                 if i == release.wave and release.phase.live else wave.state.value)
+        out.append(f"  wave {i + 1} {wave.cluster}: {state}" + ("  <- current" if i == release.wave else ""))
+    return out
+
+
+def only_wave(release: Release, cluster: str) -> Release:
+    """`status APP --cluster NAME`: the release as that wave is."""
+    names = [w.cluster for w in release.waves]
+    return release.at_wave(names.index(cluster)) if cluster in names else release
 
 
 def list_text(releases: list[Release]) -> str:

@@ -1,4 +1,4 @@
-"""The health gate, watched: one pod watch per namespace of the registry, shared by all releases,
+"""The health gate, watched: one pod watch per (cluster, namespace) of the registry, shared by all releases,
 turns a crash-looping or over-restarting new pod into a failed gate at once (Flagger instead
 checks once per interval and needs `threshold` failures), and wakes the driver on changes."""
 from __future__ import annotations
@@ -8,7 +8,9 @@ import threading
 import time
 from typing import Callable
 
-from bot.adapters.kube import Kube
+import functools
+
+from bot.adapters.clusters import Clusters
 from bot.domain.apps import Registry
 from bot.domain.health import drift, pod_failure, pod_of_release
 from bot.domain.model import Phase, Release
@@ -17,37 +19,46 @@ log = logging.getLogger("graybot.healthwatch")
 
 
 class HealthWatcher:
-    def __init__(self, kube: Kube, registry: Registry, active: Callable[[], list[Release]],
+    def __init__(self, clusters: Clusters, registry: Registry, active: Callable[[], list[Release]],
                  fail: Callable[[str, str], object], wake: Callable[[], None],
                  hold: Callable[[str, str], object] = lambda _id, _why: None,
                  get: Callable[[str], Release | None] = lambda _id: None):
-        self.kube, self.registry = kube, registry
+        self.clusters, self.registry = clusters, registry
         self.active, self.fail, self.wake, self.hold, self.get = active, fail, wake, hold, get
 
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._failed: set[tuple[str, int]] = set()
+        self._failed: set[tuple[str, object]] = set()
         self._cache: tuple[float, list[Release]] = (0.0, [])
 
+    def places(self) -> list[tuple[str, str]]:
+        """(cluster, namespace) of every app in every cluster it runs in: one watch each."""
+        return sorted({(cluster, app.at(cluster).namespace) for app in self.registry.values()
+                       for cluster in app.clusters if cluster in self.clusters})
+
     def start(self) -> "HealthWatcher":
-        for ns in sorted({app.namespace for app in self.registry.values()}):
+        for cluster, ns in self.places():
             for plural, handler in (("pods", self.on_pod), ("deployments", self.on_deployment)):
-                thread = threading.Thread(target=self.kube.watch, name=f"health-{plural}-{ns}", daemon=True,
-                                          args=(plural, ns, handler, self._stop))
+                thread = threading.Thread(target=self.clusters[cluster].watch, daemon=True,
+                                          name=f"health-{plural}-{cluster}-{ns}",
+                                          args=(plural, ns, functools.partial(handler, cluster), self._stop))
                 thread.start()
                 self._threads.append(thread)
         return self
 
-    def on_deployment(self, kind: str, deploy: dict) -> None:
+    def _in(self, release: Release, cluster: str) -> bool:
+        return self.clusters.name_of(release.cluster) == cluster
+
+    def on_deployment(self, cluster: str, kind: str, deploy: dict) -> None:
         """A waiting release's own Deployments changed by hand: hold the release, say what."""
         name, ns = deploy["metadata"].get("name"), deploy["metadata"].get("namespace")
         for cached in self._releases():
-            if cached.namespace != ns or name not in (cached.new_name, cached.stable_name):
+            if not self._in(cached, cluster) or cached.namespace != ns or name not in (cached.new_name, cached.stable_name):
                 continue
             release = self.get(cached.id)       # the cache may predate the stage turning healthy
             if release is None or release.phase != Phase.WAITING or not drift(release, kind, deploy):
                 continue
-            fresh = self.kube.deployment(ns, name)     # a watch may lag graybot's own last scale
+            fresh = self.clusters[cluster].deployment(ns, name)     # a watch may lag graybot's own last scale
             why = drift(release, "DELETED" if fresh is None else "MODIFIED", fresh or deploy)
             if why:
                 try:
@@ -65,21 +76,21 @@ class HealthWatcher:
             self._cache = (time.monotonic(), cached)
         return cached
 
-    def on_pod(self, kind: str, pod: dict) -> None:
+    def on_pod(self, cluster: str, kind: str, pod: dict) -> None:
         if kind == "DELETED":
             return
         touched = False
         for release in self._releases():
             app = self.registry.get(release.app)
-            if app is None or pod["metadata"].get("namespace") != release.namespace \
+            if app is None or not self._in(release, cluster) or pod["metadata"].get("namespace") != release.namespace \
                     or not pod_of_release(release, app, pod):
                 continue
             touched = True
             if release.options.get("overridden_stage") == release.stage:
                 continue
             why = pod_failure(pod, app.gates.max_restarts)
-            if why and (release.id, release.stage) not in self._failed:
-                self._failed.add((release.id, release.stage))
+            if why and (release.id, release.stage_key) not in self._failed:
+                self._failed.add((release.id, release.stage_key))
                 self._cache = (0.0, [])
                 try:
                     self.fail(release.id, why)

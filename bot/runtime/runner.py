@@ -8,6 +8,7 @@ from bot import jobs
 from bot.core.engine import Engine
 from bot.domain.model import Release
 
+from .clusterwatch import ClusterWatch
 from .driver import Driver
 from .healthwatch import HealthWatcher
 from .leadership import Leadership
@@ -18,7 +19,7 @@ log = logging.getLogger("graybot.runner")
 
 def health_watcher(engine: Engine, wake) -> HealthWatcher:
     """The shared pod watch: fails gates through the engine, wakes the driver on changes."""
-    return HealthWatcher(engine.kube, engine.registry, engine.store.active, engine.fail_gate, wake,
+    return HealthWatcher(engine.clusters, engine.registry, engine.store.active, engine.fail_gate, wake,
                          hold=engine.notice_drift, get=engine.store.get)
 
 
@@ -32,6 +33,7 @@ class Runner:
         self.driver: Driver | None = None
         self.watcher: HealthWatcher | None = None
         self.timers: Timers | None = None
+        self.clusterwatch: ClusterWatch | None = None
         self.duties: list = []          # more rounds the leader runs every second (e.g. the inbox)
         self.leadership = Leadership(conn, self._elected, self._lost, ttl=leader_ttl, every=self._every)
         engine.listeners.append(self._on_change)
@@ -60,15 +62,16 @@ class Runner:
         self.driver = Driver(self.engine, period=self.driver_period, workers=self.driver_workers).start()
         jobs.WAKE = self.driver.wake
         self.watcher = health_watcher(self.engine, self.driver.wake).start()
+        self.clusterwatch = ClusterWatch(self.engine).start()
         self.engine.resume_all()            # every release continues where Redis says it is
         self.timers = Timers(self.engine, self.conn, self.grace)
         self.timers.start()
 
     def _lost(self) -> None:
-        for part in (self.timers, self.watcher, self.driver):
+        for part in (self.timers, self.clusterwatch, self.watcher, self.driver):
             if part is not None:
                 part.stop()
-        self.timers = self.watcher = self.driver = None
+        self.timers = self.clusterwatch = self.watcher = self.driver = None
         jobs.WAKE = lambda: None
 
     def _every(self) -> None:

@@ -70,8 +70,17 @@ def start_slack_world(sandbox, kube, redis_client, tmp_path, apps_doc=None, grou
     slack = FakeSlack().start()
     slack.state.groups.update(groups or {})
     world = demo_world(sandbox, kube, redis_client, tmp_path, apps_doc, prometheus=prometheus,
-                       slack_bot_token="xoxb-test", slack_signing_secret=SECRET, slack_api_url=slack.url,
-                       **dict(dict(leader_ttl=3), **settings))
+                       **slack_settings(slack), **dict(dict(leader_ttl=3), **settings))
+    return slack_world_over(world, slack)
+
+
+def slack_settings(slack: FakeSlack) -> dict:
+    """The Settings a world needs for graybot to talk to this fake Slack."""
+    return dict(slack_bot_token="xoxb-test", slack_signing_secret=SECRET, slack_api_url=slack.url)
+
+
+def slack_world_over(world: World, slack: FakeSlack) -> SlackWorld:
+    """graybot in HTTP mode (bot/app.py) over an already built world."""
     bot = build(world.core.settings, core=world.core, message_retry=0.2, driver_period=0.2).start()
     wait_until(lambda: bot.runner.leading, message="leader elected")
     server = bot.http_server("127.0.0.1", 0)

@@ -103,7 +103,7 @@ def test_the_playground_stops_cleanly_on_ctrl_c_to_its_process_group(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0 and "Traceback" not in err.decode(), err.decode()[-2000:]
-    assert took < 2, f"{took:.1f}s"
+    assert took < 10, f"{took:.1f}s"          # a hang check; how fast it stops is not a pass/fail matter
 
 
 def test_the_playground_in_socket_mode_releases_through_the_console(tmp_path):

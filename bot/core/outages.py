@@ -1,0 +1,55 @@
+"""A cluster stopped answering: pause the releases running in it (saved, then said in each
+thread), and resume exactly those when it answers again. Nothing here calls the cluster."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.adapters.store import LockBusy
+from bot.domain.model import Event, Phase, Release
+from bot.domain.names import GRAYBOT
+
+from .refusals import Refused
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger("graybot.outages")
+MARK = "cluster_down"            # option: the cluster whose outage paused the release
+
+
+def _in(engine: "Engine", release: Release, cluster: str) -> bool:
+    return engine.clusters.name_of(release.cluster) == cluster
+
+
+def hold(engine: "Engine", cluster: str, why: str) -> list[Release]:
+    """Pause every running release in `cluster`; releases elsewhere are not looked at twice."""
+    held = []
+    for release in engine.store.active():
+        if not _in(engine, release, cluster) or release.phase not in (Phase.PROGRESSING, Phase.WAITING):
+            continue
+        try:
+            with engine.store.app_lock(release.app, wait=0.5):
+                fresh = engine.store.get(release.id)
+                if fresh.phase in (Phase.PROGRESSING, Phase.WAITING):
+                    held.append(engine.save(fresh, Event.PAUSE, GRAYBOT, extra={MARK: cluster},
+                                            reason=f"cluster {cluster} is unreachable ({why}); paused until it "
+                                                   "answers again, then it goes on by itself"))
+        except (LockBusy, Refused) as err:       # busy or moved on: the next probe looks again
+            log.info("holding %s for %s's outage: %s", release.id, cluster, err)
+    return held
+
+
+def release_held(engine: "Engine", cluster: str) -> list[Release]:
+    """Resume the releases this cluster's outage paused (a person's pause stays)."""
+    resumed = []
+    for release in engine.store.active():
+        if release.phase != Phase.PAUSED or release.options.get(MARK) != cluster or not _in(engine, release, cluster):
+            continue
+        try:
+            resumed.append(engine.apply(release.id, Event.RESUME, GRAYBOT, release.version,
+                                        reason="", extra={MARK: None}))
+            engine.announce(resumed[-1], "cluster_ok", f"cluster {cluster} answers again")
+        except Refused as err:
+            log.info("resuming %s after %s's outage: %s", release.id, cluster, err)
+    return resumed

@@ -1,0 +1,85 @@
+"""A start command -> the Release it would start, nothing written: which clusters (one, or waves),
+and in each the target, the strategy's stages and what undoing will need. Every wave is planned
+up front, so `plan` shows each wave's pod and weight math and a wave that could not start is
+refused before the first one changes anything."""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from bot.adapters.clusters import Clusters
+from bot.adapters.kube import KubeError
+from bot.adapters.store import Store
+from bot.domain.apps import AppSpec, Registry
+from bot.domain.model import Release, Wave, WaveState
+from bot.domain.plans import PlanError
+from bot.language.grammar import StartCommand
+
+from .gitops import GitOpsGuard
+from .refusals import Refused
+from .targets import find_target
+
+
+def wave_clusters(app: AppSpec, cmd: StartCommand, known: Clusters) -> tuple[str, ...]:
+    """--cluster NAME, else --waves a,b, else the app's `waves:`, else its one cluster."""
+    asked = (cmd.cluster,) if cmd.cluster else tuple(cmd.waves) or app.placement.waves
+    for name in asked:
+        if name not in known:
+            raise Refused(f"unknown cluster {name!r}; clusters: {', '.join(known)}")
+        if name not in app.clusters:
+            raise Refused(f"{app.name} does not run in {name}; it runs in {', '.join(app.clusters)}")
+    if asked:
+        return asked
+    if len(app.clusters) > 1:
+        raise Refused(f"{app.name} runs in {', '.join(app.clusters)}: say which with --cluster NAME, or "
+                      f"--waves {','.join(app.clusters)} for one cluster after another")
+    return app.clusters
+
+
+class Planner:
+    def __init__(self, store: Store, clusters: Clusters, registry: Registry, strategies: dict,
+                 gitops: GitOpsGuard, default_tz: str):
+        self.store, self.clusters, self.registry = store, clusters, registry
+        self.strategies, self.gitops, self.default_tz = strategies, gitops, default_tz
+
+    def wave(self, cmd: StartCommand, cluster: str) -> Wave:
+        app, kube = self.registry[cmd.app].at(cluster), self.clusters[cluster]
+        try:
+            target = find_target(kube, self.store, app, cmd.version)
+            plan = self.strategies[cmd.strategy].plan(kube, target, cmd)
+            gitops = self.gitops.origin(app, target.stable, cluster)
+        except PlanError as err:
+            raise Refused(self._where(cluster, str(err))) from None
+        except Refused as err:
+            raise Refused(self._where(cluster, str(err))) from None
+        except KubeError as err:
+            raise Refused(f"cannot plan the {cluster} wave: cluster {cluster} did not answer ({err}); "
+                          "nothing was changed") from None
+        return Wave(cluster=cluster, namespace=app.namespace, from_version=target.from_version,
+                    stable_name=target.stable_name, new_name=plan.new_name, replicas=target.replicas,
+                    stages=plan.stages, origin=dict(plan.origin, **gitops), state=WaveState.PENDING)
+
+    def _where(self, cluster: str, why: str) -> str:
+        return why if len(self.clusters.kubes) == 1 else f"{cluster}: {why}"
+
+    def plan(self, cmd: StartCommand, actor: str) -> Release:
+        if cmd.strategy not in self.strategies:
+            raise Refused(f"the {cmd.strategy} strategy is not available yet")
+        app = self.registry[cmd.app]
+        waves = [self.wave(cmd, cluster) for cluster in wave_clusters(app, cmd, self.clusters)]
+        first = waves[0]
+        now = time.time()
+        options = {k: v for k, v in vars(cmd).items() if k not in ("app", "version", "strategy")}
+        options["match"] = dataclasses.asdict(cmd.match) if cmd.match else None
+        options["waves"] = list(options.get("waves") or ())
+        options["tz"] = cmd.tz or self.default_tz
+        options["approvals_needed"] = app.rules.approvals
+        several = len(waves) > 1
+        return Release(id=Release.new_id(cmd.app), app=cmd.app, strategy=cmd.strategy,
+                       namespace=first.namespace, from_version=first.from_version,
+                       to_version=cmd.version, image=app.image_for(cmd.version), stable_name=first.stable_name,
+                       new_name=first.new_name, replicas=first.replicas, stages=first.stages,
+                       requested_by=actor, options=options, created_at=now, updated_at=now,
+                       last_actor=actor, last_action="create", origin=first.origin, cluster=first.cluster,
+                       waves=tuple(dataclasses.replace(w, state=WaveState.RUNNING) if i == 0 else w
+                                   for i, w in enumerate(waves)) if several else ())

@@ -1,0 +1,27 @@
+"""The right form of every command, said with each usage error and by `/release help`."""
+from __future__ import annotations
+
+from bot.domain.names import MATCHING_ROUTERS, ROUTERS, STRATEGIES
+
+_WAVES = " [--cluster NAME | --waves A,B [--wave-every DURATION]]"
+USAGE = {
+    "canary": f"/release canary APP-VERSION [W%] [--steps 10,30,50,100] [--router {'|'.join(ROUTERS)}] "
+              "[--sticky] [--auto DURATION] [--bake DURATION]",
+    "ab": f"/release ab APP-VERSION header:NAME=VALUE | header:NAME~REGEX | cookie:NAME [--router {'|'.join(MATCHING_ROUTERS)}] "
+          "[--steps 10,50,100]",
+    "bluegreen": "/release bluegreen APP-VERSION",
+    "rolling": "/release rolling APP-VERSION [--max-surge N|N%] [--max-unavailable N|N%]",
+    "recreate": "/release recreate APP-VERSION",
+    "batch": "/release batch APP-VERSION [--gray N] [--batches N] [--every DURATION] [--at HH:MM] "
+             "[--window HH:MM-HH:MM] [--tz ZONE] [--manual]",
+    "plan": "/release plan <strategy line>, e.g. /release plan canary user-v2 10% --waves staging,prod",
+    "status": "/release status [APP] [--cluster NAME]", "list": "/release list", "history": "/release history APP",
+    "gitops-diff": "/release gitops-diff APP   (what Git must now hold after the last release)",
+    "help": "/release help [TOPIC]",
+    "approve": "/release approve APP [--full] [--cluster NAME]", "pause": "/release pause APP [--cluster NAME]",
+    "resume": "/release resume APP [--cluster NAME]",
+    "rollback": "/release rollback APP [--batches | --all-waves] [--cluster NAME]",
+    "continue": "/release continue APP [--cluster NAME]   (go on past a held or inconclusive gate)",
+}
+for _strategy in STRATEGIES:
+    USAGE[_strategy] += _WAVES

@@ -1,0 +1,130 @@
+"""One release, cluster by cluster: two sandbox clusters (staging, prod) in one kubeconfig, graybot
+in HTTP mode with signed Slack requests. A two-wave canary goes 10 -> 100 in staging, waits for
+the wave's approval with prod untouched (no write reached prod's API server), then 10 -> 100 in
+prod; a broken image fails in staging and prod is never touched; rollback --all-waves undoes
+prod, then staging."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.domain.model import Phase, WaveState
+from sandbox.slack import block_action_body
+from tests.kit.clusters import start_prod, two_cluster_world
+from tests.kit.slack import CHANNEL, FakeSlack, slack_settings, slack_world_over, stop_slack_world
+from tests.kit.wait import wait_until
+
+
+@pytest.fixture
+def prod(sandbox):
+    cluster = start_prod(sandbox.timing)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def sw(sandbox, prod, redis_client, tmp_path):
+    slack = FakeSlack().start()
+    both = two_cluster_world(sandbox, prod, redis_client, tmp_path, leader_ttl=3, **slack_settings(slack))
+    world = slack_world_over(both.world, slack)
+    world.both = both
+    yield world
+    stop_slack_world(world)
+
+
+def resting(sw, wave: int, stage: int, phase=Phase.WAITING):
+    return wait_until(lambda: (r := sw.world.store.active_for("user")) and (r.wave, r.stage, r.phase)
+                      == (wave, stage, phase) and r, timeout=40, message=f"user at wave {wave} stage {stage}")
+
+
+def click(sw, action: str, user: str = "U0ALICE"):
+    """Click a button of the live message once it shows the release's current state."""
+    def button():
+        msg = sw.live_message()
+        values = {e["action_id"]: e for b in msg["blocks"] if b["type"] == "actions" for e in b["elements"]}
+        release = sw.world.store.active_for("user")
+        return action in values and release and json.loads(values[action]["value"])["v"] == release.version \
+            and (values[action], msg)
+    element, msg = wait_until(button, timeout=20, message=f"{action} button")
+    assert sw.post(block_action_body(action, element["value"], user, CHANNEL, msg["ts"])).status == 200
+    return element
+
+
+def message_text(msg: dict) -> str:
+    return json.dumps(msg["blocks"], ensure_ascii=False)
+
+
+def test_a_two_wave_canary_finishes_staging_waits_then_runs_prod(sw):
+    both = sw.both
+    assert sw.command("canary user-v2 10%").status == 200
+    resting(sw, 0, 0)
+    assert (both.replicas("staging", "user-v2"), both.replicas("staging", "user-v1")) == (1, 9)
+    for stage in (1, 2, 3):
+        click(sw, "approve")
+        if stage < 3:
+            resting(sw, 0, stage)
+    gate = resting(sw, 0, 3)                                      # staging at 100%: the wave gate
+    assert gate.waves[0].state == WaveState.DONE and gate.waves[1].state == WaveState.PENDING
+    assert both.ready("staging", "user-v2") == 10
+    assert both.prod.server.writes == []                          # prod: not one write so far
+    assert both.ready("prod", "user-v1") == 10 and both.replicas("prod", "user-v2") is None
+    button = click(sw, "approve")                                 # the wave's approval
+    assert button["text"]["text"] == "Approve wave prod"
+    resting(sw, 1, 0)
+    assert (both.replicas("prod", "user-v2"), both.replicas("prod", "user-v1")) == (1, 9)
+    assert both.replicas("staging", "user-v2") == 10               # staging stays on v2
+    message = sw.live_message()
+    text = message_text(message)
+    assert "wave 1 *staging* · done" in text and "wave 2 *prod* · stage 1/4 10%" in text
+    for stage in (1, 2, 3):
+        click(sw, "approve")
+        if stage < 3:
+            resting(sw, 1, stage)
+    done = wait_until(lambda: (h := sw.world.store.history("user")) and h[0].phase == Phase.SUCCEEDED and h[0],
+                      timeout=40, message="user succeeded")
+    assert [w.state for w in done.waves] == [WaveState.DONE, WaveState.DONE]
+    for cluster in ("staging", "prod"):
+        wait_until(lambda: both.replicas(cluster, "user-v1") is None, message=f"user-v1 retired in {cluster}")
+        assert both.replicas(cluster, "user-v2") == 10
+    thread = sw.thread_texts()
+    assert any(t.startswith("[staging]") and "wave *staging* done" in t for t in thread), thread
+    assert any(t.startswith("[prod]") and "approved the *prod* wave" in t for t in thread), thread
+    assert any(t.startswith("[prod]") and "serves everything in staging, prod" in t for t in thread), thread
+
+
+def test_a_broken_image_fails_in_staging_and_prod_is_never_touched(sw):
+    both = sw.both
+    assert sw.command("canary user-broken 50%").status == 200
+    done = wait_until(lambda: (h := sw.world.store.history("user")) and h[0], timeout=60,
+                      message="user rolled back")
+    assert done.phase == Phase.ROLLED_BACK and done.wave == 0
+    assert [w.state for w in done.waves] == [WaveState.ROLLED_BACK, WaveState.PENDING]
+    assert both.replicas("staging", "user-v1") == 10
+    wait_until(lambda: both.replicas("staging", "user-broken") is None, message="broken deleted in staging")
+    assert both.prod.server.writes == []
+    assert both.replicas("prod", "user-broken") is None and both.ready("prod", "user-v1") == 10
+
+
+def test_rollback_all_waves_undoes_prod_then_staging(sw):
+    both = sw.both
+    sw.command("canary user-v2 --steps 50,100")
+    resting(sw, 0, 0)
+    click(sw, "approve")
+    resting(sw, 0, 1)
+    click(sw, "approve")                                           # into prod
+    resting(sw, 1, 0)
+    assert both.replicas("prod", "user-v2") == 5
+    assert sw.command("rollback user --cluster staging").status == 200    # the current wave is prod
+    said = wait_until(lambda: [t for t in sw.ephemeral_texts("U0ALICE") if "wave" in t], timeout=10,
+                      message="the refusal")
+    assert "the prod wave of" in said[-1] and "the staging wave is done" in said[-1]
+    assert sw.world.store.active_for("user").phase == Phase.WAITING
+    sw.command("rollback user --all-waves")
+    done = wait_until(lambda: (h := sw.world.store.history("user")) and h[0], timeout=60,
+                      message="user rolled back in both")
+    assert done.phase == Phase.ROLLED_BACK
+    assert [w.state for w in done.waves] == [WaveState.ROLLED_BACK, WaveState.ROLLED_BACK]
+    for cluster in ("staging", "prod"):
+        wait_until(lambda: both.replicas(cluster, "user-v2") is None, message=f"v2 gone from {cluster}")
+        assert both.replicas(cluster, "user-v1") == 10
