@@ -48,9 +48,19 @@ def _check_config(args: argparse.Namespace) -> int:
     if problems:
         print(f"{path} has problems:\n  - " + "\n  - ".join(problems), file=sys.stderr)
         return 1
+    if registry.explicit_clusters:          # each cluster answers, each app's Deployments are there
+        from .core.clustercheck import cluster_problems
+
+        settings = Settings.from_env()
+        problems = cluster_problems(registry, settings.kubeconfig,
+                                    (settings.kube_connect_timeout, settings.kube_read_timeout))
+        if problems:
+            print(f"{path}: the clusters have problems:\n  - " + "\n  - ".join(problems), file=sys.stderr)
+            return 1
     for app in registry.values():
+        where = f", clusters {', '.join(app.clusters)}" if registry.explicit_clusters else ""
         print(f"{app.name}: namespace {app.namespace}, selector {app.labels}, router {app.router}, "
-              f"image {app.image}")
+              f"image {app.image}{where}")
     print(f"{path}: {len(registry)} app(s), OK")
     return 0
 

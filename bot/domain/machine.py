@@ -88,6 +88,8 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
             raise IllegalTransition(f"stage {release.current.name} is not the last one")
         if event == Event.WAVE_DONE and release.next_wave is None:
             raise IllegalTransition(f"release {release.id} has no wave after {release.cluster}")
+        if event == Event.FINISHED and release.next_wave is not None:
+            raise IllegalTransition(f"release {release.id} still has the {release.next_wave.cluster} wave to run")
         changes = {"phase": Phase.SUCCEEDED if event == Event.FINISHED else Phase.WAITING}
         if release.waves:
             changes["waves"] = release.wave_state(release.wave, WaveState.DONE).waves

@@ -21,7 +21,7 @@ def two_cluster_doc(kubeconfig: str, **user) -> dict:
     doc = apps_yaml()
     doc["clusters"] = {"staging": {"kubeconfig": kubeconfig, "context": "staging"},
                        "prod": {"kubeconfig": kubeconfig, "context": "prod"}}
-    doc["apps"]["user"].update(clusters=["staging", "prod"], waves=["staging", "prod"], **user)
+    doc["apps"]["user"].update(dict(dict(clusters=["staging", "prod"], waves=["staging", "prod"]), **user))
     doc["apps"]["pay"].update(clusters=["staging"])
     return doc
 

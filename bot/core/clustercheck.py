@@ -1,0 +1,43 @@
+"""`check-config` for apps.yaml's `clusters:`: is every cluster configured right and answering,
+and does every app have a serving Deployment in each cluster it runs in? Every problem at once."""
+from __future__ import annotations
+
+from bot.adapters.clusters import Clusters
+from bot.adapters.kube import Kube, KubeError
+from bot.domain.apps import Registry
+
+
+def cluster_problems(registry: Registry, kubeconfig: str = "", timeout: tuple[float, float] = (3.0, 5.0)) -> list[str]:
+    problems: list[str] = []
+    for name, spec in registry.clusters.items():
+        try:
+            kube = Clusters.connect({name: spec}, kubeconfig, timeout=timeout, backoff=0.05)[name]
+        except KubeError as err:
+            problems.append(err.message)
+            continue
+        try:
+            kube.ping()
+        except KubeError as err:
+            problems.append(f"clusters.{name} ({spec.describe()}): does not answer: {err.message}")
+            kube.close()
+            continue
+        problems += _app_problems(registry, name, kube)
+        kube.close()
+    return problems
+
+
+def _app_problems(registry: Registry, cluster: str, kube: Kube) -> list[str]:
+    problems = []
+    for app in registry.values():
+        if cluster not in app.clusters:
+            continue
+        here = app.at(cluster)
+        try:
+            found = [d for d in kube.deployments(here.namespace, here.labels) if d["spec"].get("replicas", 0) > 0]
+        except KubeError as err:
+            problems.append(f"apps.{app.name} in {cluster}: cannot list Deployments: {err.message}")
+            continue
+        if not found:
+            problems.append(f"apps.{app.name} in {cluster}: no running Deployment matches {here.labels} "
+                            f"in namespace {here.namespace}")
+    return problems

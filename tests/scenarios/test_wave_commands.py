@@ -1,0 +1,109 @@
+"""The commands of several clusters against two sandbox clusters: `plan` shows every wave's pod and
+weight math and writes nothing; `--cluster` runs in one cluster only; names that do not fit are
+refused with the reason and change nothing; `status --cluster`; `check-config` lists every
+cluster problem at once."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from bot.core import service
+from bot.domain.model import Phase
+from tests.kit.clusters import start_prod, two_cluster_doc, two_cluster_world
+from tests.kit.wait import free_port
+
+
+@pytest.fixture
+def prod(sandbox):
+    cluster = start_prod(sandbox.timing)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def both(sandbox, prod, redis_client, tmp_path):
+    world = two_cluster_world(sandbox, prod, redis_client, tmp_path,
+                              user={"clusters": {"staging": {}, "prod": {"replicas": 4}}})
+    yield world
+    world.world.stop()
+
+
+def run(both, line: str):
+    return service.run_text(both.world.engine, line, "U0ALICE")
+
+
+def test_plan_shows_every_wave_and_writes_nothing(both):
+    reply = run(both, "plan canary user-v2 10%")
+    assert reply.ok, reply.text
+    lines = reply.text.splitlines()
+    staging, prod = lines.index(next(l for l in lines if "wave 1: staging" in l)), \
+        lines.index(next(l for l in lines if "wave 2: prod" in l))
+    assert "10 replicas" in lines[staging] and "4 replicas" in lines[prod]
+    assert "new   1 / old   9" in lines[staging + 1] and "new   1 / old   4" in lines[prod + 1]
+    assert "when a person approves it" in reply.text
+    assert both.prod.server.writes == [] and both.replicas("staging", "user-v2") is None
+    assert both.world.store.active_for("user") is None
+
+
+def test_cluster_runs_one_cluster_only(both):
+    reply = run(both, "canary user-v2 50% --cluster prod")
+    assert reply.ok, reply.text
+    release = both.world.engine.settle(both.world.store.active_for("user").id)
+    assert (release.phase, release.cluster, release.waves) == (Phase.WAITING, "prod", ())
+    assert both.replicas("prod", "user-v2") == 2 and both.replicas("staging", "user-v2") is None
+    status = run(both, "status user --cluster prod")
+    assert status.ok and "in prod" in status.text
+    assert not run(both, "status user --cluster staging").ok
+
+
+@pytest.mark.parametrize("line, said", [
+    ("canary pay-v2 --cluster prod", "pay does not run in prod; it runs in staging"),
+    ("canary user-v2 --cluster moon", "unknown cluster 'moon'; clusters: staging, prod"),
+    ("canary user-v2 --waves prod,moon", "unknown cluster 'moon'"),
+])
+def test_clusters_that_do_not_fit_are_refused_and_change_nothing(both, line, said):
+    reply = run(both, line)
+    assert not reply.ok and said in reply.text
+    assert both.world.store.active_for(line.split()[1].split("-")[0]) is None
+    assert both.prod.server.writes == []
+
+
+def test_an_app_in_two_clusters_without_waves_must_say_where(both, tmp_path):
+    doc = yaml.safe_load(both.world.config_path.read_text())
+    del doc["apps"]["user"]["waves"]
+    both.world.config_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    from bot.config import load_registry
+    both.world.engine.planner.registry = both.world.engine.registry = load_registry(both.world.config_path)
+    reply = run(both, "canary user-v2")
+    assert not reply.ok and "say which with --cluster NAME, or --waves staging,prod" in reply.text
+
+
+def test_check_config_lists_every_cluster_problem_at_once(both, tmp_path):
+    doc = two_cluster_doc(str(tmp_path / "clusters.kubeconfig"))
+    doc["apps"]["user"]["clusters"] = {"staging": {}, "prod": {"namespace": "shop"}}
+    doc["clusters"]["dr"] = {"kubeconfig": str(tmp_path / "dr.kubeconfig")}
+    doc["clusters"]["lost"] = {"kubeconfig": str(tmp_path / "clusters.kubeconfig"), "context": "nowhere"}
+    (tmp_path / "dr.kubeconfig").write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "dr",
+        "clusters": [{"name": "dr", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "dr", "context": {"cluster": "dr", "user": "u"}}]}))
+    path = tmp_path / "check.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    env = {"GRAYBOT_KUBE_CONNECT_TIMEOUT": "1", "GRAYBOT_KUBE_READ_TIMEOUT": "1", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "check-config", str(path)], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "apps.user in prod: no running Deployment matches {'app': 'user'} in namespace shop" in out.stderr
+    assert "clusters.dr (" in out.stderr and "does not answer" in out.stderr
+    assert "clusters.lost (" in out.stderr and "nowhere" in out.stderr
+    del doc["clusters"]["dr"], doc["clusters"]["lost"]
+    doc["apps"]["user"]["clusters"] = ["staging", "prod"]
+    path.write_text(yaml.safe_dump(doc))
+    good = subprocess.run([sys.executable, "-m", "bot.cli", "check-config", str(path)], capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert good.returncode == 0, good.stderr
+    assert "user: namespace default" in good.stdout and "clusters staging, prod" in good.stdout
