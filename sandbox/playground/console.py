@@ -26,8 +26,9 @@ TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": 
 
 
 class Console:
-    def __init__(self, sandbox: Sandbox, slack: FakeSlack, bot_url: str, secret: str):
-        self.sandbox, self.slack, self.bot_url, self.secret = sandbox, slack, bot_url, secret
+    def __init__(self, clusters: dict[str, Sandbox], slack: FakeSlack, bot_url: str, secret: str):
+        """`clusters`: name -> sandbox cluster, in the order the cluster view shows them."""
+        self.clusters, self.slack, self.bot_url, self.secret = clusters, slack, bot_url, secret
 
     # -- to the bot, signed ---------------------------------------------------------------
     def _post(self, body: str) -> dict:
@@ -68,9 +69,13 @@ class Console:
         return {"messages": roots, "ephemerals": self.slack.ephemerals(user)}
 
     def cluster(self) -> dict:
-        store = self.sandbox.store
+        return {"clusters": [dict(self._one(sandbox), name=name) for name, sandbox in self.clusters.items()],
+                "at": time.time()}
+
+    @staticmethod
+    def _one(sandbox: Sandbox) -> dict:
         apps: dict[str, list] = {}
-        for d in store.list(("apps", "deployments")):
+        for d in sandbox.store.list(("apps", "deployments")):
             labels = d["spec"]["template"]["metadata"].get("labels") or {}
             app = labels.get("app", d["metadata"]["name"])
             image = d["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -79,11 +84,11 @@ class Console:
                 "replicas": d["spec"].get("replicas", 0),
                 "ready": (d.get("status") or {}).get("readyReplicas", 0)})
         share: dict[str, dict[str, int]] = {}
-        for labels, count in self.sandbox.traffic.series.window(5).items():
+        for labels, count in sandbox.traffic.series.window(5).items():
             values = dict(labels)
             served = share.setdefault(values["app"], {})
             served[values["version"]] = served.get(values["version"], 0) + count
-        return {"apps": apps, "traffic": share, "at": time.time()}
+        return {"apps": apps, "traffic": share}
 
 
 def _handler(console: Console):

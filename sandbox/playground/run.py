@@ -1,6 +1,7 @@
-"""Starts everything for `graybot playground`: the sandbox cluster (demo apps, traffic,
-Prometheus API), a Redis, the fake Slack Web API, graybot itself in HTTP mode (or Socket Mode
-with `--socket`: then the fake Slack also plays Slack's WebSocket side), and the console."""
+"""Starts everything for `graybot playground`: two sandbox clusters, staging and prod (demo apps,
+traffic, Prometheus API; one kubeconfig with a context each; the apps are released in waves),
+a Redis, the fake Slack Web API, graybot itself in HTTP mode (or Socket Mode with `--socket`:
+then the fake Slack also plays Slack's WebSocket side), and the console."""
 from __future__ import annotations
 
 import faulthandler
@@ -10,7 +11,7 @@ import socket
 
 import yaml
 
-from ..cluster import Sandbox
+from ..cluster import Sandbox, write_kubeconfig
 from ..pods import Timing
 from ..seed import apps_yaml, seed_demo
 from ..slack import FakeSlack
@@ -26,8 +27,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def playground_apps(bake: str) -> dict:
+CLUSTERS = ("staging", "prod")
+
+
+def playground_apps(bake: str, kubeconfig: str) -> dict:
+    """The demo apps in two clusters, released in waves: staging first, then prod."""
     doc = apps_yaml(metrics=True, bake=bake)
+    doc["clusters"] = {name: {"kubeconfig": kubeconfig, "context": name} for name in CLUSTERS}
+    for app in doc["apps"].values():
+        app.update(clusters=list(CLUSTERS), waves=list(CLUSTERS))
     doc["apps"]["user"]["approvers"] = [u["id"] for u in USERS if u["role"] == "approver"]
     return doc
 
@@ -45,23 +53,25 @@ class Playground:
         work = scratch_dir()
         timing = Timing(ready_delay=0.3 if self.fast else 1.0, restart_every=1.0 if self.fast else 5.0)
         self.redis = LocalRedis(work).start()
-        self.sandbox = Sandbox(port=_free_port(), timing=timing, traffic_rps=20).start()
-        kubeconfig = self.sandbox.write_kubeconfig(work / "kubeconfig")
-        seed_demo(self.sandbox.store, work)
+        self.clusters = {name: Sandbox(port=_free_port(), timing=timing, traffic_rps=20).start() for name in CLUSTERS}
+        kubeconfig = write_kubeconfig(work / "kubeconfig", self.clusters)
+        for sandbox in self.clusters.values():
+            seed_demo(sandbox.store)
         config = work / "apps.yaml"
-        config.write_text(yaml.safe_dump(playground_apps("1s" if self.fast else "5s"), sort_keys=False))
+        config.write_text(yaml.safe_dump(playground_apps("1s" if self.fast else "5s", str(kubeconfig)),
+                                         sort_keys=False))
         self.slack = FakeSlack(socket_mode=self.socket_mode).start()
         secret = secrets.token_hex(16)
         settings = Settings(slack_bot_token="xoxb-playground", slack_signing_secret=secret,
                             slack_api_url=self.slack.url, redis_url=self.redis.url, config_path=str(config),
-                            kubeconfig=str(kubeconfig), prometheus_url=self.sandbox.url,
+                            kubeconfig=str(kubeconfig), prometheus_url=self.clusters["staging"].url,
                             leader_ttl=5, slack_app_token="xapp-1-playground" if self.socket_mode else "")
         self.bot = build(settings, message_retry=0.5, driver_period=0.5).start()
         self.bot_http = self.bot.http_server("127.0.0.1", _free_port())
         self.bot_http.serve_in_thread()
         if self.socket_mode:
             self.socket_handler = self.bot.connect_socket(settings.slack_app_token)
-        self.console = serve_console(Console(self.sandbox, self.slack, self.bot_http.url, secret),
+        self.console = serve_console(Console(self.clusters, self.slack, self.bot_http.url, secret),
                                      self.host, self.port)
         self.work = work
         return self
@@ -73,12 +83,14 @@ class Playground:
             (f"  graybot (Socket Mode) ws://127.0.0.1:{self.slack.socket.port}   health {self.bot_http.url}/healthz"
              if self.socket_mode else
              f"  graybot (HTTP mode)   {self.bot_http.url}/slack/events   /healthz   /metrics"),
-            f"  sandbox cluster       {self.sandbox.url}   KUBECONFIG={self.work / 'kubeconfig'}",
+            *(f"  sandbox cluster {name:<7}{sandbox.url}   (context {name})" for name, sandbox in self.clusters.items()),
+            f"  KUBECONFIG            {self.work / 'kubeconfig'}   (kubectl --context prod get deploy)",
             f"  fake Slack Web API    {self.slack.url}",
-            f"  Prometheus API        {self.sandbox.url}/api/v1/query",
+            f"  Prometheus API        {self.clusters['staging'].url}/api/v1/query",
             f"  Redis                 {self.redis.url} ({self.redis.kind})",
             f"  apps.yaml             {self.work / 'apps.yaml'}",
-            "Try: /release canary user-v2 10%   (as alice; eve is not an approver of user)",
+            "Try: /release canary user-v2 10%   (staging, then prod once you approve the wave;",
+            "     as alice: eve is not an approver of user)",
             "Ctrl-C stops everything."])
 
     def stop(self) -> None:
@@ -88,7 +100,8 @@ class Playground:
         self.bot_http.shutdown()
         self.bot.stop()
         self.slack.stop()
-        self.sandbox.stop()
+        for sandbox in self.clusters.values():
+            sandbox.stop()
         self.redis.stop()
 
 

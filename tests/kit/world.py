@@ -122,5 +122,5 @@ def another_process(w: World, kube: Kube | None = None) -> Core:
     `kube` swaps in another adapter (for example one that dies mid-step)."""
     core = build_core(w.core.settings)
     if kube is not None:
-        core.kube = core.engine.kube = kube
+        core.clusters.kubes[core.clusters.default] = kube      # the engine reads clients from here
     return core

@@ -141,8 +141,12 @@ def test_the_playground_in_socket_mode_releases_through_the_console(tmp_path):
         assert reply["status"] == 200 and "/release canary user-v2 10%" in reply["text"]   # the ack's payload
         value, ts = wait_until(approve_button, timeout=30, message="approve button")
         assert post("/api/action", {"user": "U0ALICE", "action_id": "approve", "value": value, "ts": ts})["status"] == 200
-        wait_until(lambda: {d["name"]: d["replicas"] for d in (get("/api/cluster") or {}).get("apps", {}).get("user", [])}
-                   .get("user-v2") == 3, timeout=30, message="30%: 3 new pods")
+        def staging_user():
+            clusters = {c["name"]: c for c in (get("/api/cluster") or {}).get("clusters", [])}
+            return {d["name"]: d["replicas"] for d in clusters.get("staging", {}).get("apps", {}).get("user", [])}
+        wait_until(lambda: staging_user().get("user-v2") == 3, timeout=30, message="30% in staging: 3 new pods")
+        prod = {c["name"]: c for c in get("/api/cluster")["clusters"]}["prod"]["apps"]["user"]
+        assert [(d["name"], d["replicas"]) for d in prod] == [("user-v1", 10)]     # prod waits for its wave
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:

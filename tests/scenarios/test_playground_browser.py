@@ -1,5 +1,6 @@
-"""The playground in headless Chromium (Debian's), driven by Playwright: a canary to 100%
-through the buttons, a rollback through its confirm dialog, and a refused non-approver."""
+"""The playground in headless Chromium (Debian's), driven by Playwright: a two-wave canary to 100%
+through the buttons (staging, the wave approval, prod), a rollback through its confirm dialog,
+and a refused non-approver."""
 from __future__ import annotations
 
 import os
@@ -58,7 +59,7 @@ def page(playground):
         tab = browser.new_page(viewport={"width": 1400, "height": 900})
         tab.set_default_timeout(40_000)
         tab.goto(playground)
-        tab.wait_for_selector("[data-deploy=user-v1][data-ready='10']")
+        tab.wait_for_selector("[data-cluster=prod] [data-deploy=user-v1][data-ready='10']")
         yield tab
         browser.close()
 
@@ -75,15 +76,23 @@ def approve(page, label: str) -> None:
     button.click()
 
 
-def test_canary_to_100_percent_through_the_buttons(page):
+STAGING, PROD = "[data-cluster=staging]", "[data-cluster=prod]"
+
+
+def test_a_two_wave_canary_to_100_percent_through_the_buttons(page):
     send(page, "/release canary user-v2 10%")
     for label in ("Approve 30%", "Approve 50%", "Approve 100%"):
         approve(page, label)
-    page.wait_for_selector("[data-deploy=user-v2][data-ready='10'][data-replicas='10']")
-    page.wait_for_selector("[data-deploy=user-v1]", state="detached")
-    assert page.locator("[data-version-ready=user-v2]").inner_text() == "v2: 10"
-    assert page.locator("[data-version-ready=user-v1]").count() == 0            # 0 v1 pods
-    page.wait_for_selector("text=v2 serves everything")
+    page.wait_for_selector(f"{STAGING} [data-deploy=user-v2][data-ready='10'][data-replicas='10']")
+    assert page.locator(f"{PROD} [data-deploy=user-v1]").get_attribute("data-ready") == "10"
+    assert page.locator(f"{PROD} [data-deploy=user-v2]").count() == 0             # prod waits for its wave
+    for label in ("Approve wave prod", "Approve 30%", "Approve 50%", "Approve 100%"):
+        approve(page, label)
+    for cluster in (STAGING, PROD):
+        page.wait_for_selector(f"{cluster} [data-deploy=user-v2][data-ready='10'][data-replicas='10']")
+        page.wait_for_selector(f"{cluster} [data-deploy=user-v1]", state="detached")
+        assert page.locator(f"{cluster} [data-version-ready=user-v2]").inner_text() == "v2: 10"
+    page.wait_for_selector("text=v2 serves everything in staging, prod")
     assert page.locator(".bk-actions").count() == 0                              # no buttons left
 
 
@@ -93,11 +102,11 @@ def test_rollback_through_the_confirm_dialog_and_a_refused_non_approver(page):
     page.select_option("#user", "U0EVE")
     page.locator("button[data-action-id=approve]").click()
     page.wait_for_selector(".msg.ephemeral >> text=is not an approver of user")
-    assert page.locator("[data-deploy=user-v2]").get_attribute("data-replicas") == "3"
+    assert page.locator(f"{STAGING} [data-deploy=user-v2]").get_attribute("data-replicas") == "3"
     page.select_option("#user", "U0ALICE")
     page.locator("button[data-action-id=rollback]").click()
     assert "is scaled back to 10 pods first" in page.locator("#confirm-text").inner_text()
     page.locator("#confirm-ok").click()
-    page.wait_for_selector("[data-deploy=user-v2]", state="detached")
-    page.wait_for_selector("[data-deploy=user-v1][data-ready='10'][data-replicas='10']")
+    page.wait_for_selector(f"{STAGING} [data-deploy=user-v2]", state="detached")
+    page.wait_for_selector(f"{STAGING} [data-deploy=user-v1][data-ready='10'][data-replicas='10']")
     page.wait_for_selector("text=Rolled back")

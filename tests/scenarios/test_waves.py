@@ -128,3 +128,19 @@ def test_rollback_all_waves_undoes_prod_then_staging(sw):
     for cluster in ("staging", "prod"):
         wait_until(lambda: both.replicas(cluster, "user-v2") is None, message=f"v2 gone from {cluster}")
         assert both.replicas(cluster, "user-v1") == 10
+
+
+def test_wave_every_starts_the_next_wave_by_itself(sw):
+    both = sw.both
+    sw.command("canary user-v2 --steps 50,100 --wave-every 2s")
+    resting(sw, 0, 0)
+    click(sw, "approve")
+    gate = resting(sw, 0, 1)
+    assert gate.options["next_at"] > gate.updated_at          # the timer of the prod wave
+    timer = wait_until(lambda: "*prod wave* goes at" in message_text(sw.live_message()) and sw.live_message(),
+                       timeout=10, message="the timer in the live message")
+    assert "Approve wave prod" in message_text(timer)          # a person may still go first
+    moved = resting(sw, 1, 0)
+    approvals = [e["actor"] for e in sw.world.store.audit(moved.id) if e["action"] == "approve"]
+    assert approvals == ["U0ALICE", "scheduler"]              # the timer approved the prod wave
+    assert both.replicas("prod", "user-v2") == 5

@@ -55,9 +55,10 @@ function chart(app, history) {
   return `<svg viewBox="0 0 ${w} ${h}" class="chart">${lines}</svg><div class="legend">traffic: ${legend}</div>`;
 }
 
-function renderCluster(data) {
-  const html = Object.entries(data.apps).sort().map(([app, deploys]) => {
-    const hist = state.history[app] = (state.history[app] || []).concat([data.traffic[app] || {}]).slice(-60);
+function renderApps(cluster, data) {
+  return Object.entries(data.apps).sort().map(([app, deploys]) => {
+    const key = `${cluster}/${app}`;
+    const hist = state.history[key] = (state.history[key] || []).concat([data.traffic[app] || {}]).slice(-60);
     const rows = deploys.sort((a, b) => a.name.localeCompare(b.name)).map(d => {
       const pods = Array.from({length: Math.max(d.replicas, d.ready)}, (_, i) =>
         `<i class="pod ${i < d.ready ? "ready" : ""}"></i>`).join("");
@@ -72,7 +73,12 @@ function renderCluster(data) {
     return `<div class="app" data-app="${app}"><h4>${app}</h4><div class="summary">ready pods per version: ${summary}</div>
             ${rows}${chart(app, hist)}</div>`;
   }).join("");
-  $("apps").innerHTML = html;
+}
+
+function renderCluster(data) {
+  // one section per sandbox cluster (staging, prod), in the order graybot releases them
+  $("apps").innerHTML = data.clusters.map(c =>
+    `<section class="kube" data-cluster="${c.name}"><h3>${c.name}</h3>${renderApps(c.name, c)}</section>`).join("");
 }
 
 async function poll() {
