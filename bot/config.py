@@ -108,9 +108,10 @@ def startup_problems(settings: Settings, registry: Registry, slack_http: bool = 
              "datadog": [("DATADOG_API_KEY", settings.datadog_api_key), ("DATADOG_APP_KEY", settings.datadog_app_key)],
              "web": []}
     for app in registry.values():
+        own = all(registry.clusters[c].prometheus for c in app.clusters if c in registry.clusters)
         for metric in app.gates.metrics:
             for variable, value in needs[metric.provider]:
-                if not value:
+                if not value and not (metric.provider == "prometheus" and own):   # each cluster has its own
                     problems.append(f"apps.{app.name}.gates.metrics: {metric.name!r} needs {variable}, "
                                     "which is not set")
     return problems

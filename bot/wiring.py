@@ -47,7 +47,9 @@ def build_core(settings: Settings) -> Core:
         raise ConfigError(err.message, err.message.split("; ")) from None
     metric_gate = gates.build({"prometheus": {"url": settings.prometheus_url},
                                "datadog": {"url": settings.datadog_url, "api_key": settings.datadog_api_key,
-                                           "app_key": settings.datadog_app_key}})
+                                           "app_key": settings.datadog_app_key}},
+                               per_cluster={name: {"prometheus": {"url": spec.prometheus}}
+                                            for name, spec in registry.clusters.items() if spec.prometheus})
     engine = Engine(store, clusters, registry, strategies.build(registry), metric_gate,
                     default_tz=settings.timezone)
     return Core(settings, registry, store, clusters, engine)

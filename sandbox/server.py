@@ -141,7 +141,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.extra_routes: dict[tuple[str, str], ExtraRoute] = {}
         self.stalls: list[Stall] = []
         self.requests = 0                    # every request served, for the scale benchmark
-        self.writes: list[str] = []          # "METHOD path" of every API write (tests: was it touched?)
+        self.writes: list[str] = []          # "METHOD path" of every Kubernetes API write (was it touched?)
+        self.paths: dict[str, int] = {}      # requests per path (which Prometheus did a gate ask?)
         self._count_lock = threading.Lock()
         self.extra_routes[("GET", "/sandbox/stats")] = lambda query, body: (
             200, {"requests": self.requests, "writes": len(self.writes)})
@@ -149,7 +150,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def count(self, method: str = "GET", path: str = "") -> None:
         with self._count_lock:
             self.requests += 1
-            if method != "GET" and (path.startswith("/api/") or path.startswith("/apis/")):
+            self.paths[path] = self.paths.get(path, 0) + 1
+            if method != "GET" and parse_route(path) is not None:
                 self.writes.append(f"{method} {path}")
 
     def stall(self, method: str, path: str) -> None:

@@ -29,9 +29,12 @@ class Clusters:
         kubes, problems = {}, []
         for name, spec in specs.items():
             path = spec.kubeconfig or (kubeconfig if name == DEFAULT_CLUSTER or len(specs) == 1 else "")
+            own = dict(options)
+            if spec.timeout:            # this cluster's own read timeout
+                own["timeout"] = (options.get("timeout", (3.0, 5.0))[0], spec.timeout)
             try:
                 kubes[name] = Kube.from_config(path or None, context=spec.context,
-                                               in_cluster=spec.in_cluster, **options)
+                                               in_cluster=spec.in_cluster, **own)
             except KubeError as err:
                 problems.append(f"clusters.{name} ({spec.describe()}): {err.message}")
         if problems:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import unknown_keys
+from .durations import parse_duration
 from .names import ROUTERS
 
 DEFAULT_CLUSTER = "default"
-CLUSTER_KEYS = ("kubeconfig", "context", "in_cluster")
+CLUSTER_KEYS = ("kubeconfig", "context", "in_cluster", "timeout", "prometheus")
 # what a cluster may change of an app: where it lives, how many pods it plans for, how it routes
 OVERRIDE_KEYS = ("namespace", "replicas", "router", "service", "ingress", "httproute", "rule")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -23,6 +24,8 @@ class ClusterSpec:
     kubeconfig: str = ""          # a path (relative to apps.yaml); "" with in_cluster: the pod's account
     context: str = ""             # a context in that kubeconfig; "" = its current-context
     in_cluster: bool = False
+    timeout: float | None = None  # read timeout of every call to this cluster (else GRAYBOT_KUBE_READ_TIMEOUT)
+    prometheus: str = ""          # this cluster's Prometheus, for the metric gates of waves in it
 
     def describe(self) -> str:
         if self.in_cluster:
@@ -69,7 +72,14 @@ def parse_clusters(raw: object, base: Path | None, problems: list[str]) -> dict[
             problems.append(f"{where}: needs kubeconfig: PATH (with context: NAME) or in_cluster: true")
         if path and base is not None and not Path(path).is_absolute():
             path = str(base / path)
-        out[str(name)] = ClusterSpec(str(name), path, str(spec.get("context") or ""), in_cluster)
+        timeout = parse_duration(str(spec["timeout"])) if "timeout" in spec else None
+        if "timeout" in spec and not timeout:
+            problems.append(f"{where}.timeout: {spec['timeout']!r} is not a duration like 5s")
+        prometheus = str(spec.get("prometheus") or "")
+        if prometheus and not prometheus.startswith(("http://", "https://")):
+            problems.append(f"{where}.prometheus: must be an http(s):// URL, not {prometheus!r}")
+        out[str(name)] = ClusterSpec(str(name), path, str(spec.get("context") or ""), in_cluster,
+                                     float(timeout) if timeout else None, prometheus)
     return out
 
 

@@ -58,12 +58,19 @@ def judge(metric: Metric, value: float) -> Verdict:
 
 
 class MetricGate:
-    def __init__(self, providers: dict[str, MetricProvider] | None = None):
+    def __init__(self, providers: dict[str, MetricProvider] | None = None,
+                 per_cluster: dict[str, dict[str, MetricProvider]] | None = None):
+        """`per_cluster`: cluster -> providers of its own (its Prometheus), used for the waves
+        running there; the others use `providers`."""
         self.providers = providers or {}
+        self.per_cluster = per_cluster or {}
+
+    def provider(self, name: str, release: Release) -> MetricProvider | None:
+        return self.per_cluster.get(release.cluster, {}).get(name) or self.providers.get(name)
 
     def check(self, metric: Metric, app: AppSpec, release: Release) -> Verdict:
         text = query_for(metric, app, release)
-        provider = self.providers.get(metric.provider)
+        provider = self.provider(metric.provider, release)
         if provider is None:
             return Verdict(INCONCLUSIVE, f"{metric.name}: no {metric.provider} provider is configured")
         if metric.compare == "stable":
@@ -90,7 +97,7 @@ class MetricGate:
         gates = app.gates
         if not gates.min_requests or not gates.metrics:
             return None
-        provider = self.providers.get(gates.metrics[0].provider)
+        provider = self.provider(gates.metrics[0].provider, release)
         text = query_for(Metric("requests", gates.requests), app, release)
         try:
             count = provider.value(text) if provider else None
@@ -114,12 +121,16 @@ class MetricGate:
         return Verdict(PASS, "; ".join(v.evidence for v in verdicts))
 
 
-def build(configs: dict[str, dict], timeout: float = 5.0) -> MetricGate:
-    """One provider per name in PROVIDERS, each with its settings (URL, keys; empty: not configured)."""
+def build(configs: dict[str, dict], timeout: float = 5.0,
+          per_cluster: dict[str, dict[str, dict]] | None = None) -> MetricGate:
+    """One provider per name in PROVIDERS, each with its settings (URL, keys; empty: not configured);
+    `per_cluster`: cluster -> {provider name: settings} for clusters with their own (a Prometheus each)."""
     from .datadog import Datadog
     from .prometheus import Prometheus
     from .web import Web
 
     makers = {"prometheus": Prometheus, "datadog": Datadog, "web": Web}
     assert set(makers) == set(PROVIDERS), "every provider name needs a maker here"
-    return MetricGate({name: makers[name](**configs.get(name, {}), timeout=timeout) for name in PROVIDERS})
+    own = {cluster: {name: makers[name](**settings, timeout=timeout) for name, settings in configs_of.items()}
+           for cluster, configs_of in (per_cluster or {}).items()}
+    return MetricGate({name: makers[name](**configs.get(name, {}), timeout=timeout) for name in PROVIDERS}, own)

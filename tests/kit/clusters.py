@@ -51,11 +51,14 @@ def start_prod(timing: Timing) -> Sandbox:
 
 
 def two_cluster_world(staging: Sandbox, prod: Sandbox, redis_client, tmp_path, user: dict | None = None,
-                      **settings) -> TwoClusters:
-    """`staging` is the suite's `sandbox` fixture (its demo seed is made by build_world)."""
+                      specs: dict | None = None, **settings) -> TwoClusters:
+    """`staging` is the suite's `sandbox` fixture (its demo seed is made by build_world); `specs`:
+    more keys of each cluster's entry in `clusters:` (for example its own `prometheus:`)."""
     kubeconfig = write_kubeconfig(tmp_path / "clusters.kubeconfig", {"staging": staging, "prod": prod})
-    world = build_world(staging, _api(kubeconfig, "staging"), redis_client, tmp_path,
-                        two_cluster_doc(kubeconfig.name, **(user or {})), **settings)
+    doc = two_cluster_doc(kubeconfig.name, **(user or {}))
+    for name, extra in (specs or {}).items():
+        doc["clusters"][name].update(extra)
+    world = build_world(staging, _api(kubeconfig, "staging"), redis_client, tmp_path, doc, **settings)
     world.apps = client.AppsV1Api(_api(kubeconfig, "staging"))
     both = TwoClusters(world, staging, prod)
     wait_until(lambda: all(both.ready(c, "user-v1") == 10 and both.ready(c, "pay-v1") == 3

@@ -107,3 +107,17 @@ def test_check_config_lists_every_cluster_problem_at_once(both, tmp_path):
                           text=True, timeout=60, env=env)
     assert good.returncode == 0, good.stderr
     assert "user: namespace default" in good.stdout and "clusters staging, prod" in good.stdout
+
+
+def test_a_wave_is_gated_by_its_own_clusters_prometheus(sandbox, prod, redis_client, tmp_path):
+    from sandbox.seed import error_rate_metric
+    both = two_cluster_world(sandbox, prod, redis_client, tmp_path, user={"gates": {"metrics": [error_rate_metric()]}},
+                             specs={"staging": {"prometheus": sandbox.url}, "prod": {"prometheus": prod.url}})
+    engine = both.world.engine
+    assert engine.metrics.per_cluster.keys() == {"staging", "prod"}
+    reply = service.run_text(engine, "canary user-v2 50% --cluster prod", "U0ALICE")
+    assert reply.ok, reply.text
+    release = engine.settle(both.world.store.active_for("user").id, timeout=30)
+    assert release.phase == Phase.PAUSED and "no data" in release.reason      # no traffic in these sandboxes
+    assert prod.server.paths.get("/api/v1/query", 0) > 0                       # asked prod's Prometheus ...
+    assert sandbox.server.paths.get("/api/v1/query", 0) == 0                   # ... never staging's

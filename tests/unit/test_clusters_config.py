@@ -42,6 +42,7 @@ def test_every_cluster_mistake_is_listed_at_once():
     bad["clusters"]["broken"] = {"kubeconfig": "a", "in_cluster": True}
     bad["clusters"]["Bad_Name"] = {"in_cluster": True}
     bad["clusters"]["empty"] = {}
+    bad["clusters"]["slow"] = {"in_cluster": True, "timeout": "soon", "prometheus": "prom:9090"}
     with pytest.raises(ConfigError) as err:
         parse_registry(bad)
     text = "\n".join(err.value.problems)
@@ -50,7 +51,8 @@ def test_every_cluster_mistake_is_listed_at_once():
                      "unknown key 'namespce'; did you mean 'namespace'?", "router: 'ftp' is not one of",
                      "clusters.broken: give kubeconfig or in_cluster: true, not both",
                      "clusters.Bad_Name: cluster names must be DNS-1123 labels",
-                     "clusters.empty: needs kubeconfig: PATH"):
+                     "clusters.empty: needs kubeconfig: PATH", "clusters.slow.timeout: 'soon' is not a duration",
+                     "clusters.slow.prometheus: must be an http(s):// URL"):
         assert expected in text, text
 
 
@@ -83,3 +85,27 @@ def test_wave_option_mistakes_are_refused_with_the_right_form(line, said):
     with pytest.raises(UsageError) as err:
         parse(line, ["user"])
     assert said in str(err.value)
+
+
+def test_each_cluster_gets_its_own_client_and_timeout(tmp_path):
+    import yaml
+
+    from bot.adapters.clusters import Clusters
+    from bot.adapters.kube import KubeError
+
+    (tmp_path / "kube.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "staging",
+        "clusters": [{"name": n, "cluster": {"server": f"http://127.0.0.1:{p}"}} for n, p in (("staging", 1), ("prod", 2))],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": n, "context": {"cluster": n, "user": "u"}} for n in ("staging", "prod")]}))
+    reg = parse_registry({"clusters": {"staging": {"kubeconfig": "kube.yaml", "context": "staging"},
+                                       "prod": {"kubeconfig": "kube.yaml", "context": "prod", "timeout": "2s"}},
+                          "apps": {"user": APP}}, tmp_path)
+    clusters = Clusters.connect(reg.clusters, timeout=(3.0, 5.0))
+    assert clusters["staging"].api.configuration.host == "http://127.0.0.1:1"
+    assert clusters["prod"].api.configuration.host == "http://127.0.0.1:2"
+    assert (clusters["staging"].timeout, clusters["prod"].timeout) == ((3.0, 5.0), (3.0, 2.0))
+    assert clusters[""] is clusters["staging"]                  # records from before clusters
+    reg.clusters["lost"] = type(reg.clusters["prod"])("lost", str(tmp_path / "kube.yaml"), "nowhere")
+    with pytest.raises(KubeError, match="clusters.lost"):
+        Clusters.connect(reg.clusters)
