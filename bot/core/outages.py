@@ -3,26 +3,38 @@ thread), and resume exactly those when it answers again. Nothing here calls the 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bot.adapters.store import LockBusy
+from bot.adapters.clusters import Clusters
+from bot.adapters.store import LockBusy, Store
 from bot.domain.model import Event, Phase, Release
 from bot.domain.names import GRAYBOT
 
 from .refusals import Refused
 
-if TYPE_CHECKING:
-    from .engine import Engine
+
+class Engine(Protocol):
+    """What pausing and resuming for an outage needs of the engine."""
+    store: Store
+    clusters: Clusters
+
+    def save(self, release: Release, event: Event, actor: str, reason: str = "", detail: str = "",
+             extra: dict | None = None) -> Release: ...
+
+    def apply(self, release_id: str, event: Event, actor: str, expected_version: int | None = None,
+              reason: str = "", extra: dict | None = None) -> Release: ...
+
+    def announce(self, release: Release, what: str, detail: str) -> None: ...
 
 log = logging.getLogger("graybot.outages")
 MARK = "cluster_down"            # option: the cluster whose outage paused the release
 
 
-def _in(engine: "Engine", release: Release, cluster: str) -> bool:
+def _in(engine: Engine, release: Release, cluster: str) -> bool:
     return engine.clusters.name_of(release.cluster) == cluster
 
 
-def hold(engine: "Engine", cluster: str, why: str) -> list[Release]:
+def hold(engine: Engine, cluster: str, why: str) -> list[Release]:
     """Pause every running release in `cluster`; releases elsewhere are not looked at twice."""
     held = []
     for release in engine.store.active():
@@ -40,7 +52,7 @@ def hold(engine: "Engine", cluster: str, why: str) -> list[Release]:
     return held
 
 
-def release_held(engine: "Engine", cluster: str) -> list[Release]:
+def release_held(engine: Engine, cluster: str) -> list[Release]:
     """Resume the releases this cluster's outage paused (a person's pause stays)."""
     resumed = []
     for release in engine.store.active():

@@ -102,6 +102,9 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
             raise IllegalTransition(f"release {release.id} has no stage after {release.current.name}")
         changes = {"phase": Phase.PROGRESSING, "stage": release.stage + 1}
     elif event == Event.APPROVE_FULL:
+        if release.last and release.next_wave is not None:
+            raise IllegalTransition(f"the {release.cluster} wave is done; plain approve starts the "
+                                    f"{release.next_wave.cluster} wave (--full goes to a wave's last stage)")
         if release.last:
             raise IllegalTransition(f"release {release.id} is already at its last stage")
         changes = {"phase": Phase.PROGRESSING, "stage": len(release.stages) - 1}

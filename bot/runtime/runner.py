@@ -63,7 +63,8 @@ class Runner:
         jobs.WAKE = self.driver.wake
         self.watcher = health_watcher(self.engine, self.driver.wake).start()
         self.clusterwatch = ClusterWatch(self.engine).start()
-        self.engine.resume_all()            # every release continues where Redis says it is
+        self.driver.wake()                  # every release continues where Redis says it is, at once and
+                                            # concurrently (one in an unreachable cluster holds up no other)
         self.timers = Timers(self.engine, self.conn, self.grace)
         self.timers.start()
 

@@ -144,3 +144,25 @@ def test_wave_every_starts_the_next_wave_by_itself(sw):
     approvals = [e["actor"] for e in sw.world.store.audit(moved.id) if e["action"] == "approve"]
     assert approvals == ["U0ALICE", "scheduler"]              # the timer approved the prod wave
     assert both.replicas("prod", "user-v2") == 5
+
+
+def test_rollback_in_prod_keeps_staging_on_the_new_version_and_retires_its_old(sw):
+    both = sw.both
+    sw.command("canary user-v2 --steps 50,100")
+    resting(sw, 0, 0)
+    click(sw, "approve")
+    resting(sw, 0, 1)
+    sw.command("approve user --full")                             # at the wave gate: said, not done
+    said = wait_until(lambda: [t for t in sw.ephemeral_texts("U0ALICE") if "plain approve starts" in t],
+                      timeout=10, message="the --full refusal")
+    assert "the staging wave is done; plain approve starts the prod wave" in said[-1]
+    click(sw, "approve")
+    resting(sw, 1, 0)
+    click(sw, "rollback")
+    done = wait_until(lambda: (h := sw.world.store.history("user")) and h[0], timeout=60, message="rolled back")
+    assert done.phase == Phase.ROLLED_BACK
+    assert [w.state for w in done.waves] == [WaveState.DONE, WaveState.ROLLED_BACK]
+    wait_until(lambda: both.replicas("staging", "user-v1") is None, message="v1 retired in staging")
+    assert both.replicas("staging", "user-v2") == 10
+    wait_until(lambda: both.replicas("prod", "user-v2") is None, message="v2 gone from prod")
+    assert both.replicas("prod", "user-v1") == 10
