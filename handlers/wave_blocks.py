@@ -25,7 +25,7 @@ def wave_lines(release: Release, live: dict | None = None) -> str:
     for i, wave in enumerate(release.waves):
         state = WaveState.DONE if i == release.wave and release.phase == Phase.SUCCEEDED else wave.state
         line = f"{WAVE_ICON[state]} wave {i + 1} *{wave.cluster}* · {state.value}"
-        if i == release.wave and release.phase.live:
+        if i == release.wave and release.phase.live and not at_wave_gate(release):
             line = f"{WAVE_ICON[WaveState.RUNNING]} wave {i + 1} *{wave.cluster}* · stage {release.stage + 1}/" \
                    f"{len(release.stages)} {release.current.name}"
             if live:
