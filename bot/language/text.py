@@ -108,8 +108,10 @@ def only_wave(release: Release, cluster: str) -> Release:
 def list_text(releases: list[Release]) -> str:
     if not releases:
         return "No active releases."
-    return "\n".join(f"{r.app}: {r.strategy} -> {r.to_version}, {r.phase.value} at {r.current.name} "
-                     f"(by {r.requested_by}, {r.id})" for r in releases)
+    return "\n".join(f"{r.app}: {r.strategy} -> {r.to_version}, {r.phase.value} at {r.current.name}"
+                     + (f" in {r.cluster}" + (f" (wave {r.wave + 1}/{len(r.waves)})" if r.waves else "")
+                        if r.cluster and r.cluster != "default" else "")
+                     + f" (by {r.requested_by}, {r.id})" for r in releases)
 
 
 def history_text(app: str, releases: list[Release]) -> str:

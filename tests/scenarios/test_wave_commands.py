@@ -56,6 +56,7 @@ def test_cluster_runs_one_cluster_only(both):
     assert both.replicas("prod", "user-v2") == 2 and both.replicas("staging", "user-v2") is None
     status = run(both, "status user --cluster prod")
     assert status.ok and "in prod" in status.text
+    assert "waiting at 50% in prod (by U0ALICE" in run(both, "list").text
     assert not run(both, "status user --cluster staging").ok
 
 
@@ -121,3 +122,11 @@ def test_a_wave_is_gated_by_its_own_clusters_prometheus(sandbox, prod, redis_cli
     assert release.phase == Phase.PAUSED and "no data" in release.reason      # no traffic in these sandboxes
     assert prod.server.paths.get("/api/v1/query", 0) > 0                       # asked prod's Prometheus ...
     assert sandbox.server.paths.get("/api/v1/query", 0) == 0                   # ... never staging's
+
+
+def test_one_health_watch_per_cluster_and_namespace(sandbox, prod, redis_client, tmp_path):
+    from bot.runtime.runner import health_watcher
+    both = two_cluster_world(sandbox, prod, redis_client, tmp_path,
+                             user={"clusters": {"staging": {}, "prod": {"namespace": "shop"}}})
+    watcher = health_watcher(both.world.engine, lambda: None)
+    assert watcher.places() == [("prod", "shop"), ("staging", "default")]
