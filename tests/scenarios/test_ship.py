@@ -58,6 +58,26 @@ def test_kustomize_renders_both_overlays(kubectl_bin, overlay):
     assert not any(d["kind"] == "Secret" for d in docs)          # never ship real secrets
 
 
+def test_the_clusters_component_mounts_the_kubeconfigs_secret(kubectl_bin, tmp_path):
+    import shutil
+    copy = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, copy)
+    overlay = copy / "overlays" / "multi"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": ["../../base"], "components": ["../../components/clusters"]}))
+    out = subprocess.run([kubectl_bin, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    deploy = next(d for d in yaml.safe_load_all(out.stdout) if d and d["kind"] == "Deployment")
+    kubernetes_validate.validate(deploy, K8S_VERSION, strict=True)
+    pod = deploy["spec"]["template"]["spec"]
+    assert {"name": "kubeconfigs", "secret": {"secretName": "graybot-kubeconfigs", "defaultMode": 0o440}} in pod["volumes"]
+    assert {"name": "kubeconfigs", "mountPath": "/var/run/graybot/clusters", "readOnly": True} \
+        in pod["containers"][0]["volumeMounts"]
+    assert pod["securityContext"]["fsGroup"] == 10001
+
+
 def test_the_shipped_apps_yaml_is_valid():
     config = next(d for _, d in k8s_documents() if d["kind"] == "ConfigMap")
     assert "user" in parse_registry(yaml.safe_load(config["data"]["apps.yaml"]))
