@@ -140,6 +140,7 @@ class Engine:
             waiting = release.replace(phase=Phase.WAITING)
             due = (timing.due_after_gray_approval(waiting, now, self.default_tz)
                    if release.options.get("gray_approved") and release.stage == 0
+                   else timing.due_after_wave(waiting, now, self.default_tz) if waiting.last
                    else timing.due_after_stage(waiting, now, self.default_tz))
             if due is not None:
                 extra["next_at"] = due

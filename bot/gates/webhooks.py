@@ -23,7 +23,8 @@ def payload(kind: str, release: Release, cluster: str) -> dict:
     return {"kind": kind, "release": release.id, "app": release.app, "namespace": release.namespace,
             "cluster": cluster, "strategy": release.strategy, "from_version": release.from_version,
             "to_version": release.to_version, "image": release.image, "phase": release.phase.value,
-            "stage": {"index": release.stage, "name": stage.name, "weight": stage.weight}}
+            "stage": {"index": release.stage, "name": stage.name, "weight": stage.weight},
+            "wave": {"index": release.wave, "of": len(release.waves)} if release.waves else None}
 
 
 def _first_line(raw: bytes) -> str:
@@ -41,7 +42,7 @@ class WebhookGate:
         self.cluster = cluster
 
     def call(self, hook: Webhook, kind: str, release: Release, extra: dict | None = None) -> Verdict:
-        body = json.dumps(dict(payload(kind, release, self.cluster), **(extra or {}))).encode()
+        body = json.dumps(dict(payload(kind, release, release.cluster or self.cluster), **(extra or {}))).encode()
         req = urllib.request.Request(hook.url, data=body, method="POST",
                                      headers={"Content-Type": "application/json", "User-Agent": "graybot"})
         try:
