@@ -23,7 +23,7 @@ from bot.gates import MetricGate
 from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
 
-from . import approvals, outages, refusals
+from . import approvals, refusals
 from .freezes import FreezeDesk
 from .gitops import GitOpsGuard
 from .reconcile import Reconciler
@@ -286,12 +286,6 @@ class Engine:
         if self._cluster_errors.pop(release.id, None) is not None:
             self._announce(release, "cluster_ok", "")
         return True, result
-
-    def cluster_down(self, cluster: str, why: str) -> list[Release]:
-        return outages.hold(self, cluster, why)
-
-    def cluster_back(self, cluster: str) -> list[Release]:
-        return outages.release_held(self, cluster)
 
     def in_trouble(self, release_id: str) -> bool:
         """Did this release's last cluster step fail (and is not yet told as recovered)?"""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from bot.adapters.kube import KubeError
+from bot.core import outages
 from bot.core.engine import Engine
 
 from .lifecycle import Loop
@@ -36,14 +37,14 @@ class ClusterProbe(Loop):
         if self.down:
             self.down = False
             log.info("cluster %s answers again", self.cluster)
-        self.engine.cluster_back(self.cluster)      # also picks up pauses left by a restart
+        outages.release_held(self.engine, self.cluster)   # also picks up pauses left by a restart
         return self.period
 
     def _went_down(self) -> None:
         if not self.down:
             log.warning("cluster %s is unreachable: %s", self.cluster, self.why)
         self.down = True
-        self.engine.cluster_down(self.cluster, self.why)     # again each round: new releases too
+        outages.hold(self.engine, self.cluster, self.why)   # again each round: new releases too
 
 
 class ClusterWatch:
