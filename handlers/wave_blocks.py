@@ -52,6 +52,9 @@ def event_words(release: Release, what: str, detail: str) -> str | None:
         nxt = release.next_wave.cluster if release.next_wave else "the next cluster"
         return (f":white_check_mark: wave *{release.cluster}* done: {release.to_version} serves all of "
                 f"{release.cluster}; the *{nxt}* wave starts once approved" + (f" ({detail})" if detail else ""))
+    if what == "vote" and at_wave_gate(release):
+        return f":ballot_box_with_check: {_who(release.last_actor)} approved starting the *{release.next_wave.cluster}* wave; " \
+               "waiting for more approvals"
     if what == "wave_rolled_back":
         return f":leftwards_arrow_with_hook: wave undone ({detail}); rolling back *{release.cluster}* now"
     if what == "approve" and release.stage == 0 and release.wave > 0:
