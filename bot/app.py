@@ -88,6 +88,9 @@ class Graybot:
             telemetry.ACTIVE.set(len(self.core.store.active()))
         except Exception:
             pass
+        down = set(self.core.clusters.unreachable())
+        for name in self.core.clusters:
+            telemetry.CLUSTER_UP.labels(cluster=name).set(0 if name in down else 1)
         return telemetry.exposition()
 
     def http_server(self, host: str = "0.0.0.0", port: int = 3000) -> SlackHTTPServer:

@@ -15,6 +15,8 @@ GATE_EVALUATIONS = Counter("graybot_gate_evaluations_total", "Gate evaluations b
 CLUSTER_ERRORS = Counter("graybot_cluster_errors_total", "Cluster steps that failed (told in the thread)",
                          registry=REGISTRY)
 ACTIVE = Gauge("graybot_active_releases", "Releases not yet finished", registry=REGISTRY)
+CLUSTER_UP = Gauge("graybot_cluster_reachable", "1 while the cluster's last call reached its API server",
+                   ["cluster"], registry=REGISTRY)
 
 
 def record_change(event: str, actor: str) -> None:

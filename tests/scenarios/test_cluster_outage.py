@@ -67,6 +67,9 @@ def test_an_unreachable_prod_pauses_only_the_release_in_it(sw, prod):
         assert any(t.startswith("[prod]") and "cluster prod is unreachable" in t for t in said), said
         health = sw.http.request("GET", sw.url + "/healthz").json()
         assert health["unreachable_clusters"] == ["prod"] and health["ok"] is True
+        metrics = sw.http.request("GET", sw.url + "/metrics").data.decode()
+        assert 'graybot_cluster_reachable{cluster="prod"} 0.0' in metrics
+        assert 'graybot_cluster_reachable{cluster="staging"} 1.0' in metrics
         assert done.phase == Phase.SUCCEEDED
     finally:
         stall.release()
