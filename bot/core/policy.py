@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable, Protocol
 
 from bot.domain.apps import AppSpec
-from bot.domain.model import Release
+from bot.domain.model import Phase, Release
 
 APPROVER_VERBS = {"approve", "continue"}
 GUARD_VERBS = {"pause", "resume", "rollback"}     # approvers, or the release's requester
@@ -66,7 +66,10 @@ class Policy:
 
     def refusal(self, verb: str, app: AppSpec, user: str, channel: str,
                 release: Release | None = None) -> str | None:
-        """Why `user` may not do `verb` on `app` from `channel`, or None."""
+        """Why `user` may not do `verb` on `app` from `channel`, or None. In several clusters the
+        cluster acted on decides (its `approvers:` override): approving at a wave's end starts
+        the next wave, so that wave's cluster decides."""
+        app = self._in_cluster(verb, app, release)
         if (text := self.channel_refusal(app, channel)) is not None:
             return text
         who = self.mentions.user(user)
@@ -84,6 +87,13 @@ class Policy:
                 (release is None or user != release.requested_by):
             return f"{who} may not {verb} {app.name}: only its approvers or the requester can."
         return None
+
+    @staticmethod
+    def _in_cluster(verb: str, app: AppSpec, release: Release | None) -> AppSpec:
+        if release is None:
+            return app
+        gate = release.phase == Phase.WAITING and release.last and release.next_wave is not None
+        return app.at(release.next_wave.cluster if gate and verb == "approve" else release.cluster)
 
     def _names(self, app: AppSpec, among: tuple[str, ...] | None = None) -> str:
         return ", ".join(self.mentions.group(a) if is_group(a) else self.mentions.user(a)

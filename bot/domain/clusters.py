@@ -14,8 +14,9 @@ from .names import ROUTERS
 DEFAULT_CLUSTER = "default"
 CLUSTER_KEYS = ("kubeconfig", "context", "in_cluster", "timeout", "prometheus")
 # what a cluster may change of an app: where it lives, how many pods it plans for, how it routes
-OVERRIDE_KEYS = ("namespace", "replicas", "router", "service", "ingress", "httproute", "rule")
+OVERRIDE_KEYS = ("namespace", "replicas", "router", "service", "ingress", "httproute", "rule", "approvers")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -131,4 +132,10 @@ def _override(raw: object, where: str, problems: list[str]) -> tuple[tuple[str, 
                               or not 1 <= raw["replicas"] <= 1000):
         problems.append(f"{where}.replicas: must be a whole number 1-1000 (the size this cluster's "
                         "release plans for; unset: the stable Deployment's size)")
+    if "approvers" in raw:
+        ids = raw["approvers"]
+        if not isinstance(ids, list) or not all(_SLACK_ID.match(str(i)) for i in ids):
+            problems.append(f"{where}.approvers: must be a list of Slack IDs (U..., S...)")
+        else:
+            raw = dict(raw, approvers=tuple(map(str, ids)))
     return tuple(sorted((str(k), v) for k, v in raw.items() if k in OVERRIDE_KEYS))

@@ -166,3 +166,25 @@ def test_rollback_in_prod_keeps_staging_on_the_new_version_and_retires_its_old(s
     assert both.replicas("staging", "user-v2") == 10
     wait_until(lambda: both.replicas("prod", "user-v2") is None, message="v2 gone from prod")
     assert both.replicas("prod", "user-v1") == 10
+
+
+def test_the_prod_wave_is_approved_by_prods_approvers(sandbox, prod, redis_client, tmp_path):
+    slack = FakeSlack().start()
+    both = two_cluster_world(sandbox, prod, redis_client, tmp_path, leader_ttl=3, **slack_settings(slack),
+                             user={"clusters": {"staging": {}, "prod": {"approvers": ["U0SRE"]}}})
+    sw = slack_world_over(both.world, slack)
+    try:
+        sw.command("canary user-v2 --steps 50,100")
+        resting(sw, 0, 0)
+        click(sw, "approve")                                   # staging: anyone may (no approvers)
+        resting(sw, 0, 1)
+        click(sw, "approve")                                   # the prod wave: alice may not
+        said = wait_until(lambda: [t for t in sw.ephemeral_texts("U0ALICE") if "not an approver" in t],
+                          timeout=10, message="the refusal")
+        assert "is not an approver of user" in said[-1] and "U0SRE" in said[-1]
+        assert sw.world.store.active_for("user").wave == 0 and prod.server.writes == []
+        click(sw, "approve", user="U0SRE")
+        resting(sw, 1, 0)
+        assert both.replicas("prod", "user-v2") == 5
+    finally:
+        stop_slack_world(sw)

@@ -37,7 +37,8 @@ def test_without_a_clusters_section_there_is_one_default_cluster():
 
 
 def test_every_cluster_mistake_is_listed_at_once():
-    bad = doc(clusters={"staging": {}, "moon": {}, "prod": {"replicas": 0, "namespce": "x", "router": "ftp"}},
+    bad = doc(clusters={"staging": {}, "moon": {}, "prod": {"replicas": 0, "namespce": "x", "router": "ftp",
+                                                                       "approvers": "U0SRE"}},
               waves=["staging", "mars"])
     bad["clusters"]["broken"] = {"kubeconfig": "a", "in_cluster": True}
     bad["clusters"]["Bad_Name"] = {"in_cluster": True}
@@ -51,7 +52,8 @@ def test_every_cluster_mistake_is_listed_at_once():
                      "unknown key 'namespce'; did you mean 'namespace'?", "router: 'ftp' is not one of",
                      "clusters.broken: give kubeconfig or in_cluster: true, not both",
                      "clusters.Bad_Name: cluster names must be DNS-1123 labels",
-                     "clusters.empty: needs kubeconfig: PATH", "clusters.slow.timeout: 'soon' is not a duration",
+                     "clusters.empty: needs kubeconfig: PATH",
+                     "apps.user.clusters.prod.approvers: must be a list of Slack IDs", "clusters.slow.timeout: 'soon' is not a duration",
                      "clusters.slow.prometheus: must be an http(s):// URL"):
         assert expected in text, text
 
