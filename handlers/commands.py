@@ -61,7 +61,7 @@ def _refusal(edge: Edge, cmd: Command, user: str, channel: str) -> str | None:
                                      for a in apps) if why is not None), None)
     app = edge.registry[cmd.app]
     if isinstance(cmd, StartCommand):
-        return edge.policy.channel_refusal(app, channel)
+        return edge.policy.start_refusal(app, user, channel, cmd.cluster, cmd.waves)
     return edge.policy.refusal(cmd.verb, app, user, channel, edge.store.active_for(cmd.app))
 
 

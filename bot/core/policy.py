@@ -88,6 +88,19 @@ class Policy:
             return f"{who} may not {verb} {app.name}: only its approvers or the requester can."
         return None
 
+    def start_refusal(self, app: AppSpec, user: str, channel: str, cluster: str | None,
+                      waves: tuple[str, ...]) -> str | None:
+        """Anyone in the app's channels may start a release; where the first wave's cluster has
+        its own `approvers:`, starting applies its first stage there, so only they may."""
+        if (text := self.channel_refusal(app, channel)) is not None:
+            return text
+        first = cluster or (waves or app.placement.waves or app.clusters)[0]
+        here = app.at(first)
+        if "approvers" in app.placement.override(first) and not self.is_approver(here, user):
+            return (f"{self.mentions.user(user)} may not start {app.name} in {first}: its first stage there "
+                    f"is approved by {self._names(here)}.")
+        return None
+
     @staticmethod
     def _in_cluster(verb: str, app: AppSpec, release: Release | None) -> AppSpec:
         if release is None:

@@ -186,5 +186,13 @@ def test_the_prod_wave_is_approved_by_prods_approvers(sandbox, prod, redis_clien
         click(sw, "approve", user="U0SRE")
         resting(sw, 1, 0)
         assert both.replicas("prod", "user-v2") == 5
+        sw.command("rollback user")
+        wait_until(lambda: sw.world.store.active_for("user") is None, timeout=60, message="rolled back")
+        writes = len(prod.server.writes)
+        sw.command("canary user-v3 --cluster prod")           # starting in prod: prod's approvers only
+        said = wait_until(lambda: [t for t in sw.ephemeral_texts("U0ALICE") if "may not start" in t],
+                          timeout=10, message="the start refusal")
+        assert "may not start user in prod: its first stage there is approved by" in said[-1]
+        assert sw.world.store.active_for("user") is None and len(prod.server.writes) == writes
     finally:
         stop_slack_world(sw)
