@@ -120,6 +120,8 @@ class Engine:
             event, extra = approvals.counted(self.registry[release.app].rules, release, event, actor,
                                              dict(extra or {}))
             event, extra = self._timed(release, event, actor, extra)
+            if event == Event.APPROVE and release.last and release.next_wave is not None:
+                release = self.planner.replan_next_wave(release)    # the cluster as it is now
             saved = self.save(release, event, actor, reason, extra=extra)
             strategy = self.strategies[saved.strategy]
             if event == Event.PAUSE:
@@ -178,6 +180,9 @@ class Engine:
             return self.apply(release_id, Event.APPROVE, SCHEDULER, expected_version)
         except Refused as err:
             log.info("timer for %s changed nothing: %s", release_id, err)
+            if release.last and release.next_wave is not None and self.store.get(release_id).version == expected_version:
+                return self.apply(release_id, Event.PAUSE, SCHEDULER, expected_version,   # say so, not wait
+                                  reason=f"the {release.next_wave.cluster} wave cannot start: {err}")
             return self.store.get(release_id)
 
     def fail_gate(self, release_id: str, evidence: str) -> Release:

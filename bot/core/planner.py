@@ -13,7 +13,7 @@ from bot.adapters.store import Store
 from bot.domain.apps import AppSpec, Registry
 from bot.domain.model import Release, Wave, WaveState
 from bot.domain.plans import PlanError
-from bot.language.grammar import StartCommand
+from bot.language.grammar import Match, StartCommand
 
 from .gitops import GitOpsGuard
 from .refusals import Refused
@@ -59,6 +59,16 @@ class Planner:
                     stable_name=target.stable_name, new_name=plan.new_name, replicas=target.replicas,
                     stages=plan.stages, origin=dict(plan.origin, **gitops), state=WaveState.PENDING)
 
+    def replan_next_wave(self, release: Release) -> Release:
+        """Just before the next wave starts (maybe days after the release did): plan it again
+        from its cluster as it is now, so its pod math uses today's size; refused (nothing
+        changes) when it can no longer start there."""
+        index, cmd = release.wave + 1, command_of(release)
+        fresh = self.wave(cmd, release.waves[index].cluster)
+        waves = list(release.waves)
+        waves[index] = fresh
+        return release.replace(waves=tuple(waves))
+
     def _where(self, cluster: str, why: str) -> str:
         return why if len(self.clusters.kubes) == 1 else f"{cluster}: {why}"
 
@@ -83,3 +93,15 @@ class Planner:
                        last_actor=actor, last_action="create", origin=first.origin, cluster=first.cluster,
                        waves=tuple(dataclasses.replace(w, state=WaveState.RUNNING) if i == 0 else w
                                    for i, w in enumerate(waves)) if several else ())
+
+
+def command_of(release: Release) -> StartCommand:
+    """The start command a release was planned from (its saved options)."""
+    fields = {f.name for f in dataclasses.fields(StartCommand)} - {"strategy", "app", "version"}
+    options = {k: v for k, v in release.options.items() if k in fields}
+    if options.get("match"):
+        options["match"] = Match(**options["match"])
+    for key in ("steps", "waves"):
+        if key in options:
+            options[key] = tuple(options[key] or ())
+    return StartCommand(strategy=release.strategy, app=release.app, version=release.to_version, **options)

@@ -196,3 +196,30 @@ def test_the_prod_wave_is_approved_by_prods_approvers(sandbox, prod, redis_clien
         assert sw.world.store.active_for("user") is None and len(prod.server.writes) == writes
     finally:
         stop_slack_world(sw)
+
+
+def test_the_next_wave_is_planned_again_from_its_cluster_as_it_is_when_it_starts(sw):
+    both = sw.both
+    sw.command("canary user-v2 --steps 50,100")
+    first = resting(sw, 0, 0)
+    assert first.waves[1].replicas == 10 and first.waves[1].stages[0].new_replicas == 5
+    both.kube("prod").scale("default", "user-v1", 4)               # prod shrank meanwhile (an HPA, a person)
+    wait_until(lambda: both.ready("prod", "user-v1") == 4, message="prod at 4")
+    click(sw, "approve")
+    resting(sw, 0, 1)
+    click(sw, "approve")
+    moved = resting(sw, 1, 0)
+    assert moved.replicas == 4 and moved.stages[0].new_replicas == 2
+    assert (both.replicas("prod", "user-v2"), both.replicas("prod", "user-v1")) == (2, 2)
+
+
+def test_a_timed_wave_that_can_no_longer_start_pauses_and_says_why(sw):
+    both = sw.both
+    sw.command("canary user-v2 --steps 50,100 --wave-every 2s")
+    resting(sw, 0, 0)
+    both.kube("prod").scale("default", "user-v1", 0)                # nothing serves user in prod now
+    click(sw, "approve")
+    held = wait_until(lambda: (r := sw.world.store.active_for("user")) and r.phase == Phase.PAUSED and r,
+                      timeout=20, message="paused at the wave gate")
+    assert held.wave == 0 and held.reason.startswith("the prod wave cannot start: prod: no running Deployment")
+    assert both.replicas("prod", "user-v2") is None
