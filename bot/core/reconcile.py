@@ -212,7 +212,8 @@ class Reconciler:
             return release
         finished = engine.save(release, Event.FINISHED, GRAYBOT, detail=evidence)
         self.after(finished, "post-rollout")
-        self._hand_back(finished)
+        for index in waves.to_retire(finished, include_current=True):
+            self._hand_back(finished.at_wave(index))     # each cluster's Git overlay needs its own
         return finished
 
     def _retire_done_waves(self, release: Release, include_current: bool) -> bool:

@@ -8,41 +8,13 @@ import json
 
 import urllib3
 import yaml
-from kubernetes import client
 
 from bot.core.service import run_text
 from bot.domain.model import Phase
 from sandbox.seed import apps_yaml
+from tests.kit.gitops import AUTOMATED, automated, managed_by
 from tests.kit.wait import wait_until
 from tests.kit.world import NS, another_process, demo_world
-
-ARGO = ("argoproj.io", "v1alpha1", "applications")
-FLUX = ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
-AUTOMATED = {"selfHeal": True, "prune": False}
-
-
-def managed_by(kube, tool: str) -> client.CustomObjectsApi:
-    """Put user-v1 and Service user under Argo CD (Application argocd/user) or Flux
-    (Kustomization flux-system/apps), self-heal on."""
-    core, apps, objects = client.CoreV1Api(kube), client.AppsV1Api(kube), client.CustomObjectsApi(kube)
-    home = "argocd" if tool == "argocd" else "flux-system"
-    core.create_namespace({"metadata": {"name": home}})
-    labels = ({"app.kubernetes.io/instance": "user"} if tool == "argocd" else
-              {"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": home})
-    apps.patch_namespaced_deployment("user-v1", NS, {"metadata": {"labels": labels}})
-    core.patch_namespaced_service("user", NS, {"metadata": {"labels": labels}})
-    if tool == "argocd":
-        objects.create_namespaced_custom_object(*ARGO[:2], home, ARGO[2], {
-            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "user"},
-            "spec": {"destination": {"namespace": NS}, "source": {"repoURL": "https://git.example/apps", "path": "user"},
-                     "syncPolicy": {"automated": dict(AUTOMATED)}}})
-    else:
-        objects.create_namespaced_custom_object(*FLUX[:2], home, FLUX[2], {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": {"name": "apps"},
-            "spec": {"interval": "1m", "path": "./apps", "prune": True, "targetNamespace": NS,
-                     "sourceRef": {"kind": "GitRepository", "name": "apps"}}})
-    return objects
-
 
 def world_for(sandbox, kube, redis_client, tmp_path, policy: str | None):
     doc = apps_yaml()
@@ -50,11 +22,6 @@ def world_for(sandbox, kube, redis_client, tmp_path, policy: str | None):
         doc["apps"]["user"]["gitops"] = policy
     doc["apps"]["user"]["webhooks"] = {"gitops": [{"url": sandbox.url + "/sandbox/smoke?service=user&n=1"}]}
     return demo_world(sandbox, kube, redis_client, tmp_path, doc)
-
-
-def automated(objects) -> dict | None:
-    app = objects.get_namespaced_custom_object(*ARGO[:2], "argocd", ARGO[2], "user")
-    return (app["spec"].get("syncPolicy") or {}).get("automated")
 
 
 def to_the_end(w, r):

@@ -130,3 +130,24 @@ def test_one_health_watch_per_cluster_and_namespace(sandbox, prod, redis_client,
                              user={"clusters": {"staging": {}, "prod": {"namespace": "shop"}}})
     watcher = health_watcher(both.world.engine, lambda: None)
     assert watcher.places() == [("prod", "shop"), ("staging", "default")]
+
+
+def test_gitops_suspend_per_wave_and_a_hand_back_for_each_cluster(sandbox, prod, redis_client, tmp_path):
+    from tests.kit.gitops import AUTOMATED, automated, managed_by
+    both = two_cluster_world(sandbox, prod, redis_client, tmp_path, user={"gitops": "suspend"})
+    argo = {c: managed_by(both.kube(c).api, "argocd") for c in ("staging", "prod")}
+    engine, told = both.world.engine, []
+    engine.listeners.append(lambda release, what, detail: told.append((release.cluster, what)))
+    assert run(both, "canary user-v2 --steps 50,100").ok
+    release = engine.settle(both.world.store.active_for("user").id)
+    assert automated(argo["staging"]) is None and automated(argo["prod"]) == AUTOMATED   # prod: not yet
+    for _ in range(2):                      # to 100% in staging, then into prod
+        run(both, "approve user")
+        release = engine.settle(release.id)
+    assert (release.wave, release.stage) == (1, 0)
+    assert automated(argo["staging"]) is None and automated(argo["prod"]) is None
+    run(both, "approve user")
+    done = engine.settle(release.id)
+    assert done.phase == Phase.SUCCEEDED
+    assert automated(argo["staging"]) == AUTOMATED and automated(argo["prod"]) == AUTOMATED    # both restored
+    assert sorted(c for c, what in told if what == "gitops_handback") == ["prod", "staging"]
