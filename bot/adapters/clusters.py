@@ -35,6 +35,7 @@ class Clusters:
             try:
                 kubes[name] = Kube.from_config(path or None, context=spec.context,
                                                in_cluster=spec.in_cluster, **own)
+                kubes[name].name = name
             except KubeError as err:
                 problems.append(f"clusters.{name} ({spec.describe()}): {err.message}")
         if problems:

@@ -53,6 +53,7 @@ class Kube:
         self.custom = client.CustomObjectsApi(api)
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.last_failure: tuple[float, str] | None = None     # (monotonic, what) of the last unreachable
+        self.name = ""                                          # the cluster's name in apps.yaml, for logs
 
     @classmethod
     def from_config(cls, kubeconfig: str | None = None, backoff: float = 0.2,
@@ -78,9 +79,11 @@ class Kube:
         cfg.retries = False                     # retries are ours (_call): a timeout is not retried
         return cls(client.ApiClient(cfg), backoff=backoff, timeout=timeout)
 
-    def ping(self) -> str:
-        """The API server's version (GET /version): raises KubeError when it does not answer."""
-        info = self._call(client.VersionApi(self.api).get_code)
+    def ping(self, read_timeout: float | None = None) -> str:
+        """The API server's version (GET /version): raises KubeError when it does not answer
+        (within `read_timeout`, if given: a healthy API server answers this in milliseconds)."""
+        timeout = (self.timeout[0], min(self.timeout[1], read_timeout)) if read_timeout else self.timeout
+        info = self._call(client.VersionApi(self.api).get_code, _request_timeout=timeout)
         return str(getattr(info, "git_version", "") or "")
 
     @property
@@ -90,6 +93,10 @@ class Kube:
 
     def close(self) -> None:
         self.api.close()
+
+    @property
+    def _where(self) -> str:
+        return f"{self.name}:" if self.name else ""
 
     # -- call plumbing ------------------------------------------------------------------
     def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
@@ -214,11 +221,11 @@ class Kube:
                     rv = None            # too old: list again
                 else:
                     failures += 1
-                    log.warning("watch %s/%s: %s", ns, plural, exc.reason)
+                    log.warning("watch %s%s/%s: %s", self._where, ns, plural, exc.reason)
                     stop.wait(min(30.0, 0.5 * 2 ** failures))
             except (urllib3.exceptions.HTTPError, OSError, KubeError) as exc:
                 failures += 1
-                log.warning("watch %s/%s lost: %s", ns, plural, exc)
+                log.warning("watch %s%s/%s lost: %s", self._where, ns, plural, exc)
                 stop.wait(min(30.0, 0.5 * 2 ** failures))     # reconnect with backoff
 
     # -- Pods and Services --------------------------------------------------------------

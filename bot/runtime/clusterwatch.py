@@ -1,4 +1,4 @@
-"""Is each cluster answering? One probe loop per cluster (GET /version, the client's timeouts),
+"""Is each cluster answering? One probe loop per cluster (GET /version within 2 s),
 so a hung API server delays only its own probe. Two failed probes in a row make a cluster down:
 every running release in it is paused, saying so; the first answer after that resumes the
 releases it paused (never one a person paused). Releases in other clusters are not touched."""
@@ -14,6 +14,7 @@ from .lifecycle import Loop
 
 log = logging.getLogger("graybot.clusterwatch")
 DOWN_AFTER = 2          # failed probes in a row
+PROBE_TIMEOUT = 2.0     # seconds GET /version may take (or the cluster's read timeout, if shorter)
 
 
 class ClusterProbe(Loop):
@@ -26,7 +27,7 @@ class ClusterProbe(Loop):
 
     def step(self) -> float:
         try:
-            self.engine.clusters[self.cluster].ping()
+            self.engine.clusters[self.cluster].ping(PROBE_TIMEOUT)
         except KubeError as err:
             self.failures += 1
             self.why = f"{err.reason}: {err.message}"
