@@ -41,12 +41,15 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
         done = next((r for r in store.history(cmd.app) if r.phase == Phase.SUCCEEDED), None)
         if done is None:
             return Reply(f"{cmd.app} has no successful release to hand back to Git.", ok=False)
-        change = engine.gitops.handback(done, engine.registry[cmd.app].service)
+        if cmd.cluster and not _ran_in(engine, done, cmd.cluster):
+            return Reply(f"{cmd.app}'s last successful release ({done.id}) did not run in {cmd.cluster}", ok=False)
+        done = text.only_wave(done, cmd.cluster) if cmd.cluster else done
+        change = engine.gitops.handback(done, engine.registry[cmd.app].at(done.cluster).service)
         return Reply(text.handback_yaml(cmd.app, done, change), release=done)
     if cmd.app:
         release = store.active_for(cmd.app) or next(iter(store.history(cmd.app, 1)), None)
         if release is not None and cmd.cluster:
-            if cmd.cluster not in [w.cluster for w in release.waves] + [engine.clusters.name_of(release.cluster)]:
+            if not _ran_in(engine, release, cmd.cluster):
                 return Reply(f"{cmd.app}'s last release ({release.id}) did not run in {cmd.cluster}", ok=False)
             release = text.only_wave(release, cmd.cluster)
         body = text.status_text(release) if release else f"{cmd.app} has no releases yet."
@@ -54,6 +57,10 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
             body += f"\n  succeeded, Git not yet updated: {lag} (`/release gitops-diff {cmd.app}` says what to commit)"
         return Reply(_with_freezes(engine, body), release=release)
     return Reply(_with_freezes(engine, text.list_text(store.active())))
+
+
+def _ran_in(engine: Engine, release: Release, cluster: str) -> bool:
+    return cluster in [w.cluster for w in release.waves] + [engine.clusters.name_of(release.cluster)]
 
 
 def _git_lag(engine: Engine, release: Release) -> str | None:

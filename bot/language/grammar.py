@@ -260,7 +260,7 @@ def _action(verb: str, args: list[str], apps: list[str]) -> ActionCommand:
 
 def _query(verb: str, args: list[str], apps: list[str]) -> QueryCommand:
     usage = USAGE[verb]
-    cluster, args = action_cluster(args, usage) if verb == "status" else (None, args)
+    cluster, args = action_cluster(args, usage) if verb in ("status", "gitops-diff") else (None, args)
     limit = {"list": 0, "status": 1, "history": 1, "help": 1, "gitops-diff": 1}[verb]
     if len(args) > limit:
         raise UsageError(f"unexpected {args[limit][:40]!r}", usage)
@@ -269,7 +269,7 @@ def _query(verb: str, args: list[str], apps: list[str]) -> QueryCommand:
     if verb in ("history", "gitops-diff") and not args:
         raise UsageError("APP missing", usage)
     if cluster and not args:
-        raise UsageError("status --cluster needs an APP", usage)
+        raise UsageError(f"{verb} --cluster needs an APP", usage)
     return QueryCommand(verb, app=_app_name(args[0], apps, usage) if args else None, cluster=cluster)
 
 

@@ -16,7 +16,7 @@ USAGE = {
              "[--window HH:MM-HH:MM] [--tz ZONE] [--manual]",
     "plan": "/release plan <strategy line>, e.g. /release plan canary user-v2 10% --waves staging,prod",
     "status": "/release status [APP] [--cluster NAME]", "list": "/release list", "history": "/release history APP",
-    "gitops-diff": "/release gitops-diff APP   (what Git must now hold after the last release)",
+    "gitops-diff": "/release gitops-diff APP [--cluster NAME]   (what Git must now hold after the last release)",
     "help": "/release help [TOPIC]",
     "approve": "/release approve APP [--full] [--cluster NAME]", "pause": "/release pause APP [--cluster NAME]",
     "resume": "/release resume APP [--cluster NAME]",

@@ -151,3 +151,6 @@ def test_gitops_suspend_per_wave_and_a_hand_back_for_each_cluster(sandbox, prod,
     assert done.phase == Phase.SUCCEEDED
     assert automated(argo["staging"]) == AUTOMATED and automated(argo["prod"]) == AUTOMATED    # both restored
     assert sorted(c for c, what in told if what == "gitops_handback") == ["prod", "staging"]
+    staging = run(both, "gitops-diff user --cluster staging")
+    assert staging.ok and staging.release.cluster == "staging" and "name: user-v2" in staging.text
+    assert not run(both, "gitops-diff user --cluster moon").ok

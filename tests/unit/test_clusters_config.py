@@ -71,6 +71,7 @@ def test_the_grammar_reads_cluster_and_wave_options():
     rollback = parse("rollback user --all-waves --cluster prod", ["user"])
     assert (rollback.all_waves, rollback.cluster) == (True, "prod")
     assert parse("status user --cluster staging", ["user"]).cluster == "staging"
+    assert parse("gitops-diff user --cluster prod", ["user"]).cluster == "prod"
 
 
 @pytest.mark.parametrize("line, said", [
@@ -82,6 +83,7 @@ def test_the_grammar_reads_cluster_and_wave_options():
     ("rollback user --all-waves --batches", "do not go together"),
     ("approve user --cluster", "--cluster needs a value"),
     ("status --cluster prod", "status --cluster needs an APP"),
+    ("gitops-diff --cluster prod", "APP missing"),
 ])
 def test_wave_option_mistakes_are_refused_with_the_right_form(line, said):
     with pytest.raises(UsageError) as err:
