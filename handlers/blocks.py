@@ -19,6 +19,7 @@ from bot.domain.timing import describe
 from bot.language.text import stage_marks, when
 
 from . import wave_blocks
+from .mention import who as _who
 
 ICON = {"done": ":white_check_mark:", "current": ":arrow_forward:", "next": ":white_circle:"}
 PHASE_ICON = {Phase.PENDING: ":hourglass:", Phase.PROGRESSING: ":arrows_counterclockwise:",
@@ -213,10 +214,6 @@ def _routing(release: Release) -> str:
             if match["kind"] == "header" else f"cookie `{match['name']}=always`"
         text += f"; requests with {rule} always reach {release.to_version}"
     return text
-
-
-def _who(actor: str) -> str:
-    return f"<@{actor}>" if actor[:1] in "UW" and actor[1:].isalnum() else actor
 
 
 def fallback_text(release: Release) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.domain.model import Phase, Release, WaveState
 
+from .mention import who as _who
+
 WAVE_ICON = {WaveState.PENDING: ":white_circle:", WaveState.RUNNING: ":arrow_forward:",
              WaveState.DONE: ":white_check_mark:", WaveState.ROLLED_BACK: ":leftwards_arrow_with_hook:"}
 
@@ -63,7 +65,3 @@ def event_words(release: Release, what: str, detail: str) -> str | None:
         done = ", ".join(w.cluster for w in release.waves)
         return f":tada: {release.to_version} serves everything in {done}; {release.from_version} retired"
     return None
-
-
-def _who(actor: str) -> str:
-    return f"<@{actor}>" if actor[:1] in "UW" and actor[1:].isalnum() else actor

@@ -65,6 +65,16 @@ def sandbox(tmp_path) -> Sandbox:
 
 
 @pytest.fixture
+def prod(sandbox) -> Sandbox:
+    """A second sandbox cluster with the demo apps, for releases in waves (tests/kit/clusters.py)."""
+    from tests.kit.clusters import start_prod
+
+    cluster = start_prod(sandbox.timing)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
 def kube(sandbox) -> client.ApiClient:
     api = config.new_client_from_config(config_file=str(sandbox.kubeconfig))
     yield api

@@ -48,9 +48,7 @@ class Planner:
             target = find_target(kube, self.store, app, cmd.version)
             plan = self.strategies[cmd.strategy].plan(kube, target, cmd)
             gitops = self.gitops.origin(app, target.stable, cluster)
-        except PlanError as err:
-            raise Refused(self._where(cluster, str(err))) from None
-        except Refused as err:
+        except (PlanError, Refused) as err:
             raise Refused(self._where(cluster, str(err))) from None
         except KubeError as err:
             raise Refused(f"cannot plan the {cluster} wave: cluster {cluster} did not answer ({err}); "

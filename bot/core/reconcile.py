@@ -166,12 +166,8 @@ class Reconciler:
             return engine.save(release, Event.GATE_INCONCLUSIVE, GRAYBOT, evidence)
         if release.last:
             return self._last_stage_passed(release, evidence)
-        now = engine.clock()
-        due = timing.due_after_stage(release.replace(phase=Phase.WAITING), now, engine.default_tz)
-        extra: dict = {"next_at": due} if due else {}
-        if app.rules.approval_timeout and not due:       # a person must approve within it
-            extra["approval_due"] = now + app.rules.approval_timeout
-        return engine.save(release, Event.STAGE_HEALTHY, GRAYBOT, detail=evidence, extra=extra or None)
+        due = timing.due_after_stage(release.replace(phase=Phase.WAITING), engine.clock(), engine.default_tz)
+        return engine.save(release, Event.STAGE_HEALTHY, GRAYBOT, detail=evidence, extra=self._waiting(release, due))
 
     def _rolling_back(self, release: Release) -> Release:
         engine = self.engine
@@ -195,18 +191,21 @@ class Reconciler:
         self.after(done, "rollback")
         return done
 
+    def _waiting(self, release: Release, due: float | None) -> dict | None:
+        """What a release starts waiting with: its timer, or the time a person must approve within."""
+        timeout = self.engine.registry[release.app].rules.approval_timeout
+        if due:
+            return {"next_at": due}
+        return {"approval_due": self.engine.clock() + timeout} if timeout else None
+
     # -- the end of a wave, and of the release ----------------------------------------------
     def _last_stage_passed(self, release: Release, evidence: str) -> Release:
         engine = self.engine
         if release.next_wave is not None:
             # the wave is done; its old version stays (scaled down) until the release ends, so
             # `rollback --all-waves` can still undo it
-            now = engine.clock()
-            due = timing.due_after_wave(release, now, engine.default_tz)
-            extra: dict = {"next_at": due} if due else {}
-            if engine.registry[release.app].rules.approval_timeout and not due:
-                extra["approval_due"] = now + engine.registry[release.app].rules.approval_timeout
-            return engine.save(release, Event.WAVE_DONE, GRAYBOT, extra=extra or None,
+            due = timing.due_after_wave(release, engine.clock(), engine.default_tz)
+            return engine.save(release, Event.WAVE_DONE, GRAYBOT, extra=self._waiting(release, due),
                                detail=f"{evidence}; next wave: {release.next_wave.cluster}")
         if not self._retire_done_waves(release, include_current=True):
             return release

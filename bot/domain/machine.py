@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from .model import Event, Phase, Release, TERMINAL, WaveState
+from .model import TERMINAL, WAVE_FIELDS, Event, Phase, Release, WaveState
 
 LIVE_NOT_PAUSED = {Phase.PENDING, Phase.PROGRESSING, Phase.WAITING}
 ROLLBACK_FROM = LIVE_NOT_PAUSED | {Phase.PAUSED}
@@ -66,18 +66,18 @@ def _entered(release: Release, index: int, left_as: WaveState, phase: Phase) -> 
     if not 0 <= index < len(release.waves):
         raise IllegalTransition(f"release {release.id} has no wave {index + 1}")
     moved = release.enter_wave(index, left_as)
-    options = {k: v for k, v in release.options.items() if k not in PER_WAVE_OPTIONS}
-    return {name: getattr(moved, name) for name in ("cluster", "namespace", "from_version", "stable_name",
-                                                     "new_name", "replicas", "stages", "origin", "wave",
-                                                     "waves", "stage")} | {"phase": phase, "options": options}
+    return {name: getattr(moved, name) for name in WAVE_FIELDS + ("wave", "waves", "stage")} | {"phase": phase}
 
 
 def transition(release: Release, event: Event, actor: str, reason: str = "",
                now: float | None = None, extra: dict | None = None) -> Release:
     """Apply one event. The result carries the next state version; saving is the store's job.
-    `extra` merges into the release's options (timers, flags) as part of the same change."""
+    `extra` merges into the release's options (timers, flags) as part of the same change; its
+    `to_wave` (WAVE_ROLLED_BACK: the wave to undo next) is an argument, not an option."""
     if release.phase not in ALLOWED[event]:
         raise IllegalTransition(_why_not(release, event))
+    extra = dict(extra or {})
+    to_wave = extra.pop("to_wave", None)
     changes: dict = {}
     if event == Event.START:
         changes = {"phase": Phase.PROGRESSING, "stage": 0}
@@ -94,7 +94,7 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
         if release.waves:
             changes["waves"] = release.wave_state(release.wave, WaveState.DONE).waves
     elif event == Event.WAVE_ROLLED_BACK:
-        changes = _entered(release, int((extra or {}).pop("to_wave")), WaveState.ROLLED_BACK, Phase.ROLLING_BACK)
+        changes = _entered(release, int(to_wave), WaveState.ROLLED_BACK, Phase.ROLLING_BACK)
     elif event == Event.APPROVE and release.last and release.next_wave is not None:
         changes = _entered(release, release.wave + 1, WaveState.DONE, Phase.PROGRESSING)
     elif event == Event.APPROVE:

@@ -1,14 +1,13 @@
-"""The health gate, watched: one pod watch per (cluster, namespace) of the registry, shared by all releases,
-turns a crash-looping or over-restarting new pod into a failed gate at once (Flagger instead
+"""The health gate, watched: one pod watch per (cluster, namespace) of the registry, shared by all
+releases, turns a crash-looping or over-restarting new pod into a failed gate at once (Flagger instead
 checks once per interval and needs `threshold` failures), and wakes the driver on changes."""
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from typing import Callable
-
-import functools
 
 from bot.adapters.clusters import Clusters
 from bot.domain.apps import Registry

@@ -9,10 +9,12 @@ import yaml
 from kubernetes import client, config
 
 from bot.adapters.kube import Kube
+from bot.domain.model import Phase
 from sandbox.cluster import Sandbox, write_kubeconfig
 from sandbox.pods import Timing
 from sandbox.seed import apps_yaml, seed_demo
 
+from .slack import FakeSlack, SlackWorld, slack_settings, slack_world_over
 from .wait import wait_until
 from .world import World, build_world
 
@@ -72,3 +74,20 @@ def _api(kubeconfig, context: str) -> client.ApiClient:
 
 def write_doc(both: TwoClusters, doc: dict) -> None:
     both.world.config_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def slack_over_two(staging: Sandbox, prod: Sandbox, redis_client, tmp_path, user: dict | None = None,
+                   **settings) -> SlackWorld:
+    """graybot in HTTP mode over the two clusters, with the fake Slack; `.both` is the TwoClusters."""
+    slack = FakeSlack().start()
+    both = two_cluster_world(staging, prod, redis_client, tmp_path, user, leader_ttl=3, **slack_settings(slack),
+                             **settings)
+    sw = slack_world_over(both.world, slack)
+    sw.both = both
+    return sw
+
+
+def at(store, app: str, wave: int, stage: int, phase=Phase.WAITING, timeout: float = 40):
+    """The app's active release once it is at this wave, stage and phase."""
+    return wait_until(lambda: (r := store.active_for(app)) and (r.wave, r.stage, r.phase) == (wave, stage, phase)
+                      and r, timeout=timeout, message=f"{app} at wave {wave} stage {stage} {phase.value}")

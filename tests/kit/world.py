@@ -14,6 +14,7 @@ from bot.adapters.store import Store
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.domain.apps import Registry
+from bot.domain.model import Phase
 from bot.language.grammar import parse
 from bot.runtime.driver import Driver
 from bot.runtime.runner import health_watcher
@@ -114,7 +115,41 @@ def demo_world(sandbox, kube_api, redis_client, tmp_path, apps_doc=None, **kw) -
     return w
 
 
-__all__ = ["NS", "World", "build_world", "demo_world", "apps_yaml"]
+class Worlds:
+    """Worlds whose gates read the sandbox's metrics under generated traffic, each with the
+    driver and health watch running; `stop()` stops them all (for a fixture's teardown)."""
+
+    def __init__(self, sandbox, kube_api, redis_client, tmp_path):
+        self.sandbox, self.kube_api, self.redis_client, self.tmp_path = sandbox, kube_api, redis_client, tmp_path
+        self.made: list[World] = []
+
+    def under_traffic(self, apps_doc: dict, rps: float = 400, **settings) -> World:
+        self.sandbox.generator.rps = rps
+        self.sandbox.generator.start()
+        w = demo_world(self.sandbox, self.kube_api, self.redis_client, self.tmp_path, apps_doc, **settings).run_driver()
+        self.made.append(w)
+        return w
+
+    def stop(self) -> None:
+        for w in self.made:
+            w.stop()
+
+
+RESTING = (Phase.WAITING, Phase.PAUSED, Phase.ROLLED_BACK, Phase.SUCCEEDED)
+
+
+def rested(w: World, release_id: str, timeout: float = 60):
+    """The release once it rests: its stage's gates decided, or it finished."""
+    return wait_until(lambda: (x := w.store.get(release_id)).phase in RESTING and x, timeout=timeout,
+                      message="the stage's gates decided")
+
+
+def decide(w: World, text: str):
+    """Start a release and return it once its first stage's gates decided."""
+    return rested(w, w.start(text).id)
+
+
+__all__ = ["NS", "RESTING", "decide", "World", "Worlds", "build_world", "demo_world", "apps_yaml", "rested"]
 
 
 def another_process(w: World, kube: Kube | None = None) -> Core:

@@ -7,8 +7,7 @@ import pytest
 
 from bot.domain.model import Phase
 from sandbox.seed import ERROR_RATE, apps_yaml
-from tests.kit.wait import wait_until
-from tests.kit.world import demo_world
+from tests.kit.world import Worlds, decide
 
 FIXED = {"name": "error-rate", "query": ERROR_RATE.format(w="30s"), "max": 0.05}
 VS_STABLE = {"name": "errors-vs-stable", "query": ERROR_RATE.format(w="30s"), "compare": "stable",
@@ -19,30 +18,20 @@ RANKED = {"name": "errors-ranked", "query": ERROR_RATE.format(w="3s"), "compare"
 
 @pytest.fixture
 def cw(sandbox, kube, redis_client, tmp_path):
-    made = []
+    worlds = Worlds(sandbox, kube, redis_client, tmp_path)
 
     def make(*metrics):
         doc = apps_yaml(metrics=True, bake="6s")
         doc["apps"]["user"]["gates"]["metrics"] = list(metrics)
-        sandbox.generator.rps = 400                 # through the Ingress: half to each version at 50%
-        sandbox.generator.start()
-        w = demo_world(sandbox, kube, redis_client, tmp_path, doc, prometheus=sandbox.url).run_driver()
-        made.append(w)
-        return w
+        # through the Ingress: half to each version at 50%
+        return worlds.under_traffic(doc, prometheus=sandbox.url)
     yield make
-    for w in made:
-        w.stop()
-
-
-def outcome(w, text: str):
-    r = w.start(text)
-    return wait_until(lambda: (x := w.store.get(r.id)).phase in (Phase.WAITING, Phase.ROLLED_BACK, Phase.PAUSED)
-                      and x, timeout=60, message="the stage's gates decided")
+    worlds.stop()
 
 
 def test_a_fixed_threshold_lets_a_4_percent_canary_through(cw):
     w = cw(FIXED)
-    r = outcome(w, "canary user-v2-errors-4 50%")
+    r = decide(w, "canary user-v2-errors-4 50%")
     assert r.phase == Phase.WAITING, r
     detail = [e["detail"] for e in w.store.audit(r.id) if e["action"] == "stage_healthy"][0]
     rate = float(detail.split("error-rate = ")[1].split(" ")[0])
@@ -50,7 +39,7 @@ def test_a_fixed_threshold_lets_a_4_percent_canary_through(cw):
 
 
 def test_compare_stable_fails_the_same_canary_with_both_values(cw):
-    r = outcome(cw(FIXED, VS_STABLE), "canary user-v2-errors-4 50%")
+    r = decide(cw(FIXED, VS_STABLE), "canary user-v2-errors-4 50%")
     assert r.phase == Phase.ROLLED_BACK, r
     assert "errors-vs-stable: canary 0.0" in r.reason and "vs stable 0" in r.reason
     assert "above the max_ratio of 1.5" in r.reason
@@ -59,13 +48,13 @@ def test_compare_stable_fails_the_same_canary_with_both_values(cw):
 
 def test_a_healthy_canary_passes_the_fixed_and_the_compared_gate(cw):
     w = cw(FIXED, VS_STABLE)
-    r = outcome(w, "canary user-v2 50%")
+    r = decide(w, "canary user-v2 50%")
     assert r.phase == Phase.WAITING
     detail = [e["detail"] for e in w.store.audit(r.id) if e["action"] == "stage_healthy"][0]
     assert "errors-vs-stable: canary 0 vs stable 0" in detail and "error-rate = 0 (max 0.05)" in detail
 
 
 def test_mann_whitney_over_samples_fails_the_worse_canary(cw):
-    r = outcome(cw(RANKED), "canary user-v2-errors-20 50%")
+    r = decide(cw(RANKED), "canary user-v2-errors-20 50%")
     assert r.phase == Phase.ROLLED_BACK, r
     assert "Mann-Whitney p=" in r.reason and "canary worse" in r.reason and "samples" in r.reason

@@ -10,31 +10,22 @@ import pytest
 
 from bot.domain.model import Phase, WaveState
 from sandbox.slack import FakeSlack, block_action_body, slash_command_body
-from tests.kit.clusters import start_prod, two_cluster_world
+from tests.kit.clusters import at, slack_over_two, start_prod, two_cluster_world
 from tests.kit.processes import CHANNEL, Bots
-from tests.kit.slack import slack_settings, slack_world_over, stop_slack_world
+from tests.kit.slack import stop_slack_world
 from tests.kit.wait import wait_until
-
-
-def at(store, app: str, wave: int, stage: int, phase=Phase.WAITING, timeout: float = 40):
-    return wait_until(lambda: (r := store.active_for(app)) and (r.wave, r.stage, r.phase) == (wave, stage, phase)
-                      and r, timeout=timeout, message=f"{app} at wave {wave} stage {stage} {phase.value}")
 
 
 @pytest.fixture
 def prod(sandbox):
-    cluster = start_prod(dataclasses.replace(sandbox.timing, ready_delay=1.5))
+    cluster = start_prod(dataclasses.replace(sandbox.timing, ready_delay=1.5))   # slower: time to kill
     yield cluster
     cluster.stop()
 
 
 @pytest.fixture
 def sw(sandbox, prod, redis_client, tmp_path):
-    slack = FakeSlack().start()
-    both = two_cluster_world(sandbox, prod, redis_client, tmp_path, leader_ttl=3, kube_read_timeout=1.0,
-                             **slack_settings(slack))
-    world = slack_world_over(both.world, slack)
-    world.both = both
+    world = slack_over_two(sandbox, prod, redis_client, tmp_path, kube_read_timeout=1.0)
     yield world
     stop_slack_world(world)
 

@@ -8,8 +8,7 @@ from bot.domain.model import Phase
 from bot.gates.datadog import Datadog
 from bot.gates import ProviderError
 from sandbox.seed import apps_yaml
-from tests.kit.wait import wait_until
-from tests.kit.world import demo_world
+from tests.kit.world import Worlds, decide
 
 DD_ERRORS = ("sum:sandbox.requests{app:{app},version:{version},code:5*}.as_count() / "
              "sum:sandbox.requests{app:{app},version:{version}}.as_count()")
@@ -17,34 +16,23 @@ DD_ERRORS = ("sum:sandbox.requests{app:{app},version:{version},code:5*}.as_count
 
 @pytest.fixture
 def pw(sandbox, kube, redis_client, tmp_path):
-    made = []
+    worlds = Worlds(sandbox, kube, redis_client, tmp_path)
 
     def make(metric: dict):
         doc = apps_yaml(metrics=True, bake="4s")
         doc["apps"]["user"]["gates"]["metrics"] = [metric]
-        sandbox.generator.rps = 400
-        sandbox.generator.start()
-        w = demo_world(sandbox, kube, redis_client, tmp_path, doc, datadog_url=sandbox.url + "/datadog",
-                       datadog_api_key="dd-api", datadog_app_key="dd-app").run_driver()
-        made.append(w)
-        return w
+        return worlds.under_traffic(doc, datadog_url=sandbox.url + "/datadog",
+                                    datadog_api_key="dd-api", datadog_app_key="dd-app")
     yield make
-    for w in made:
-        w.stop()
-
-
-def decided(w, text):
-    r = w.start(text)
-    return wait_until(lambda: (x := w.store.get(r.id)).phase in (Phase.WAITING, Phase.ROLLED_BACK, Phase.PAUSED)
-                      and x, timeout=60, message="gates decided")
+    worlds.stop()
 
 
 def test_datadog_rolls_back_a_failing_canary_and_passes_a_healthy_one(pw, sandbox):
     metric = {"name": "dd-errors", "provider": "datadog", "query": DD_ERRORS, "max": 0.05}
     w = pw(metric)
-    bad = decided(w, "canary user-v2-errors-20 50%")
+    bad = decide(w, "canary user-v2-errors-20 50%")
     assert bad.phase == Phase.ROLLED_BACK and "dd-errors = 0." in bad.reason and "above the max of 0.05" in bad.reason
-    good = decided(w, "canary user-v3 50%")
+    good = decide(w, "canary user-v3 50%")
     assert good.phase == Phase.WAITING
     assert "dd-errors = 0 (max 0.05)" in [e["detail"] for e in w.store.audit(good.id)
                                           if e["action"] == "stage_healthy"][0]
@@ -62,5 +50,5 @@ def test_datadog_keys_are_required_by_the_api_and_by_the_provider(sandbox):
 def test_the_web_provider_reads_a_number_by_json_path(pw, sandbox):
     url = sandbox.url + "/sandbox/metrics?app={app}&version={version}&window=30#error_rate"
     w = pw({"name": "web-errors", "provider": "web", "query": url, "max": 0.05})
-    bad = decided(w, "canary user-v2-errors-20 50%")
+    bad = decide(w, "canary user-v2-errors-20 50%")
     assert bad.phase == Phase.ROLLED_BACK and "web-errors = 0." in bad.reason

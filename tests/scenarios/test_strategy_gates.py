@@ -7,41 +7,31 @@ import pytest
 
 from bot.domain.model import Phase
 from sandbox.seed import REQUESTS, apps_yaml
-from tests.kit.wait import wait_until
-from tests.kit.world import NS, demo_world
+from tests.kit.world import NS, Worlds, rested
 
 
 @pytest.fixture
 def sw(sandbox, kube, redis_client, tmp_path):
-    made = []
+    worlds = Worlds(sandbox, kube, redis_client, tmp_path)
 
     def make(segment: dict | None = None, min_requests: int = 0, router: str = "replicas"):
         doc = apps_yaml(metrics=True, bake="3s")
         doc["apps"]["user"]["router"] = router
         if min_requests:
             doc["apps"]["user"]["gates"].update(requests=REQUESTS.format(w="30s"), min_requests=min_requests)
-        sandbox.generator.rps, sandbox.generator.segment, sandbox.generator.segment_share = 400, segment, 0.3
-        sandbox.generator.start()
-        w = demo_world(sandbox, kube, redis_client, tmp_path, doc, prometheus=sandbox.url).run_driver()
-        made.append(w)
-        return w
+        sandbox.generator.segment, sandbox.generator.segment_share = segment, 0.3
+        return worlds.under_traffic(doc, prometheus=sandbox.url)
     yield make
-    for w in made:
-        w.stop()
-
-
-def rests(w, rid):
-    return wait_until(lambda: (x := w.store.get(rid)).phase in (Phase.WAITING, Phase.PAUSED, Phase.ROLLED_BACK,
-                                                                 Phase.SUCCEEDED) and x, timeout=60)
+    worlds.stop()
 
 
 def test_blue_green_with_the_error_gate_switches_and_completes_without_a_continue(sw):
     w = sw()
-    r = rests(w, w.start("bluegreen user-v2").id)
+    r = rested(w, w.start("bluegreen user-v2").id)
     assert (r.phase, r.current.name) == (Phase.WAITING, "green ready")
     for _ in range(2):
         w.act("approve user")
-        r = rests(w, r.id)
+        r = rested(w, r.id)
     assert w.store.history("user")[0].phase == Phase.SUCCEEDED
     actions = [e["action"] for e in w.store.audit(r.id)]
     assert "gate_inconclusive" not in actions and "override" not in actions
@@ -51,9 +41,9 @@ def test_blue_green_with_the_error_gate_switches_and_completes_without_a_continu
 
 def test_blue_green_switches_back_by_itself_when_green_fails_after_the_switch(sw):
     w = sw()
-    r = rests(w, w.start("bluegreen user-v2-errors-20").id)
+    r = rested(w, w.start("bluegreen user-v2-errors-20").id)
     w.act("approve user")                                         # the switch
-    r = rests(w, r.id)
+    r = rested(w, r.id)
     assert r.phase == Phase.ROLLED_BACK and "error-rate = 0." in r.reason and "above the max" in r.reason
     assert w.selector("user") == {"app": "user"} and w.kube.deployment(NS, "user-v2-errors-20") is None
     assert w.pods_by_image("user") == {"nginx:user-v1": 10}            # blue serves alone again
@@ -61,7 +51,7 @@ def test_blue_green_switches_back_by_itself_when_green_fails_after_the_switch(sw
 
 def test_an_ab_segment_gets_gate_data_from_segment_traffic(sw):
     w = sw(segment={"headers": {"role": "test"}}, min_requests=20, router="nginx")
-    r = rests(w, w.start("ab user-v2 header:role=test").id)
+    r = rested(w, w.start("ab user-v2 header:role=test").id)
     assert r.phase == Phase.WAITING, r.reason
     healthy = [e["detail"] for e in w.store.audit(r.id) if e["action"] == "stage_healthy"]
     assert "error-rate = 0 (max 0.05)" in healthy[0]
@@ -69,6 +59,6 @@ def test_an_ab_segment_gets_gate_data_from_segment_traffic(sw):
 
 def test_too_few_requests_to_the_segment_says_so_and_offers_the_ways_on(sw):
     w = sw(segment=None, min_requests=20, router="nginx")
-    r = rests(w, w.start("ab user-v2 header:role=test").id)
+    r = rested(w, w.start("ab user-v2 header:role=test").id)
     assert r.phase == Phase.PAUSED and r.last_action == "gate_inconclusive"
     assert "only 0 requests reached v2 (the metric gates need 20)" in r.reason and "continue" in r.reason, r.reason

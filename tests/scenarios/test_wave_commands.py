@@ -12,15 +12,8 @@ import yaml
 
 from bot.core import service
 from bot.domain.model import Phase
-from tests.kit.clusters import start_prod, two_cluster_doc, two_cluster_world
+from tests.kit.clusters import two_cluster_doc, two_cluster_world
 from tests.kit.wait import free_port
-
-
-@pytest.fixture
-def prod(sandbox):
-    cluster = start_prod(sandbox.timing)
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture

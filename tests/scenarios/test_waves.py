@@ -11,31 +11,28 @@ import pytest
 
 from bot.domain.model import Phase, WaveState
 from sandbox.slack import block_action_body
-from tests.kit.clusters import start_prod, two_cluster_world
-from tests.kit.slack import CHANNEL, FakeSlack, slack_settings, slack_world_over, stop_slack_world
+from tests.kit.clusters import at, slack_over_two
+from tests.kit.slack import CHANNEL, stop_slack_world
 from tests.kit.wait import wait_until
 
 
 @pytest.fixture
-def prod(sandbox):
-    cluster = start_prod(sandbox.timing)
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
 def sw(sandbox, prod, redis_client, tmp_path):
-    slack = FakeSlack().start()
-    both = two_cluster_world(sandbox, prod, redis_client, tmp_path, leader_ttl=3, **slack_settings(slack))
-    world = slack_world_over(both.world, slack)
-    world.both = both
+    world = slack_over_two(sandbox, prod, redis_client, tmp_path)
     yield world
     stop_slack_world(world)
 
 
 def resting(sw, wave: int, stage: int, phase=Phase.WAITING):
-    return wait_until(lambda: (r := sw.world.store.active_for("user")) and (r.wave, r.stage, r.phase)
-                      == (wave, stage, phase) and r, timeout=40, message=f"user at wave {wave} stage {stage}")
+    return at(sw.world.store, "user", wave, stage, phase)
+
+
+def to_the_wave_gate(sw, line: str = "canary user-v2 --steps 50,100"):
+    """Start a two-stage canary and approve staging to 100%: it waits at the wave gate."""
+    sw.command(line)
+    resting(sw, 0, 0)
+    click(sw, "approve")
+    return resting(sw, 0, 1)
 
 
 def click(sw, action: str, user: str = "U0ALICE"):
@@ -108,10 +105,7 @@ def test_a_broken_image_fails_in_staging_and_prod_is_never_touched(sw):
 
 def test_rollback_all_waves_undoes_prod_then_staging(sw):
     both = sw.both
-    sw.command("canary user-v2 --steps 50,100")
-    resting(sw, 0, 0)
-    click(sw, "approve")
-    resting(sw, 0, 1)
+    to_the_wave_gate(sw)
     click(sw, "approve")                                           # into prod
     resting(sw, 1, 0)
     assert both.replicas("prod", "user-v2") == 5
@@ -132,10 +126,7 @@ def test_rollback_all_waves_undoes_prod_then_staging(sw):
 
 def test_wave_every_starts_the_next_wave_by_itself(sw):
     both = sw.both
-    sw.command("canary user-v2 --steps 50,100 --wave-every 2s")
-    resting(sw, 0, 0)
-    click(sw, "approve")
-    gate = resting(sw, 0, 1)
+    gate = to_the_wave_gate(sw, "canary user-v2 --steps 50,100 --wave-every 2s")
     assert gate.options["next_at"] > gate.updated_at          # the timer of the prod wave
     timer = wait_until(lambda: "*prod wave* goes at" in message_text(sw.live_message()) and sw.live_message(),
                        timeout=10, message="the timer in the live message")
@@ -148,10 +139,7 @@ def test_wave_every_starts_the_next_wave_by_itself(sw):
 
 def test_rollback_in_prod_keeps_staging_on_the_new_version_and_retires_its_old(sw):
     both = sw.both
-    sw.command("canary user-v2 --steps 50,100")
-    resting(sw, 0, 0)
-    click(sw, "approve")
-    resting(sw, 0, 1)
+    to_the_wave_gate(sw)
     sw.command("approve user --full")                             # at the wave gate: said, not done
     said = wait_until(lambda: [t for t in sw.ephemeral_texts("U0ALICE") if "plain approve starts" in t],
                       timeout=10, message="the --full refusal")
@@ -169,15 +157,11 @@ def test_rollback_in_prod_keeps_staging_on_the_new_version_and_retires_its_old(s
 
 
 def test_the_prod_wave_is_approved_by_prods_approvers(sandbox, prod, redis_client, tmp_path):
-    slack = FakeSlack().start()
-    both = two_cluster_world(sandbox, prod, redis_client, tmp_path, leader_ttl=3, **slack_settings(slack),
-                             user={"clusters": {"staging": {}, "prod": {"approvers": ["U0SRE"]}}})
-    sw = slack_world_over(both.world, slack)
+    sw = slack_over_two(sandbox, prod, redis_client, tmp_path,
+                        user={"clusters": {"staging": {}, "prod": {"approvers": ["U0SRE"]}}})
+    both = sw.both
     try:
-        sw.command("canary user-v2 --steps 50,100")
-        resting(sw, 0, 0)
-        click(sw, "approve")                                   # staging: anyone may (no approvers)
-        resting(sw, 0, 1)
+        to_the_wave_gate(sw)                                   # staging: anyone may (no approvers)
         click(sw, "approve")                                   # the prod wave: alice may not
         said = wait_until(lambda: [t for t in sw.ephemeral_texts("U0ALICE") if "not an approver" in t],
                           timeout=10, message="the refusal")
