@@ -51,6 +51,9 @@ def test_cluster_runs_one_cluster_only(both):
     assert status.ok and "in prod" in status.text
     assert "waiting at 50% in prod (by U0ALICE" in run(both, "list").text
     assert not run(both, "status user --cluster staging").ok
+    refused = run(both, "rollback user --all-waves")            # one cluster: nothing to undo in waves
+    assert not refused.ok and "runs in one cluster; plain rollback undoes it" in refused.text
+    assert both.world.store.active_for("user").version == release.version
 
 
 @pytest.mark.parametrize("line, said", [
