@@ -14,12 +14,14 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, 
 
 from handlers import actions, commands, guard
 from handlers.access import slack_policy
-from handlers.edge import Edge
+from handlers.edge import Edge, SlackReplier
 from handlers.http import SlackHTTPServer
 from handlers.messages import MessageSync
 
 from .adapters import telemetry
 from .config import Settings
+from .core.desk import Desk
+from .runtime.inbox import Inbox
 from .runtime.lifecycle import catch_interrupts, wait_for_interrupt
 from .runtime.runner import Runner
 from .wiring import Core, build_core, build_runner
@@ -55,14 +57,14 @@ class Graybot:
             log.warning("%s", warning)
         self.messages.start()
         self.messages.resync()
-        self.edge.recover_inbox(older_than=0)     # what a dead process acked is carried out now
+        self.edge.inbox.recover(older_than=0)     # what a dead process acked is carried out now
         self.runner.start()        # the elected process resumes releases and runs the timers
         return self
 
     def stop(self) -> None:
         self.runner.stop()
         self.messages.stop()
-        self.edge.workers.shutdown(wait=True, cancel_futures=False)
+        self.edge.inbox.stop()
 
     def health(self, budget: float = 0.5) -> dict:
         """Answers within about `budget` seconds whatever Redis does (the probe has 1 s)."""
@@ -111,11 +113,12 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
                client=client, token_verification_enabled=False)
     runner = build_runner(core, driver_period=driver_period)
     key = button_key(settings)
-    edge = Edge(core.engine, client, slack_policy(client), core.edge_state, wake=runner.wake,
-                identity=runner.leadership.identity, button_key=key)
+    desk = Desk(core.engine, slack_policy(client), core.edge_state, button_key=key, wake=runner.wake)
+    inbox = Inbox(core.edge_state, desk.carry_out, SlackReplier(client), identity=runner.leadership.identity)
+    edge = Edge(client, desk, inbox)
     messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry,
                            button_key=key)
-    runner.duties.append(edge.recover_inbox)      # the leader carries out what dead processes acked
+    runner.duties.append(edge.inbox.recover)      # the leader carries out what dead processes acked
     core.engine.listeners += [messages.on_change,
                               lambda release, what, detail: telemetry.record_change(what, release.last_actor)]
     guard.register(bolt, edge)

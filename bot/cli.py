@@ -66,37 +66,63 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
-    import getpass
-
+    """A /release command from a terminal, under the same policy as chat: the identity in
+    GRAYBOT_CLI_USER (else the OS user) is matched against apps.yaml's approvers like a chat user.
+    `--override-policy "reason"` goes past a refusal, recorded in the audit trail and the thread."""
     from .config import ConfigError, Settings
-    from .core import service
+    from .core.desk import Desk
+    from .core.policy import Policy
+    from .core.requests import Request, Tone
     from .language import text
     from .language.grammar import QueryCommand, UsageError, parse
     from .wiring import build_core
 
+    actor, why_not = cli_identity()
+    if why_not:
+        print(why_not, file=sys.stderr)
+        return 2
     try:
         core = build_core(Settings.from_env())
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1
+    words = " ".join(args.words)
     try:
-        cmd = parse(" ".join(args.words), core.registry)
+        cmd = parse(words, core.registry)
     except UsageError as err:
         print(err, file=sys.stderr)
         return 2
-    actor = getpass.getuser()
     core.engine.listeners.append(
         lambda release, what, detail: print(f"  {what.replace('_', ' ')}: stage {release.current.name}"
                                             f" -> {release.phase.value}" + (f" ({detail})" if detail else "")))
-    reply = service.execute(core.engine, cmd, actor)
-    print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
-    if not reply.ok:
+    desk = Desk(core.engine, Policy(), core.edge_state)
+    said = desk.command(Request("command", f"graybot release {words}", actor, "", platform="cli", text=words),
+                        override=args.override_policy or "")
+    if said is not None and said.tone in (Tone.REFUSED, Tone.WARNING):
+        print(said.text, file=sys.stderr)
         return 1
-    if reply.changes and reply.release is not None and not args.no_wait \
-            and not isinstance(cmd, QueryCommand):
-        release = core.engine.settle(reply.release.id, timeout=args.timeout)
-        print(text.status_text(release))
+    print(said.text if said else "")
+    app = getattr(cmd, "app", None)
+    release = core.store.active_for(app) if app and not isinstance(cmd, QueryCommand) else None
+    if release is not None and not args.no_wait and not getattr(cmd, "dry_run", False):
+        print(text.status_text(core.engine.settle(release.id, timeout=args.timeout)))
     return 0
+
+
+RESERVED_IDENTITIES = ("graybot", "scheduler")
+
+
+def cli_identity() -> tuple[str, str]:
+    """(who the CLI acts as, why it cannot): GRAYBOT_CLI_USER, else the OS user. graybot's own
+    names are refused: an action must never look like the bot's or a timer's."""
+    import getpass
+    import os
+
+    who = os.environ.get("GRAYBOT_CLI_USER", "").strip() or getpass.getuser()
+    if who.lower() in RESERVED_IDENTITIES:
+        return who, (f"GRAYBOT_CLI_USER={who!r} is one of graybot's own names ({', '.join(RESERVED_IDENTITIES)}); "
+                     "act as yourself")
+    return who, ""
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -176,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     rel = sub.add_parser("release", help="run a /release command from the terminal",
                          description="The /release command language, e.g. "
                                      "`graybot release canary user-v2 10%%`. Uses KUBECONFIG, "
-                                     "REDIS_URL and GRAYBOT_CONFIG; acts as the OS user.")
+                                     "REDIS_URL and GRAYBOT_CONFIG; acts as GRAYBOT_CLI_USER (default: "
+                                     "the OS user) under the apps' release policy.")
+    rel.add_argument("--override-policy", metavar="REASON", default="",
+                     help="go past a policy refusal; the reason is recorded in the audit trail and the thread")
     rel.add_argument("--no-wait", action="store_true", help="return once the change is saved")
     rel.add_argument("--timeout", type=float, default=600, help="seconds to wait for a stage")
     rel.add_argument("words", nargs=argparse.REMAINDER)

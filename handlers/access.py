@@ -50,4 +50,9 @@ class SlackGroups:
 
 
 def slack_policy(client: WebClient) -> Policy:
-    return Policy(SlackGroups(client).members, SlackMentions())
+    return Policy(SlackGroups(client).members, SlackMentions(), is_group=is_slack_group)
+
+
+def is_slack_group(approver: str) -> bool:
+    """Slack user-group IDs start with S (users with U or W)."""
+    return approver.startswith("S")

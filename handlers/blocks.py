@@ -1,10 +1,8 @@
 """Release -> Block Kit (pure), with slack_sdk's models and inside Slack's limits
-(REFERENCE.md: 50 blocks, section text 3000, header 150, button text 75, value 2000,
-confirm title 100 / text 300)."""
+(Slack's limits: 50 blocks, section text 3000, header 150, button text 75, value 2000,
+confirm title 100 / text 300). Button values are signed by bot.core.buttons."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock,
@@ -13,6 +11,7 @@ from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, Confirm
 
 from zoneinfo import ZoneInfo
 
+from bot.core.buttons import button_value
 from bot.domain.model import Phase, Release
 from bot.domain.names import SCHEDULER
 from bot.domain.timing import describe
@@ -31,32 +30,6 @@ SECTION_LIMIT, WINDOW = 2900, 12
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _mac(key: bytes, release_id: str, stage: int, version: int) -> str:
-    return hmac.new(key, f"{release_id}|{stage}|{version}".encode(), hashlib.sha256).hexdigest()[:24]
-
-
-def button_value(release: Release, key: bytes = b"") -> str:
-    """Release id, stage and state version, signed by the bot: a value edited or copied from
-    another release does not verify."""
-    return json.dumps({"r": release.id, "s": release.stage, "v": release.version,
-                       "m": _mac(key, release.id, release.stage, release.version)}, separators=(",", ":"))
-
-
-def parse_button_value(value: str, key: bytes = b"") -> tuple[str, int, int]:
-    """(release id, stage, version) of a value this bot signed; ValueError for anything else."""
-    try:
-        raw = json.loads(value)
-        release_id, stage, version, mac = raw["r"], raw["s"], raw["v"], raw["m"]
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"not a graybot button value: {exc}") from None
-    if not (isinstance(release_id, str) and isinstance(mac, str) and all(
-            isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2 ** 31 for n in (stage, version))):
-        raise ValueError("malformed graybot button value")
-    if not hmac.compare_digest(mac, _mac(key, release_id, stage, version)):
-        raise ValueError("button value signature does not verify")
-    return release_id, stage, version
 
 
 def rollback_effect(release: Release) -> str:
@@ -114,17 +87,17 @@ def _buttons(release: Release, key: bytes) -> list[ButtonElement]:
 
 def timer_text(release: Release) -> str:
     """When a timer advances the release next, in the release's own time zone."""
-    due, opts = release.options.get("next_at"), release.options
+    due, opts = release.runtime.next_at, release.command
     if release.phase != Phase.WAITING or not due:
         return ""
-    tz = ZoneInfo(opts.get("tz") or "UTC")
+    tz = ZoneInfo(opts.tz or "UTC")
     nxt = release.next_stage
     label = f"{release.next_wave.cluster} wave" if wave_blocks.at_wave_gate(release) else (nxt.name if nxt else "next")
     text = f":alarm_clock: *{label}* goes at {describe(due, tz)}"
-    if opts.get("window"):
-        text += f" (only inside the window {opts['window']} {opts.get('tz') or 'UTC'})"
-    if opts.get("gray_approved"):
-        text += f"; gray batch approved by {_who(opts['gray_approved'])}"
+    if opts.window:
+        text += f" (only inside the window {opts.window} {opts.tz or 'UTC'})"
+    if release.runtime.gray_approved:
+        text += f"; gray batch approved by {_who(release.runtime.gray_approved)}"
     return text + "; Pause holds it"
 
 
@@ -170,14 +143,16 @@ def release_blocks(release: Release, live: dict | None = None, key: bytes = b"")
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_clip(title, 150))),
                            SectionBlock(fields=fields),
                            SectionBlock(text=MarkdownTextObject(text=stage_lines(release, live)))]
-    if release.waves:
+    if release.in_waves:
         blocks.insert(2, SectionBlock(text=MarkdownTextObject(text=_clip(wave_blocks.wave_lines(release, live),
                                                                          SECTION_LIMIT))))
     gate = gate_text(release)
     if release.reason:
         gate += f"\n*Reason:* {release.reason}"
+    if release.override:
+        gate += f"\n:warning: *Started past the release policy:* {release.override}"
     context = [MarkdownTextObject(text=_clip(gate, 2900))]
-    if release.options.get("match") or release.origin.get("router") not in (None, "replicas"):
+    if release.command.match or release.origin.get("router") not in (None, "replicas"):
         context.append(MarkdownTextObject(text=_clip(_routing(release), 2900)))
     if (timer := timer_text(release)):
         context.append(MarkdownTextObject(text=timer))
@@ -197,8 +172,8 @@ def release_blocks(release: Release, live: dict | None = None, key: bytes = b"")
 
 def vote_text(release: Release) -> str:
     """Who has approved the current stage's move so far, and how many more it needs."""
-    needed = release.options.get("approvals_needed", 1)
-    votes = (release.options.get("votes") or {}).get(str(release.stage), [])
+    needed = release.command.approvals_needed
+    votes = (release.runtime.votes or {}).get(str(release.stage), [])
     if release.phase != Phase.WAITING or needed <= 1:
         return ""
     who = ", ".join(_who(v) for v in votes) or "nobody yet"
@@ -208,10 +183,10 @@ def vote_text(release: Release) -> str:
 
 def _routing(release: Release) -> str:
     text = f":twisted_rightwards_arrows: router *{release.origin.get('router', 'replicas')}*"
-    match = release.options.get("match")
+    match = release.command.match
     if match:
-        rule = f"header `{match['name']}{'~' if match.get('regex') else '='}{match['value']}`" \
-            if match["kind"] == "header" else f"cookie `{match['name']}=always`"
+        rule = f"header `{match.name}{'~' if match.regex else '='}{match.value}`" \
+            if match.kind == "header" else f"cookie `{match.name}=always`"
         text += f"; requests with {rule} always reach {release.to_version}"
     return text
 
@@ -264,5 +239,6 @@ def _event_words(release: Release, what: str, detail: str) -> str:
         "cluster_error": f":warning: the cluster did not answer at *{release.current.name}*: {detail}; "
                          "graybot keeps retrying (pause and rollback still work)",
         "cluster_ok": f":white_check_mark: the cluster answers again; *{release.current.name}* goes on",
+        "policy_override": f":warning: {detail}",
     }
     return texts.get(what, f"{what}: {detail}")

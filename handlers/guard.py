@@ -30,7 +30,7 @@ def _answer(edge: Edge, req: BoltRequest, text: str) -> BoltResponse:
         user = (body.get("user") or {}).get("id", "")
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
         if user and channel:
-            edge.workers.submit(edge.ephemeral, channel, user, text)
+            edge.inbox.workers.submit(edge.ephemeral, channel, user, text)
         return BoltResponse(status=200, body="")
     return _ephemeral(text)
 
@@ -42,11 +42,11 @@ def register(app: App, edge: Edge) -> None:
         if not signature:        # Socket Mode: no signature; the socket client owns delivery
             return next()
         try:
-            first = edge.state.first_sight(signature, SIGNATURE_WINDOW)
+            replayed = edge.inbox.seen_before(signature, SIGNATURE_WINDOW)
         except StoreUnavailable as exc:
             log.warning("state store unreachable: %s", exc)
             return _answer(edge, req, UNREACHABLE)
-        if not first:
+        if replayed:
             log.warning("replayed request refused (signature %s...)", signature[:16])
             return _answer(edge, req, ":no_entry: this exact request was already received; nothing changed.")
         return next()

@@ -17,7 +17,7 @@ def at_wave_gate(release: Release) -> bool:
 
 def where(release: Release) -> str:
     """"[prod] " before every thread event of a release that names its cluster."""
-    if release.waves or (release.cluster and release.cluster != "default"):
+    if release.in_waves or (release.cluster and release.cluster != "default"):
         return f"[{release.cluster}] "
     return ""
 
@@ -61,7 +61,7 @@ def event_words(release: Release, what: str, detail: str) -> str | None:
         return f":leftwards_arrow_with_hook: wave undone ({detail}); rolling back *{release.cluster}* now"
     if what == "approve" and release.stage == 0 and release.wave > 0:
         return f"{_who(release.last_actor)} approved the *{release.cluster}* wave; applying *{release.current.name}*"
-    if what == "finished" and release.waves:
+    if what == "finished" and release.in_waves:
         done = ", ".join(w.cluster for w in release.waves)
         return f":tada: {release.to_version} serves everything in {done}; {release.from_version} retired"
     return None

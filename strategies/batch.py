@@ -79,7 +79,7 @@ class Batch:
         if stable is None:
             return Progress(False, failure=f"{release.stable_name} is gone; cannot roll back")
         new = kube.deployment(ns, release.new_name)
-        if release.options.get("rollback_batches") and new is not None:
+        if release.runtime.rollback_batches and new is not None:
             current = new["spec"].get("replicas", 0)
             lower = [s.new_replicas for s in release.stages if s.new_replicas < current]
             if current > 0:

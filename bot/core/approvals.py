@@ -15,7 +15,7 @@ from .refusals import Refused
 
 def votes_of(release: Release) -> list[str]:
     """Who has approved the move from the current stage so far."""
-    return list((release.options.get("votes") or {}).get(str(release.stage), []))
+    return list((release.runtime.votes or {}).get(str(release.stage), []))
 
 
 def counted(rules: Rules, release: Release, event: Event, actor: str, extra: dict) -> tuple[Event, dict]:
@@ -25,7 +25,7 @@ def counted(rules: Rules, release: Release, event: Event, actor: str, extra: dic
     mine = votes_of(release)
     if actor in mine:
         raise Refused(refusals.voted_twice(actor, release, rules.approvals - len(mine)))
-    votes = dict(release.options.get("votes") or {})
+    votes = dict(release.runtime.votes or {})
     votes[str(release.stage)] = mine + [actor]
     extra = dict(extra, votes=votes)
     return (Event.VOTE if len(mine) + 1 < rules.approvals else event), extra

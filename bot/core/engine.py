@@ -70,7 +70,8 @@ class Engine:
         return self.clusters[release.cluster]
 
     # -- commands -----------------------------------------------------------------------
-    def start(self, cmd: StartCommand, actor: str, channel: str = "") -> Release:
+    def start(self, cmd: StartCommand, actor: str, channel: str = "", platform: str = "slack",
+              override: str = "") -> Release:
         if cmd.dry_run:
             return self.plan(cmd, actor)
         if (held := self.freezes.held(cmd.app)) is not None:
@@ -79,11 +80,13 @@ class Engine:
             busy = self.store.active_for(cmd.app)
             if busy is not None:
                 raise Refused(refusals.busy(busy))
-            release = self.plan(cmd, actor).replace(channel=channel)
+            release = self.plan(cmd, actor).replace(conversation=channel, platform=platform, override=override)
             try:
                 self.store.create(release, actor, detail=f"{cmd.strategy} {cmd.app}-{cmd.version}")
             except AppBusy as err:
                 raise Refused(refusals.busy(err.current)) from None
+            if override:
+                self.store.record(release.id, actor, "policy_override", override)
             started = self.save(release, Event.START, actor)
             return self._drive(started)
 
@@ -99,7 +102,7 @@ class Engine:
             raise Refused(why)
         extra = {}
         if cmd.verb == "rollback" and cmd.all_waves:
-            if not release.waves:
+            if not release.in_waves:
                 raise Refused(f"release {release.id} runs in one cluster; plain rollback undoes it")
             extra["rollback_waves"] = True
         if cmd.verb == "rollback" and cmd.batches:
@@ -136,12 +139,12 @@ class Engine:
         now = self.clock()
         if event == Event.APPROVE and release.phase == Phase.WAITING and actor != SCHEDULER:
             due = timing.due_after_gray_approval(release, now, self.default_tz)
-            if due is not None and not release.options.get("gray_approved"):
+            if due is not None and not release.runtime.gray_approved:
                 return Event.SCHEDULE, dict(extra, next_at=due, gray_approved=actor)
         if event == Event.RESUME and release.paused_from == Phase.WAITING:
             waiting = release.replace(phase=Phase.WAITING)
             due = (timing.due_after_gray_approval(waiting, now, self.default_tz)
-                   if release.options.get("gray_approved") and release.stage == 0
+                   if release.runtime.gray_approved and release.stage == 0
                    else timing.due_after_wave(waiting, now, self.default_tz) if waiting.last
                    else timing.due_after_stage(waiting, now, self.default_tz))
             if due is not None:
@@ -168,7 +171,7 @@ class Engine:
         release = self.store.get(release_id)
         if release is None or release.version != expected_version or release.phase != Phase.WAITING:
             return release
-        window, tz = release.options.get("window"), timing.zone(release.options.get("tz"), self.default_tz)
+        window, tz = release.command.window, timing.zone(release.command.tz, self.default_tz)
         now = self.clock()
         try:
             if (held := self.freezes.held(release.app)) is not None:    # wait for the freeze's end

@@ -55,20 +55,21 @@ class FreezeDesk:
         local = datetime.fromisoformat(day).replace(hour=hh, minute=mm, tzinfo=timing.zone(None, self.default_tz))
         return local.timestamp()
 
-    def freeze(self, cmd: PolicyCommand, actor: str) -> str:
+    def freeze(self, cmd: PolicyCommand, actor: str) -> tuple[str, bool]:
+        """(what to say, whether anything was frozen)."""
         until = self.until_of(cmd)
         if until <= self.clock():
-            return f"{when(until)} has passed; nothing frozen"
+            return f"{when(until)} has passed; nothing frozen", False
         self.store.set_freeze(cmd.app or EVERY_APP, until, cmd.reason, actor)
         what = cmd.app or "every app"
-        return (f":snowflake: {what} frozen until {when(until)}{f' ({cmd.reason})' if cmd.reason else ''}: "
-                "new releases are refused and timed stages wait; `/release unfreeze` ends it")
+        return (f"{what} frozen until {when(until)}{f' ({cmd.reason})' if cmd.reason else ''}: "
+                "new releases are refused and timed stages wait; `/release unfreeze` ends it"), True
 
-    def unfreeze(self, cmd: PolicyCommand) -> str:
+    def unfreeze(self, cmd: PolicyCommand) -> tuple[str, bool]:
         scope = cmd.app or EVERY_APP
         if not self.store.clear_freeze(scope):
-            return f"{cmd.app or 'every app'} was not frozen by command; nothing changed"
-        return f":sunny: {cmd.app or 'every app'} unfrozen"
+            return f"{cmd.app or 'every app'} was not frozen by command; nothing changed", False
+        return f"{cmd.app or 'every app'} unfrozen", True
 
     def lines(self) -> list[str]:
         """Freezes now in force, for status and list: by command, then by calendar window."""

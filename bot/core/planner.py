@@ -13,7 +13,8 @@ from bot.adapters.store import Store
 from bot.domain.apps import AppSpec, Registry
 from bot.domain.model import Release, Wave, WaveState
 from bot.domain.plans import PlanError
-from bot.language.grammar import Match, StartCommand
+from bot.domain.state import SavedCommand
+from bot.language.grammar import StartCommand
 
 from .gitops import GitOpsGuard
 from .refusals import Refused
@@ -75,31 +76,19 @@ class Planner:
             raise Refused(f"the {cmd.strategy} strategy is not available yet")
         app = self.registry[cmd.app]
         waves = [self.wave(cmd, cluster) for cluster in wave_clusters(app, cmd, self.clusters)]
-        first = waves[0]
         now = time.time()
-        options = {k: v for k, v in vars(cmd).items() if k not in ("app", "version", "strategy")}
-        options["match"] = dataclasses.asdict(cmd.match) if cmd.match else None
-        options["waves"] = list(options.get("waves") or ())
-        options["tz"] = cmd.tz or self.default_tz
-        options["approvals_needed"] = app.rules.approvals
-        several = len(waves) > 1
+        given = {k: v for k, v in vars(cmd).items() if k not in ("app", "version", "strategy")}
+        saved = SavedCommand(**dict(given, tz=cmd.tz or self.default_tz, approvals_needed=app.rules.approvals))
         return Release(id=Release.new_id(cmd.app), app=cmd.app, strategy=cmd.strategy,
-                       namespace=first.namespace, from_version=first.from_version,
-                       to_version=cmd.version, image=app.image_for(cmd.version), stable_name=first.stable_name,
-                       new_name=first.new_name, replicas=first.replicas, stages=first.stages,
-                       requested_by=actor, options=options, created_at=now, updated_at=now,
-                       last_actor=actor, last_action="create", origin=first.origin, cluster=first.cluster,
+                       to_version=cmd.version, image=app.image_for(cmd.version),
+                       requested_by=actor, command=saved, created_at=now, updated_at=now,
+                       last_actor=actor, last_action="create",
                        waves=tuple(dataclasses.replace(w, state=WaveState.RUNNING) if i == 0 else w
-                                   for i, w in enumerate(waves)) if several else ())
+                                   for i, w in enumerate(waves)))
 
 
 def command_of(release: Release) -> StartCommand:
     """The start command a release was planned from (its saved options)."""
     fields = {f.name for f in dataclasses.fields(StartCommand)} - {"strategy", "app", "version"}
-    options = {k: v for k, v in release.options.items() if k in fields}
-    if options.get("match"):
-        options["match"] = Match(**options["match"])
-    for key in ("steps", "waves"):
-        if key in options:
-            options[key] = tuple(options[key] or ())
-    return StartCommand(strategy=release.strategy, app=release.app, version=release.to_version, **options)
+    given = {name: getattr(release.command, name) for name in fields}
+    return StartCommand(strategy=release.strategy, app=release.app, version=release.to_version, **given)

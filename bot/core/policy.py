@@ -34,22 +34,21 @@ class PlainMentions:
         return group_id
 
 
-def is_group(approver: str) -> bool:
-    return approver.startswith("S")
-
-
 class Policy:
     def __init__(self, group_members: Callable[[str], frozenset[str]] = lambda _g: frozenset(),
-                 mentions: Mentions | None = None):
+                 mentions: Mentions | None = None, is_group: Callable[[str], bool] = lambda _id: False):
+        """`group_members` and `is_group`: how the chat platform knows its user groups (an ID it
+        cannot resolve is a person, never everyone)."""
         self.group_members = group_members
         self.mentions = mentions or PlainMentions()
+        self.is_group = is_group
 
     def is_approver(self, app: AppSpec, user: str, among: tuple[str, ...] | None = None) -> bool:
         """`among`: who may approve (default: the app's approvers; empty: anyone)."""
         among = app.approvers if among is None else among
         if not among:
             return True
-        return user in among or any(user in self.group_members(g) for g in among if is_group(g))
+        return user in among or any(user in self.group_members(g) for g in among if self.is_group(g))
 
     @staticmethod
     def stage_approvers(app: AppSpec, release: Release | None) -> tuple[str, ...]:
@@ -65,12 +64,12 @@ class Policy:
         return None
 
     def refusal(self, verb: str, app: AppSpec, user: str, channel: str,
-                release: Release | None = None) -> str | None:
+                release: Release | None = None, check_channel: bool = True) -> str | None:
         """Why `user` may not do `verb` on `app` from `channel`, or None. In several clusters the
         cluster acted on decides (its `approvers:` override): approving at a wave's end starts
         the next wave, so that wave's cluster decides."""
         app = self._in_cluster(verb, app, release)
-        if (text := self.channel_refusal(app, channel)) is not None:
+        if check_channel and (text := self.channel_refusal(app, channel)) is not None:
             return text
         who = self.mentions.user(user)
         if verb in APPROVER_VERBS:
@@ -89,10 +88,10 @@ class Policy:
         return None
 
     def start_refusal(self, app: AppSpec, user: str, channel: str, cluster: str | None,
-                      waves: tuple[str, ...]) -> str | None:
+                      waves: tuple[str, ...], check_channel: bool = True) -> str | None:
         """Anyone in the app's channels may start a release; where the first wave's cluster has
         its own `approvers:`, starting applies its first stage there, so only they may."""
-        if (text := self.channel_refusal(app, channel)) is not None:
+        if check_channel and (text := self.channel_refusal(app, channel)) is not None:
             return text
         first = cluster or (waves or app.placement.waves or app.clusters)[0]
         here = app.at(first)
@@ -109,5 +108,5 @@ class Policy:
         return app.at(release.next_wave.cluster if gate and verb == "approve" else release.cluster)
 
     def _names(self, app: AppSpec, among: tuple[str, ...] | None = None) -> str:
-        return ", ".join(self.mentions.group(a) if is_group(a) else self.mentions.user(a)
+        return ", ".join(self.mentions.group(a) if self.is_group(a) else self.mentions.user(a)
                          for a in (app.approvers if among is None else among))

@@ -54,11 +54,11 @@ class Reconciler:
     # -- failures -------------------------------------------------------------------------
     def _auto_rollback(self, release: Release) -> bool:
         app = self.engine.registry.get(release.app)
-        return release.options.get("auto_rollback", True) and (app is None or app.gates.auto_rollback)
+        return release.command.auto_rollback and (app is None or app.gates.auto_rollback)
 
     def gate_failed(self, release: Release, evidence: str) -> Release:
         telemetry.GATE_EVALUATIONS.labels(gate="health", result=FAIL).inc()
-        if release.options.get("overridden_stage") == release.stage:
+        if release.runtime.overridden_stage == release.stage:
             return release
         if self._auto_rollback(release):
             return self.drive(self.engine.save(release, Event.GATE_FAILED, GRAYBOT, evidence))
@@ -71,12 +71,12 @@ class Reconciler:
         app = engine.registry[release.app]
         now = engine.clock()
         settled = engine.store.stage_clock(release.id, release.stage_key, "settled", now)
-        hold = max(release.options.get("bake") or app.gates.bake, app.gates.min_ready)
+        hold = max(release.command.bake or app.gates.bake, app.gates.min_ready)
         if now - settled < hold:
             return "wait", f"baking: {int(hold - (now - settled))}s left"
-        if not app.gates.metrics or release.options.get("overridden_stage") == release.stage:
+        if not app.gates.metrics or release.runtime.overridden_stage == release.stage:
             return PASS, ready_detail
-        if release.current.weight == 0 and not release.options.get("match"):
+        if release.current.weight == 0 and not release.command.match:
             # by design no traffic reaches the new version yet (blue/green before its switch):
             # its metric gates are judged after the switch, during that stage's bake
             return PASS, f"{ready_detail}; no traffic to {release.to_version} by design at this stage"
@@ -90,7 +90,7 @@ class Reconciler:
         engine, app = self.engine, self.engine.registry[release.app]
         kinds = ("pre-rollout",) if release.stage == 0 else ("pre-promotion",)
         hooks = [(kind, app.rules.hooks(kind)) for kind in kinds if app.rules.hooks(kind)]
-        if not hooks or release.options.get("overridden_stage") == release.stage or \
+        if not hooks or release.runtime.overridden_stage == release.stage or \
                 engine.store.stage_mark(release.id, release.stage_key, "hooks") is not None:
             return None
         for kind, kind_hooks in hooks:
@@ -153,7 +153,7 @@ class Reconciler:
         if not progress.done:
             engine.store.clear_stage_clock(release.id, release.stage_key, "settled")
             if engine.clock() - started > app.gates.progress_deadline and \
-                    release.options.get("overridden_stage") != release.stage:
+                    release.runtime.overridden_stage != release.stage:
                 return self.gate_failed(release, f"stage {release.current.name} not healthy within "
                                                  f"{app.gates.progress_deadline}s ({progress.detail})")
             return release
@@ -181,7 +181,7 @@ class Reconciler:
         if not engine.safely(engine.gitops.restore, release)[0]:
             return release          # reconciliation back on before the wave (or release) ends
         earlier = waves.previous_done(release)
-        if release.options.get("rollback_waves") and earlier is not None:
+        if release.runtime.rollback_waves and earlier is not None:
             return self.drive(engine.save(release, Event.WAVE_ROLLED_BACK, GRAYBOT,
                                           detail=f"{progress.detail}; next to undo: {release.waves[earlier].cluster}",
                                           extra={"to_wave": earlier}))
@@ -221,7 +221,7 @@ class Reconciler:
         engine, strategy = self.engine, self.engine.strategies[release.strategy]
         for index in waves.to_retire(release, include_current):
             view = release.at_wave(index)
-            mark = f"w{index}" if release.waves else "release"
+            mark = f"w{index}" if release.in_waves else "release"
             if engine.store.stage_mark(release.id, mark, "retired") is not None:
                 continue
             if not engine.safely(strategy.finalize, view)[0] or not engine.safely(engine.gitops.restore, view)[0]:

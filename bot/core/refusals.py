@@ -50,7 +50,7 @@ def other_wave(release: Release, asked: str, current: str) -> str | None:
     being run; naming another cluster is refused, saying where the release is."""
     if asked == current:
         return None
-    clusters = [w.cluster for w in release.waves] or [current]
+    clusters = [w.cluster for w in release.waves] if release.in_waves else [current]
     if asked not in clusters:
         return f"release {release.id} does not run in {asked}; it runs in {', '.join(clusters)}"
     state = release.waves[clusters.index(asked)].state.value

@@ -11,14 +11,16 @@ from bot.language.grammar import (ActionCommand, Command, PolicyCommand, QueryCo
                                   UsageError, parse)
 
 from .engine import Engine, Refused
+from .requests import Tone
 
 
 @dataclass(frozen=True)
 class Reply:
-    text: str
+    text: str                      # neutral text: the edge adds its own marks (requests.Tone)
     ok: bool = True
     release: Release | None = None
     changes: bool = False          # True when the command changed (or will change) a release
+    tone: Tone = Tone.INFO
 
 
 May = Callable[[str, Release], "str | None"]     # (verb, release) -> why not, or None
@@ -85,28 +87,31 @@ def stop_all(engine: Engine, actor: str, reason: str, may: May | None = None) ->
             paused.append(release.app)
         except Refused as err:
             skipped.append(f"{release.app} ({err})")
-    said = f":octagonal_sign: paused {len(paused)}: {', '.join(paused) or 'none'}"
+    said = f"paused {len(paused)}: {', '.join(paused) or 'none'}"
     return Reply(said + (f"; not paused: {'; '.join(skipped)}" if skipped else ""), ok=bool(paused) or not skipped,
-                 changes=bool(paused))
+                 changes=bool(paused), tone=Tone.STOPPED)
 
 
 def policy(engine: Engine, cmd: PolicyCommand, actor: str, may: May | None = None) -> Reply:
     if cmd.verb == "stop-all":
         return stop_all(engine, actor, cmd.reason, may)
     if cmd.verb == "freeze":
-        return Reply(engine.freezes.freeze(cmd, actor), changes=True)
-    return Reply(engine.freezes.unfreeze(cmd), changes=True)
+        said, changed = engine.freezes.freeze(cmd, actor)
+        return Reply(said, changes=changed, tone=Tone.FROZEN if changed else Tone.INFO)
+    said, changed = engine.freezes.unfreeze(cmd)
+    return Reply(said, changes=changed, tone=Tone.UNFROZEN if changed else Tone.INFO)
 
 
-def execute(engine: Engine, cmd: Command, actor: str, channel: str = "",
-            expected_version: int | None = None, may: May | None = None) -> Reply:
+def execute(engine: Engine, cmd: Command, actor: str, channel: str = "", platform: str = "slack",
+            expected_version: int | None = None, may: May | None = None, override: str = "") -> Reply:
+    """`override`: the note of an operator who bypassed the policy (kept on a release it starts)."""
     try:
         if isinstance(cmd, QueryCommand):
             return query(engine, cmd)
         if isinstance(cmd, PolicyCommand):
             return policy(engine, cmd, actor, may)
         if isinstance(cmd, StartCommand):
-            release = engine.start(cmd, actor, channel=channel)
+            release = engine.start(cmd, actor, channel=channel, platform=platform, override=override)
             if cmd.dry_run:
                 return Reply(text.plan_text(release, dry_run=True), release=release)
             return Reply(text.plan_text(release), release=release, changes=True)

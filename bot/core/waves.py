@@ -12,7 +12,7 @@ def previous_done(release: Release) -> int | None:
 def to_retire(release: Release, include_current: bool) -> list[int]:
     """Finished waves whose old version is retired as the release ends (and the current one if
     it finished too). A one-cluster release is its own one wave."""
-    if not release.waves:
+    if not release.in_waves:
         return [0] if include_current else []
     return [i for i, wave in enumerate(release.waves)
             if (i == release.wave and include_current) or (i != release.wave and wave.state == WaveState.DONE)]
@@ -25,6 +25,6 @@ def first_stage_key(release: Release) -> str | int:
 
 def wave_label(release: Release) -> str:
     """"staging (wave 1/2)" for a release in waves, the cluster for one elsewhere, else ""."""
-    if release.waves:
+    if release.in_waves:
         return f"{release.cluster} (wave {release.wave + 1}/{len(release.waves)})"
     return release.cluster if release.cluster and release.cluster != "default" else ""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from .model import TERMINAL, WAVE_FIELDS, Event, Phase, Release, WaveState
+from .model import TERMINAL, Event, Phase, Release, WaveState
 
 LIVE_NOT_PAUSED = {Phase.PENDING, Phase.PROGRESSING, Phase.WAITING}
 ROLLBACK_FROM = LIVE_NOT_PAUSED | {Phase.PAUSED}
@@ -29,8 +29,6 @@ ALLOWED: dict[Event, set[Phase]] = {
     Event.WAVE_DONE: {Phase.PROGRESSING},
     Event.WAVE_ROLLED_BACK: {Phase.ROLLING_BACK},
 }
-# options that belong to one stage of one wave: a new wave starts without them
-PER_WAVE_OPTIONS = ("votes", "overridden_stage", "approval_due", "gray_approved", "next_at")
 
 
 class IllegalTransition(Exception):
@@ -66,14 +64,14 @@ def _entered(release: Release, index: int, left_as: WaveState, phase: Phase) -> 
     if not 0 <= index < len(release.waves):
         raise IllegalTransition(f"release {release.id} has no wave {index + 1}")
     moved = release.enter_wave(index, left_as)
-    return {name: getattr(moved, name) for name in WAVE_FIELDS + ("wave", "waves", "stage")} | {"phase": phase}
+    return {"wave": moved.wave, "waves": moved.waves, "stage": moved.stage, "phase": phase}
 
 
 def transition(release: Release, event: Event, actor: str, reason: str = "",
                now: float | None = None, extra: dict | None = None) -> Release:
     """Apply one event. The result carries the next state version; saving is the store's job.
-    `extra` merges into the release's options (timers, flags) as part of the same change; its
-    `to_wave` (WAVE_ROLLED_BACK: the wave to undo next) is an argument, not an option."""
+    `extra` changes the release's runtime fields (timers, votes, flags; by name) as part of the
+    same change; its `to_wave` (WAVE_ROLLED_BACK: the wave to undo next) is an argument, not a field."""
     if release.phase not in ALLOWED[event]:
         raise IllegalTransition(_why_not(release, event))
     extra = dict(extra or {})
@@ -91,8 +89,7 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
         if event == Event.FINISHED and release.next_wave is not None:
             raise IllegalTransition(f"release {release.id} still has the {release.next_wave.cluster} wave to run")
         changes = {"phase": Phase.SUCCEEDED if event == Event.FINISHED else Phase.WAITING}
-        if release.waves:
-            changes["waves"] = release.wave_state(release.wave, WaveState.DONE).waves
+        changes["waves"] = release.wave_state(release.wave, WaveState.DONE).waves
     elif event == Event.WAVE_ROLLED_BACK:
         changes = _entered(release, int(to_wave), WaveState.ROLLED_BACK, Phase.ROLLING_BACK)
     elif event == Event.APPROVE and release.last and release.next_wave is not None:
@@ -111,8 +108,8 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
     elif event in (Event.PAUSE, Event.GATE_INCONCLUSIVE, Event.GATE_HELD):
         changes = {"phase": Phase.PAUSED, "paused_from": release.phase}
     elif event == Event.OVERRIDE:
-        changes = {"phase": release.paused_from or Phase.PROGRESSING, "paused_from": None,
-                   "options": {**release.options, "overridden_stage": release.stage}}
+        changes = {"phase": release.paused_from or Phase.PROGRESSING, "paused_from": None}
+        extra.setdefault("overridden_stage", release.stage)
     elif event == Event.RESUME:
         changes = {"phase": release.paused_from or Phase.PROGRESSING, "paused_from": None,
                    "reason": ""}
@@ -120,19 +117,18 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
         changes = {"phase": Phase.ROLLING_BACK, "paused_from": None}
     elif event == Event.ROLLBACK_DONE:
         changes = {"phase": Phase.ROLLED_BACK}
-        if release.waves:
-            changes["waves"] = release.wave_state(release.wave, WaveState.ROLLED_BACK).waves
+        changes["waves"] = release.wave_state(release.wave, WaveState.ROLLED_BACK).waves
     elif event == Event.ROLLBACK_FAILED:
         changes = {"phase": Phase.FAILED}
     elif event in (Event.SCHEDULE, Event.VOTE):
         changes = {}
-    options = dict(changes.get("options", release.options))
+    runtime = release.runtime
     if event not in KEEPS_TIMER:
-        options.pop("next_at", None)
-    options.update(extra or {})
+        runtime = runtime.update({"next_at": None})
+    runtime = runtime.update(extra)
     if changes.get("wave", release.wave) != release.wave:       # votes and marks stay with their wave
-        options = {k: v for k, v in options.items() if k not in PER_WAVE_OPTIONS}
-    changes["options"] = options
+        runtime = runtime.for_new_wave()
+    changes["runtime"] = runtime
     if reason:
         changes["reason"] = reason
     stamp = time.time() if now is None else now

@@ -7,6 +7,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
+
+from .state import Runtime, SavedCommand, split_options
 
 
 class Phase(str, Enum):
@@ -79,8 +82,7 @@ class WaveState(str, Enum):
 
 @dataclass(frozen=True)
 class Wave:
-    """One cluster's part of a release: its own plan and, once left, what it reached. The wave
-    being run is also spelled out in the release's top-level fields, which the strategies read."""
+    """One cluster's part of a release: its own plan and, once left, what it reached."""
     cluster: str
     namespace: str
     from_version: str
@@ -98,23 +100,28 @@ class Wave:
 
 
 WAVE_FIELDS = ("cluster", "namespace", "from_version", "stable_name", "new_name", "replicas", "stages", "origin")
+SCHEMA = 2          # the release record's shape; from_json upgrades older ones (upgrade_v1)
+
+
+def _wave_field(name: str) -> property:
+    return property(lambda self: getattr(self.waves[self.wave], name),
+                    doc=f"the running wave's {name} (the one copy is in `waves`)")
 
 
 @dataclass(frozen=True)
 class Release:
+    """One release, as saved in Redis. The plan of each cluster is in `waves` (one for a
+    one-cluster release); the running wave's plan is read through the properties below."""
     id: str
     app: str
     strategy: str
-    namespace: str
-    from_version: str
     to_version: str
     image: str
-    stable_name: str                # the Deployment serving before the release
-    new_name: str                   # the Deployment of the new version (== stable for in-place)
-    replicas: int                   # N, the stable size at the start
-    stages: tuple[Stage, ...]
     requested_by: str
-    options: dict = field(default_factory=dict)   # the command's options (plain JSON)
+    waves: tuple[Wave, ...]
+    wave: int = 0                   # index into `waves`: the one being run
+    command: SavedCommand = field(default_factory=SavedCommand)
+    runtime: Runtime = field(default_factory=Runtime)
     phase: Phase = Phase.PENDING
     stage: int = 0                  # index of the current (or last reached) stage
     paused_from: Phase | None = None
@@ -124,15 +131,51 @@ class Release:
     last_actor: str = ""
     last_action: str = ""
     reason: str = ""                # why it failed or rolled back
-    channel: str = ""               # where the release was asked for (its live message goes there)
-    origin: dict = field(default_factory=dict)    # cluster facts needed to undo (selectors, revision)
-    cluster: str = ""               # the cluster of the wave being run ("" in records from before clusters)
-    wave: int = 0                   # index into `waves`
-    waves: tuple[Wave, ...] = ()    # empty for a one-cluster release
+    platform: str = "slack"         # the chat platform its live message is on ("cli": none)
+    conversation: str = ""          # where it was asked for (its live message goes there)
+    override: str = ""              # --override-policy "reason": who bypassed the policy, and why
+    schema: int = SCHEMA
+
+    cluster = _wave_field("cluster")
+    namespace = _wave_field("namespace")
+    from_version = _wave_field("from_version")
+    stable_name = _wave_field("stable_name")       # the workload serving before the release
+    new_name = _wave_field("new_name")             # the new version's (== stable for in-place)
+    replicas = _wave_field("replicas")             # N, the stable size at the start
+    stages = _wave_field("stages")
+    origin = _wave_field("origin")                 # cluster facts needed to undo
+
+    @classmethod
+    def make(cls, **fields: Any) -> "Release":
+        """A release from the flat shape (the running wave's plan as top-level fields, and
+        `options` for the command and runtime): tests and schema-1 records."""
+        plan = {name: fields.pop(name) for name in WAVE_FIELDS if name in fields}
+        plan.setdefault("cluster", "")
+        plan.setdefault("origin", {})
+        if "options" in fields:
+            fields["command"], fields["runtime"] = split_options(fields.pop("options") or {})
+        if "channel" in fields:
+            fields["conversation"] = fields.pop("channel")
+        waves = list(fields.pop("waves", ()) or ())
+        index = fields.get("wave", 0)
+        if not waves:
+            waves = [Wave(**plan, state=WaveState.RUNNING)]
+        else:
+            waves[index] = dataclasses.replace(waves[index], **plan)
+        return cls(waves=tuple(waves), **fields)
 
     @staticmethod
     def new_id(app: str) -> str:
         return f"{app}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:4]}"
+
+    @property
+    def channel(self) -> str:
+        return self.conversation
+
+    @property
+    def in_waves(self) -> bool:
+        """Does it run in several clusters, one after another?"""
+        return len(self.waves) > 1
 
     @property
     def current(self) -> Stage:
@@ -159,25 +202,29 @@ class Release:
         """The release as its wave `index` is (for undoing or retiring a wave that is not current)."""
         if index == self.wave:
             return self
-        wave = self.waves[index]
-        return self.replace(**{name: getattr(wave, name) for name in WAVE_FIELDS}, wave=index,
-                            stage=len(wave.stages) - 1)
+        return self.replace(wave=index, stage=len(self.waves[index].stages) - 1)
 
     def enter_wave(self, index: int, left_as: WaveState) -> "Release":
         """Leave the current wave (kept as `left_as`, with what it reached) and run wave `index`."""
         waves = list(self.waves)
-        waves[self.wave] = Wave(**{name: getattr(self, name) for name in WAVE_FIELDS}, state=left_as)
-        target = waves[index]
-        waves[index] = dataclasses.replace(target, state=WaveState.RUNNING)
-        return self.replace(**{name: getattr(target, name) for name in WAVE_FIELDS}, wave=index,
-                            waves=tuple(waves), stage=len(target.stages) - 1 if index < self.wave else 0)
+        waves[self.wave] = dataclasses.replace(waves[self.wave], state=left_as)
+        waves[index] = dataclasses.replace(waves[index], state=WaveState.RUNNING)
+        return self.replace(wave=index, waves=tuple(waves),
+                            stage=len(waves[index].stages) - 1 if index < self.wave else 0)
 
     def wave_state(self, index: int, state: WaveState) -> "Release":
         waves = list(self.waves)
         waves[index] = dataclasses.replace(waves[index], state=state)
         return self.replace(waves=tuple(waves))
 
-    def replace(self, **changes) -> "Release":
+    def replace(self, **changes: Any) -> "Release":
+        """dataclasses.replace; a change to a wave field changes the running wave's plan."""
+        plan = {name: changes.pop(name) for name in WAVE_FIELDS if name in changes}
+        if plan:
+            waves = list(changes.get("waves", self.waves))
+            index = changes.get("wave", self.wave)
+            waves[index] = dataclasses.replace(waves[index], **plan)
+            changes["waves"] = tuple(waves)
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> str:
@@ -191,9 +238,34 @@ class Release:
     @classmethod
     def from_json(cls, text: str) -> "Release":
         raw = json.loads(text)
+        if raw.get("schema", 1) < SCHEMA:
+            return upgrade_v1(raw)
         raw["phase"] = Phase(raw["phase"])
         raw["paused_from"] = Phase(raw["paused_from"]) if raw.get("paused_from") else None
-        raw["stages"] = tuple(Stage.from_dict(s) for s in raw["stages"])
-        raw["waves"] = tuple(Wave.from_dict(w) for w in raw.get("waves") or ())
+        raw["waves"] = tuple(Wave.from_dict(w) for w in raw["waves"])
+        raw["command"] = SavedCommand.from_dict(raw.get("command") or {})
+        raw["runtime"] = Runtime.from_dict(raw.get("runtime") or {})
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})   # older records carry `ts`
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+def upgrade_v1(raw: dict) -> Release:
+    """A record of schema 1 (no `schema` key): the running wave's plan in top-level fields (and
+    again, stale, in `waves[wave]` when there were several), the command and runtime keys in one
+    `options` dict, and `channel`."""
+    raw = dict(raw)
+    raw["phase"] = Phase(raw["phase"])
+    raw["paused_from"] = Phase(raw["paused_from"]) if raw.get("paused_from") else None
+    raw["stages"] = tuple(Stage.from_dict(s) for s in raw["stages"])
+    raw["waves"] = tuple(Wave.from_dict(w) for w in raw.get("waves") or ())
+    if not raw["waves"]:
+        raw["waves"] = (Wave(**{name: raw[name] for name in WAVE_FIELDS if name in raw},
+                             state=_one_wave_state(raw["phase"])),)
+        raw["wave"] = 0
+    known = {f.name for f in dataclasses.fields(Release)} | set(WAVE_FIELDS) | {"options", "channel"}
+    raw = {k: v for k, v in raw.items() if k in known and k != "schema"}    # older records carry `ts`
+    return Release.make(**raw)
+
+
+def _one_wave_state(phase: Phase) -> WaveState:
+    return {Phase.SUCCEEDED: WaveState.DONE, Phase.ROLLED_BACK: WaveState.ROLLED_BACK}.get(phase, WaveState.RUNNING)

@@ -54,7 +54,7 @@ def describe(at: float, tz: ZoneInfo) -> str:
 
 
 def interval_of(release: Release) -> int | None:
-    return release.options.get("every") or release.options.get("auto")
+    return release.command.every or release.command.auto
 
 
 def due_after_stage(release: Release, now: float, default_tz: str = "UTC") -> float | None:
@@ -63,34 +63,34 @@ def due_after_stage(release: Release, now: float, default_tz: str = "UTC") -> fl
     Batch: after the gray batch a human always approves; `--at` sets the first batch's time
     (scheduled when the gray batch is approved); then `--every`, else the next `--at`.
     Canary: `--auto DURATION` after each stage. `--window` holds anything due outside it."""
-    opts, tz = release.options, zone(release.options.get("tz"), default_tz)
-    if release.next_stage is None or opts.get("manual"):
+    opts, tz = release.command, zone(release.command.tz, default_tz)
+    if release.next_stage is None or opts.manual:
         return None
     if release.strategy == "batch" and release.stage == 0:
         return None
     every = interval_of(release)
     if every:
         due = now + every
-    elif opts.get("at") and release.strategy == "batch":
-        due = next_clock(opts["at"], now, tz)
+    elif opts.at and release.strategy == "batch":
+        due = next_clock(opts.at, now, tz)
     else:
         return None
-    return into_window(opts.get("window"), due, tz)
+    return into_window(opts.window, due, tz)
 
 
 def due_after_gray_approval(release: Release, now: float, default_tz: str = "UTC") -> float | None:
     """`--at`: once the gray batch is approved, the first batch waits for the next HH:MM."""
-    opts = release.options
-    if release.strategy != "batch" or release.stage != 0 or not opts.get("at"):
+    opts = release.command
+    if release.strategy != "batch" or release.stage != 0 or not opts.at:
         return None
-    tz = zone(opts.get("tz"), default_tz)
-    return into_window(opts.get("window"), next_clock(opts["at"], now, tz), tz)
+    tz = zone(opts.tz, default_tz)
+    return into_window(opts.window, next_clock(opts.at, now, tz), tz)
 
 
 def due_after_wave(release: Release, now: float, default_tz: str = "UTC") -> float | None:
     """`--wave-every DURATION`: when the next wave starts by itself (held by `--window`); None:
     a person approves the move."""
-    every = release.options.get("wave_every")
+    every = release.command.wave_every
     if not every or release.next_wave is None:
         return None
-    return into_window(release.options.get("window"), now + every, zone(release.options.get("tz"), default_tz))
+    return into_window(release.command.window, now + every, zone(release.command.tz, default_tz))

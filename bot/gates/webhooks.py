@@ -24,7 +24,7 @@ def payload(kind: str, release: Release, cluster: str) -> dict:
             "cluster": cluster, "strategy": release.strategy, "from_version": release.from_version,
             "to_version": release.to_version, "image": release.image, "phase": release.phase.value,
             "stage": {"index": release.stage, "name": stage.name, "weight": stage.weight},
-            "wave": {"index": release.wave, "of": len(release.waves)} if release.waves else None}
+            "wave": {"index": release.wave, "of": len(release.waves)} if release.in_waves else None}
 
 
 def _first_line(raw: bytes) -> str:

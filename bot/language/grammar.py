@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from bot.domain.state import Match
 from bot.domain.names import MATCHING_ROUTERS, QUERIES, ROUTERS, STICKY_ROUTERS, STRATEGIES, VERBS
 
-__all__ = ["USAGE", "parse"]
+__all__ = ["USAGE", "Match", "parse"]
 
 from . import values
 from .errors import UsageError
@@ -34,19 +35,6 @@ OPTIONS = {
     "batch": {"--gray": True, "--batches": True, "--every": True, "--at": True, "--window": True,
               "--tz": True, "--manual": False, **_COMMON},
 }
-
-
-@dataclass(frozen=True)
-class Match:
-    kind: str            # header | cookie
-    name: str
-    value: str = "always"
-    regex: bool = False  # header:NAME~REGEX (a regular expression on the value)
-
-    def __str__(self) -> str:
-        if self.kind == "header":
-            return f"header {self.name}{'~' if self.regex else '='}{self.value}"
-        return f"cookie {self.name}"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def stage_marks(release: Release) -> list[str]:
 
 
 def headline(release: Release) -> str:
-    where = f" in {release.cluster}" if release.cluster and release.cluster != "default" and not release.waves else ""
+    where = f" in {release.cluster}" if release.cluster and release.cluster != "default" and not release.in_waves else ""
     return (f"{release.app}: {release.strategy} {release.from_version} -> {release.to_version} "
             f"({release.image}), {release.replicas} replicas{where}")
 
@@ -42,8 +42,8 @@ def _stage_rows(stages, indent: str = "  ") -> list[str]:
 
 def plan_text(release: Release, dry_run: bool = False) -> str:
     lines = [("Plan (dry run, nothing changed): " if dry_run else "") + headline(release)]
-    if release.waves:
-        every = release.options.get("wave_every")
+    if release.in_waves:
+        every = release.command.wave_every
         lines.append(f"  in {len(release.waves)} waves, one cluster after another; each next wave starts "
                      + (f"{format_duration(every)} after the one before succeeded" if every else
                         "when a person approves it after the one before succeeded"))
@@ -53,12 +53,12 @@ def plan_text(release: Release, dry_run: bool = False) -> str:
             lines += _stage_rows(wave.stages, "    ")
     else:
         lines += _stage_rows(release.stages)
-    if release.options.get("match"):
-        m = release.options["match"]
-        rule = f"header {m['name']}={m['value']}" if m["kind"] == "header" else f"cookie {m['name']}=always"
+    if release.command.match:
+        m = release.command.match
+        rule = f"header {m.name}={m.value}" if m.kind == "header" else f"cookie {m.name}=always"
         lines.append(f"  match rule: {rule}; router: {release.origin.get('router', '?')}")
-    if release.options.get("bake"):
-        lines.append(f"  bake time per stage: {format_duration(release.options['bake'])}")
+    if release.command.bake:
+        lines.append(f"  bake time per stage: {format_duration(release.command.bake)}")
     lines += gitops_lines(release)
     return "\n".join(lines)
 
@@ -90,8 +90,10 @@ def status_text(release: Release) -> str:
 
 
 def wave_lines(release: Release) -> list[str]:
-    """One line per wave: its cluster and how far it got."""
-    out = []
+    """One line per wave: its cluster and how far it got (none for a one-cluster release)."""
+    out: list[str] = []
+    if not release.in_waves:
+        return out
     for i, wave in enumerate(release.waves):
         state = (f"running, stage {release.stage + 1}/{len(release.stages)} ({release.current.name})"
                  if i == release.wave and release.phase.live else wave.state.value)
@@ -109,7 +111,7 @@ def list_text(releases: list[Release]) -> str:
     if not releases:
         return "No active releases."
     return "\n".join(f"{r.app}: {r.strategy} -> {r.to_version}, {r.phase.value} at {r.current.name}"
-                     + (f" in {r.cluster}" + (f" (wave {r.wave + 1}/{len(r.waves)})" if r.waves else "")
+                     + (f" in {r.cluster}" + (f" (wave {r.wave + 1}/{len(r.waves)})" if r.in_waves else "")
                         if r.cluster and r.cluster != "default" else "")
                      + f" (by {r.requested_by}, {r.id})" for r in releases)
 

@@ -85,7 +85,7 @@ class HealthWatcher:
                     or not pod_of_release(release, app, pod):
                 continue
             touched = True
-            if release.options.get("overridden_stage") == release.stage:
+            if release.runtime.overridden_stage == release.stage:
                 continue
             why = pod_failure(pod, app.gates.max_restarts)
             if why and (release.id, release.stage_key) not in self._failed:

@@ -69,7 +69,7 @@ class Timers:
             self._sync_one(release, kind, option, func)
 
     def _sync_one(self, release: Release, kind: str, option: str, func: str) -> None:
-        due = release.options.get(option)
+        due = getattr(release.runtime, option)
         if release.phase == Phase.WAITING and due:
             if self.engine.clock() - due > self.grace:
                 self._drop(release.id, kind)       # missed beyond the grace: a human decides instead

@@ -7,6 +7,8 @@ deleted] -> retire on success; revert -> [new version deleted] -> tidy on rollba
 """
 from __future__ import annotations
 
+import dataclasses
+
 from typing import Protocol
 
 from bot.adapters.kube import Kube
@@ -46,5 +48,6 @@ def build_router(name: str) -> Router:
 
 
 def match_of(release: Release) -> dict | None:
-    """The A/B match rule ({kind, name, value}) the release carries, if any."""
-    return release.options.get("match") or None
+    """The A/B match rule ({kind, name, value, regex}) the release carries, if any."""
+    match = release.command.match
+    return dataclasses.asdict(match) if match else None

@@ -124,7 +124,7 @@ class GatewayRouter:
         extra = []
         if (match := match_of(release)) is not None:
             extra.append(_shadow(original, "graybot-ab", segment_header(match), [dict(new, weight=1)]))
-        if release.options.get("sticky"):
+        if release.command.sticky:
             cookie = sticky_cookie(app.name)
             old_ref = _set_cookie(old_ref, cookie, stable_label(release))
             new_ref = _set_cookie(new_ref, cookie, release.to_version)

@@ -78,7 +78,7 @@ class IstioRouter:
         http = []
         if (match := match_of(release)) is not None:
             http.append({"name": "graybot-ab", "match": [match_block(match)], "route": [_dest(host, new)]})
-        cookie = f"graybot-{app.name}" if release.options.get("sticky") else None
+        cookie = f"graybot-{app.name}" if release.command.sticky else None
         if cookie:       # returning visitors go back to the version they were given
             http.append({"name": "graybot-sticky-new", "match": [cookie_block(cookie, new)], "route": [_dest(host, new)]})
             http.append({"name": "graybot-sticky-old", "match": [cookie_block(cookie, old)], "route": [_dest(host, old)]})

@@ -11,4 +11,4 @@ def release(phase=Phase.PENDING, stage=0, **kw) -> Release:
                   to_version="v2", image="nginx:user-v2", stable_name="user-v1", new_name="user-v2",
                   replicas=10, stages=STAGES, requested_by="U1", phase=phase, stage=stage)
     fields.update(kw)
-    return Release(**fields)
+    return Release.make(**fields)

@@ -45,7 +45,7 @@ def test_gray_then_timed_batches_1_4_7_10(bw):
         ("gray", 1, 9), ("batch 1/3", 4, 6), ("batch 2/3", 7, 3), ("batch 3/3", 10, 0)]
     gray = waiting_at(bw, 0)
     timers_looked_after(bw, gray.updated_at + 1.5)       # past when --every 1s would have fired
-    assert bw.store.get(r.id).stage == 0 and "next_at" not in gray.options      # a human checks the gray
+    assert bw.store.get(r.id).stage == 0 and gray.runtime.next_at is None      # a human checks the gray
     assert bw.runner.timers.aps.get_job(f"advance:{r.id}") is None
     bw.act("approve user", actor="U_OPS")
     done = wait_until(lambda: bw.store.history("user") and bw.store.history("user")[0], timeout=40)
@@ -63,7 +63,7 @@ def test_manual_batches_wait_for_clicks(bw):
     bw.act("approve user")
     first = waiting_at(bw, 1)
     timers_looked_after(bw, first.updated_at + 1.5)
-    assert bw.store.get(r.id).stage == 1 and "next_at" not in first.options
+    assert bw.store.get(r.id).stage == 1 and first.runtime.next_at is None
     assert bw.runner.timers.aps.get_jobs() == []
 
 
@@ -75,7 +75,7 @@ def test_window_holds_a_batch_due_outside_it(bw):
     waiting_at(bw, 0)
     bw.act("approve user")
     held = waiting_at(bw, 1)
-    assert held.options["next_at"] == pytest.approx(opens.timestamp(), abs=1)
+    assert held.runtime.next_at == pytest.approx(opens.timestamp(), abs=1)
     job = wait_until(lambda: bw.runner.timers.aps.get_job(f"advance:{r.id}"))
     assert job.next_run_time.timestamp() == pytest.approx(opens.timestamp(), abs=1)
     timers_looked_after(bw, held.updated_at + 1.5)       # past when --every 1s alone would fire
@@ -92,7 +92,7 @@ def test_at_schedules_the_first_batch_once_the_gray_is_approved(bw, redis_client
     assert bw.replicas("user-v2") == 1
     scheduled = bw.act("approve user", actor="U_OPS")
     assert (scheduled.phase, scheduled.stage, scheduled.last_action) == (Phase.WAITING, 0, "schedule")
-    assert scheduled.options["next_at"] == pytest.approx(at.timestamp(), abs=1)
+    assert scheduled.runtime.next_at == pytest.approx(at.timestamp(), abs=1)
     wait_until(lambda: redis_client.hexists("graybot:aps:jobs", f"advance:{r.id}"))   # in Redis
     assert bw.replicas("user-v2") == 1
 
@@ -104,12 +104,12 @@ def test_pause_removes_the_timer_and_resume_rearms_it_from_now(bw):
     armed = waiting_at(bw, 1)
     wait_until(lambda: bw.runner.timers.aps.get_job(f"advance:{r.id}"))
     paused = bw.act("pause user")
-    assert "next_at" not in paused.options
+    assert paused.runtime.next_at is None
     wait_until(lambda: bw.runner.timers.aps.get_job(f"advance:{r.id}") is None)
     time.sleep(1.0)
     before = time.time()
     resumed = bw.act("resume user")
-    assert resumed.options["next_at"] >= before + 30 > armed.options["next_at"]
+    assert resumed.runtime.next_at >= before + 30 > armed.runtime.next_at
     job = wait_until(lambda: bw.runner.timers.aps.get_job(f"advance:{r.id}"))
     assert job.args == (r.id, resumed.version) or list(job.args) == [r.id, resumed.version]
 

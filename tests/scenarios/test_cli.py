@@ -25,6 +25,7 @@ def cli(sandbox, kube, redis_url, redis_client, tmp_path):
         return subprocess.run([sys.executable, "-m", "bot.cli", "release", *words], env=env,
                               capture_output=True, text=True, timeout=120)
     run.kube = k
+    run.kube_env = env
     return run
 
 
@@ -153,3 +154,57 @@ def test_the_playground_in_socket_mode_releases_through_the_console(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0 and "Traceback" not in err.decode(), err.decode()[-2000:]
+
+
+@pytest.fixture
+def guarded_cli(cli, tmp_path):
+    """The demo apps with approvers: U0ALICE approves user, and `channels` the CLI is never in."""
+    import yaml
+
+    path = tmp_path / "apps.yaml"
+    apps = yaml.safe_load(path.read_text())
+    apps["apps"]["user"].update(approvers=["U0ALICE"], channels=["C0RELEASE"])
+    path.write_text(yaml.safe_dump(apps, sort_keys=False))
+
+    def run(user: str, *words: str) -> subprocess.CompletedProcess:
+        env = dict(os.environ, KUBECONFIG=str(cli.kube_env["KUBECONFIG"]), REDIS_URL=cli.kube_env["REDIS_URL"],
+                   GRAYBOT_CONFIG=str(path), GRAYBOT_CLI_USER=user)
+        return subprocess.run([sys.executable, "-m", "bot.cli", "release", *words], env=env,
+                              capture_output=True, text=True, timeout=120)
+    run.kube = cli.kube
+    return run
+
+
+def test_the_cli_acts_as_GRAYBOT_CLI_USER_under_the_apps_policy(guarded_cli, redis_client):
+    started = guarded_cli("U0ALICE", "canary", "user-v2", "10%")
+    assert started.returncode == 0, started.stderr
+    release_id = redis_client.get("graybot:active:user")
+    assert '"phase": "waiting"' in redis_client.get(f"graybot:release:{release_id}")
+    before = redis_client.get(f"graybot:release:{release_id}")
+    refused = guarded_cli("U0EVE", "approve", "user")
+    assert refused.returncode == 1 and "U0EVE is not an approver of user" in refused.stderr
+    assert redis_client.get(f"graybot:release:{release_id}") == before          # nothing changed
+    assert guarded_cli.kube.deployment("default", "user-v2")["spec"]["replicas"] == 1
+    audit = redis_client.xrange(f"graybot:audit:{release_id}")
+    assert audit[-1][1]["action"] == "refused" and audit[-1][1]["actor"] == "U0EVE"
+
+
+def test_override_policy_goes_past_a_refusal_and_is_audited(guarded_cli, redis_client):
+    assert guarded_cli("U0ALICE", "canary", "user-v2", "10%").returncode == 0
+    release_id = redis_client.get("graybot:active:user")
+    assert '"phase": "waiting"' in redis_client.get(f"graybot:release:{release_id}")
+    done = guarded_cli("U0EVE", "--override-policy", "INC-42: Alice is out, v1 leaks memory", "--no-wait",
+                       "approve", "user")
+    assert done.returncode == 0, done.stderr
+    audit = [fields for _, fields in redis_client.xrange(f"graybot:audit:{release_id}")]
+    override = next(a for a in audit if a["action"] == "policy_override")
+    assert override["actor"] == "U0EVE" and "INC-42: Alice is out, v1 leaks memory" in override["detail"]
+    assert "U0EVE is not an approver of user" in override["detail"]
+    assert any(a["action"] == "approve" and a["actor"] == "U0EVE" for a in audit)
+
+
+def test_graybots_own_names_are_refused_as_cli_identities(guarded_cli, redis_client):
+    for name in ("graybot", "scheduler"):
+        refused = guarded_cli(name, "canary", "user-v2", "10%")
+        assert refused.returncode == 2 and "one of graybot's own names" in refused.stderr
+    assert redis_client.keys("*") == [] and guarded_cli.kube.deployment("default", "user-v2") is None

@@ -67,7 +67,7 @@ def test_a_timed_batch_due_inside_a_freeze_waits_for_its_end(pw):
     frozen_until = w.store.freezes()["user"]["until"]
     w.act("approve user")                                   # people may still approve the gray batch
     held = wait_until(lambda: (x := w.store.get(r.id)).stage == 1 and x.phase == Phase.WAITING
-                      and x.options.get("next_at", 0) >= frozen_until and x, timeout=20,
+                      and (x.runtime.next_at or 0) >= frozen_until and x, timeout=20,
                       message="the timer re-armed to the freeze's end")
     assert held.stage == 1 and "frozen" in held.last_action + held.reason
     moved = wait_until(lambda: (x := w.store.get(r.id)).stage >= 2 and x, timeout=30, message="after the freeze")

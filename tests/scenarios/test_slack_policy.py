@@ -51,7 +51,7 @@ def test_two_approvals_move_on_the_second_and_the_same_person_counts_once(make_s
     voted = wait_until(lambda: (x := sw.world.store.get(r.id)).last_action == "vote" and x, timeout=20)
     wait_until(lambda: len(sw.ephemeral_texts("U0BOB")) == 19, timeout=20, message="19 answers")
     assert voted.phase == Phase.WAITING and voted.current.weight == 10
-    assert voted.options["votes"] == {"0": ["U0BOB"]}
+    assert voted.runtime.votes == {"0": ["U0BOB"]}
     # each other click is told it changed nothing: counted already, or the vote came first
     assert all("U0BOB already approved user's move to 30%" in t or "already done: vote by U0BOB" in t
                for t in sw.ephemeral_texts("U0BOB")), set(sw.ephemeral_texts("U0BOB"))
@@ -81,7 +81,7 @@ def test_an_expired_approval_pauses_and_says_why(make_sw):
     sw = make_sw(approval_timeout="2s")
     sw.command("canary user-v2 10%", user="U0REQ")
     r = waiting(sw, 10)
-    assert r.options["approval_due"] > r.updated_at
+    assert r.runtime.approval_due > r.updated_at
     paused = wait_until(lambda: (x := sw.world.store.get(r.id)).phase == Phase.PAUSED and x, timeout=30)
     assert paused.reason == "no approval of stage 30% within 2s" and paused.last_actor == "scheduler"
     wait_until(lambda: any("no approval of stage 30%" in t for t in sw.thread_texts()), timeout=20)

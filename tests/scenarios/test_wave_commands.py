@@ -45,7 +45,7 @@ def test_cluster_runs_one_cluster_only(both):
     reply = run(both, "canary user-v2 50% --cluster prod")
     assert reply.ok, reply.text
     release = both.world.engine.settle(both.world.store.active_for("user").id)
-    assert (release.phase, release.cluster, release.waves) == (Phase.WAITING, "prod", ())
+    assert (release.phase, release.cluster, release.in_waves) == (Phase.WAITING, "prod", False)
     assert both.replicas("prod", "user-v2") == 2 and both.replicas("staging", "user-v2") is None
     status = run(both, "status user --cluster prod")
     assert status.ok and "in prod" in status.text

@@ -127,7 +127,7 @@ def test_rollback_all_waves_undoes_prod_then_staging(sw):
 def test_wave_every_starts_the_next_wave_by_itself(sw):
     both = sw.both
     gate = to_the_wave_gate(sw, "canary user-v2 --steps 50,100 --wave-every 2s")
-    assert gate.options["next_at"] > gate.updated_at          # the timer of the prod wave
+    assert gate.runtime.next_at > gate.updated_at          # the timer of the prod wave
     timer = wait_until(lambda: "*prod wave* goes at" in message_text(sw.live_message()) and sw.live_message(),
                        timeout=10, message="the timer in the live message")
     assert "Approve wave prod" in message_text(timer)          # a person may still go first

@@ -71,7 +71,7 @@ def test_a_worker_killed_between_batches_is_replaced_without_loss(ww):
     at(ww, r.id, 0)
     ww.act("approve user", actor="U_OPS")
     waiting = at(ww, r.id, 2)
-    assert waiting.options["next_at"] > time.time() - 1          # batch 3 is due on a timer
+    assert waiting.runtime.next_at > time.time() - 1          # batch 3 is due on a timer
     os.kill(first.pid, signal.SIGKILL)                             # mid-release, job pending
     first.wait(10)
     second = ww.spawn("b")

@@ -5,8 +5,10 @@ import json
 
 import pytest
 
+from bot.domain.state import Match, Runtime, SavedCommand
 from bot.domain.model import Phase, Release, Stage
-from handlers.blocks import parse_button_value, release_blocks, to_dicts
+from bot.core.buttons import parse_button_value
+from handlers.blocks import release_blocks, to_dicts
 from tests.kit.releases import release
 
 
@@ -59,7 +61,7 @@ def test_button_value_round_trips():
 
 
 def test_the_message_shows_the_router_and_the_match_rule():
-    r = release(Phase.WAITING, 0).replace(options={"match": {"kind": "header", "name": "role", "value": "test"}},
+    r = release(Phase.WAITING, 0).replace(command=SavedCommand(match=Match("header", "role", "test")),
                                           origin={"router": "nginx"})
     text = json.dumps(to_dicts(release_blocks(r)))
     assert "router *nginx*" in text and "header `role=test`" in text
@@ -69,8 +71,9 @@ def test_a_timed_batch_shows_when_the_next_batch_goes_in_its_time_zone():
     from datetime import datetime
     from zoneinfo import ZoneInfo
     due = datetime(2026, 11, 23, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
-    r = release(Phase.WAITING, 1).replace(strategy="batch", options={
-        "next_at": due, "tz": "Asia/Shanghai", "window": "00:00-06:00", "gray_approved": "U0OPS"})
+    r = release(Phase.WAITING, 1).replace(
+        strategy="batch", command=SavedCommand(tz="Asia/Shanghai", window="00:00-06:00"),
+        runtime=Runtime(next_at=due, gray_approved="U0OPS"))
     text = json.dumps(to_dicts(release_blocks(r)))
     assert "*50%* goes at 2026-11-23 02:00 CST" in text and "window 00:00-06:00 Asia/Shanghai" in text
     assert "gray batch approved by <@U0OPS>" in text

@@ -10,7 +10,7 @@ STAGES = tuple(Stage(f"{w}%", w, w // 10, 10 - w // 10) for w in (10, 30, 50, 10
 
 
 def release(phase=Phase.PENDING, stage=0, **kw) -> Release:
-    return Release(id="user-1", app="user", strategy="canary", namespace="default", from_version="v1",
+    return Release.make(id="user-1", app="user", strategy="canary", namespace="default", from_version="v1",
                    to_version="v2", image="nginx:user-v2", stable_name="user-v1", new_name="user-v2",
                    replicas=10, stages=STAGES, requested_by="U1", phase=phase, stage=stage, **kw)
 

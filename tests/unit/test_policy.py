@@ -14,7 +14,7 @@ APP = AppSpec(name="user", channels=("C0REL",), approvers=("U0BOB", "S0LEADS"), 
 
 
 def policy(mentions=None) -> Policy:
-    return Policy(lambda g: GROUPS.get(g, frozenset()), mentions)
+    return Policy(lambda g: GROUPS.get(g, frozenset()), mentions, is_group=GROUPS.__contains__)
 
 
 def test_outside_the_apps_channels_nothing_is_allowed():

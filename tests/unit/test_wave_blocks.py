@@ -17,7 +17,7 @@ def at_gate(**kw) -> Release:
                 to_version="v2", image="r/user:v2", stable_name="user-v1", new_name="user-v2", replicas=10,
                 stages=STAGES, requested_by="U0ALICE", phase=Phase.WAITING, stage=1, cluster="staging",
                 waves=waves, last_actor="graybot", last_action="wave_done")
-    return Release(**dict(base, **kw))
+    return Release.make(**dict(base, **kw))
 
 
 def text_of(release: Release, live=None) -> str:
