@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -21,6 +22,7 @@ from handlers.messages import MessageSync
 from .adapters import telemetry
 from .config import Settings
 from .core.desk import Desk
+from .runtime.driver import join_pool
 from .runtime.inbox import Inbox
 from .runtime.lifecycle import catch_interrupts, wait_for_interrupt
 from .runtime.runner import Runner
@@ -50,6 +52,7 @@ class Graybot:
     edge: Edge
     messages: MessageSync
     runner: Runner
+    bolt_pool: ThreadPoolExecutor
 
     def start(self) -> "Graybot":
         """Resume every release from Redis, bring messages up to date, then run."""
@@ -62,9 +65,13 @@ class Graybot:
         return self
 
     def stop(self) -> None:
+        """Every part that owns a thread stops it and joins it."""
         self.runner.stop()
         self.messages.stop()
         self.edge.inbox.stop()
+        self.bolt_pool.shutdown(wait=False, cancel_futures=True)
+        join_pool(self.bolt_pool, 2.0)
+        self.core.close()
 
     def health(self, budget: float = 0.5) -> dict:
         """Answers within about `budget` seconds whatever Redis does (the probe has 1 s)."""
@@ -109,8 +116,9 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
           driver_period: float = 1.0) -> Graybot:
     core = core or build_core(settings)
     client = slack_client(settings)
-    bolt = App(signing_secret=settings.slack_signing_secret,
-               client=client, token_verification_enabled=False)
+    bolt_pool = ThreadPoolExecutor(5, "bolt-listeners")     # ours, so stop() can join it
+    bolt = App(signing_secret=settings.slack_signing_secret, client=client, token_verification_enabled=False,
+               listener_executor=bolt_pool)
     runner = build_runner(core, driver_period=driver_period)
     key = button_key(settings)
     desk = Desk(core.engine, slack_policy(client), core.edge_state, button_key=key, wake=runner.wake)
@@ -124,7 +132,7 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     guard.register(bolt, edge)
     commands.register(bolt, edge)
     actions.register(bolt, edge)
-    return Graybot(core, bolt, edge, messages, runner)
+    return Graybot(core, bolt, edge, messages, runner, bolt_pool)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

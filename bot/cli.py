@@ -19,9 +19,11 @@ def _sandbox(args: argparse.Namespace) -> int:
                       segment=args.segment, segment_share=args.segment_share)
 
 
-def _config_problems(path: str | None = None, slack_http: bool = False) -> tuple[object, list[str]]:
-    """(registry or None, every problem as one line): the file, then what the environment lacks.
-    check-config and every long-running command print the same lines."""
+def _config_problems(path: str | None = None, slack_http: bool = False,
+                     slack: bool = True) -> tuple[object, list[str]]:
+    """(registry or None, every problem as one line): the file, the Slack shape of its IDs (for
+    the Slack modes and check-config), then what the environment lacks. check-config and every
+    long-running command print the same lines."""
     from .config import ConfigError, Settings, load_registry, startup_problems
 
     try:
@@ -29,11 +31,16 @@ def _config_problems(path: str | None = None, slack_http: bool = False) -> tuple
         registry = load_registry(path or settings.config_path)
     except ConfigError as err:
         return None, err.problems
-    return registry, startup_problems(settings, registry, slack_http=slack_http)
+    problems = []
+    if slack:
+        from handlers.access import slack_id_problems
+
+        problems += slack_id_problems(registry)
+    return registry, problems + startup_problems(settings, registry, slack_http=slack_http)
 
 
-def _refuse_to_start(slack_http: bool = False) -> int | None:
-    registry, problems = _config_problems(slack_http=slack_http)
+def _refuse_to_start(slack_http: bool = False, slack: bool = True) -> int | None:
+    registry, problems = _config_problems(slack_http=slack_http, slack=slack)
     if not problems:
         return None
     print("graybot cannot start:\n  - " + "\n  - ".join(problems), file=sys.stderr)
@@ -140,7 +147,7 @@ def _worker(args: argparse.Namespace) -> int:
     from .config import Settings
     from .wiring import build_core, build_runner
 
-    if (refused := _refuse_to_start()) is not None:
+    if (refused := _refuse_to_start(slack=False)) is not None:
         return refused
     catch_interrupts()
     core = build_core(Settings.from_env())

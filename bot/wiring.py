@@ -3,17 +3,24 @@
 Shared by the CLI, the Slack composition (bot/app.py) and the playground."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import strategies
-from bot import gates
+from bot import gates, workloads
+from bot.gates import MetricGate
+from bot.gates.webhooks import WebhookGate
 
 from .adapters.edgestate import EdgeState
 from .adapters.clusters import Clusters
 from .adapters.kube import Kube, KubeError
 from .adapters.store import Store
 from .config import ConfigError, Settings, load_registry
-from .core.engine import Engine
+from .core.engine import Engine, Parts
+from .core.freezes import FreezeDesk
+from .core.gitops import GitOpsGuard
+from .core.planner import Planner
+from .core.reconcile import Reconciler
 from .domain.apps import Registry
 from .runtime.runner import Runner
 
@@ -30,6 +37,10 @@ class Core:
     def kube(self) -> Kube:
         """The default (first) cluster's client."""
         return self.clusters[self.clusters.default]
+
+    def close(self) -> None:
+        """Stop the lock keeper (the store's one thread)."""
+        self.store.locks.stop()
 
     @property
     def edge_state(self) -> EdgeState:
@@ -50,9 +61,20 @@ def build_core(settings: Settings) -> Core:
                                            "app_key": settings.datadog_app_key}},
                                per_cluster={name: {"prometheus": {"url": spec.prometheus}}
                                             for name, spec in registry.clusters.items() if spec.prometheus})
-    engine = Engine(store, clusters, registry, strategies.build(registry), metric_gate,
-                    default_tz=settings.timezone)
+    engine = Engine(engine_parts(registry, store, clusters, metric_gate, settings.timezone))
     return Core(settings, registry, store, clusters, engine)
+
+
+def engine_parts(registry: Registry, store: Store, clusters: Clusters, metric_gate: MetricGate,
+                 default_tz: str) -> Parts:
+    """Every collaborator of the engine, each built once, here."""
+    workload_of = lambda cluster: workloads.build("deployment", clusters[cluster])  # noqa: E731
+    made = strategies.build(registry)
+    gitops = GitOpsGuard(workload_of)
+    return Parts(store=store, clusters=clusters, registry=registry, strategies=made, workload_of=workload_of,
+                 metrics=metric_gate, webhooks=WebhookGate(), freezes=FreezeDesk(store, registry, default_tz, time.time),
+                 gitops=gitops, planner=Planner(store, clusters, registry, made, gitops, workload_of, default_tz),
+                 reconciler=Reconciler(), default_tz=default_tz)
 
 
 def build_runner(core: Core, driver_period: float = 1.0) -> Runner:

@@ -3,6 +3,7 @@ usergroups.users.list, cached, and how Slack writes users, channels and groups."
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 
@@ -10,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.policy import Policy
+from bot.domain.apps import Registry
 
 log = logging.getLogger("graybot.access")
 
@@ -56,3 +58,26 @@ def slack_policy(client: WebClient) -> Policy:
 def is_slack_group(approver: str) -> bool:
     """Slack user-group IDs start with S (users with U or W)."""
     return approver.startswith("S")
+
+
+SLACK_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def slack_id_problems(registry: Registry) -> list[str]:
+    """apps.yaml names people, groups and channels by Slack ID (a user U..., a group S..., a
+    channel C...): a name like `alice` would never match anyone, so it is a config mistake."""
+    problems = []
+    for app in registry.values():
+        where = f"apps.{app.name}"
+        named = [(f"{where}.channels", app.channels, SLACK_CHANNEL, "channel IDs (C...)"),
+                 (f"{where}.approvers", app.approvers, SLACK_USER_OR_GROUP, "user or user-group IDs (U..., S...)")]
+        named += [(f"{where}.stages.{weight}", ids, SLACK_USER_OR_GROUP, "user or user-group IDs (U..., S...)")
+                  for weight, ids in app.rules.stage_approvers]
+        named += [(f"{where}.clusters.{cluster}.approvers", app.at(cluster).approvers, SLACK_USER_OR_GROUP,
+                   "user or user-group IDs (U..., S...)")
+                  for cluster in app.clusters if "approvers" in app.placement.override(cluster)]
+        for spot, ids, shape, what in named:
+            if bad := [i for i in ids if not shape.match(i)]:
+                problems.append(f"{spot}: must be a list of Slack {what}, not {', '.join(map(repr, bad))}")
+    return problems

@@ -3,7 +3,6 @@
 confirm title 100 / text 300). Button values are signed by bot.core.buttons."""
 from __future__ import annotations
 
-import json
 
 from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock,
                                      DividerBlock, HeaderBlock, MarkdownTextObject, PlainTextObject,
@@ -12,6 +11,7 @@ from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, Confirm
 from zoneinfo import ZoneInfo
 
 from bot.core.buttons import button_value
+from bot.domain import traits
 from bot.domain.model import Phase, Release
 from bot.domain.names import SCHEDULER
 from bot.domain.timing import describe
@@ -52,7 +52,7 @@ def stage_lines(release: Release, live: dict | None = None) -> str:
                 f" · traffic {stage.weight}%")
         if i == release.stage and live:
             line += f"  _(ready now: new {live.get('new_ready', 0)} / old {live.get('old_ready', 0)})_"
-        if stage.note and (i == release.stage or release.strategy == "batch"):
+        if stage.note and (i == release.stage or traits.of(release.strategy).notes_every_stage):
             line += f"\n      {stage.note}"
         lines.append(line)
     hidden = len(release.stages) - len(rows)

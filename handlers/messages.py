@@ -8,9 +8,11 @@ A call that still fails after slack_sdk's retry handlers is retried later with b
 from __future__ import annotations
 
 import collections
+import heapq
 import logging
 import queue
 import threading
+import time
 from typing import Callable
 
 from slack_sdk import WebClient
@@ -45,22 +47,30 @@ class MessageSync:
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._retries: list[tuple[float, tuple]] = []    # (due, job), a heap: Slack calls to try again
+        self._retry_wake = threading.Event()
         self._threads = [threading.Thread(target=self._run, name=f"slack-messages-{i}", daemon=True)
                          for i in range(workers)]
+        self._threads.append(threading.Thread(target=self._retry_loop, name="slack-messages-retry", daemon=True))
 
     def start(self) -> "MessageSync":
         for thread in self._threads:
             thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self._retry_wake.set()
         for _ in self._threads:
             self.ready.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- called by the engine after a saved change --------------------------------------
     def on_change(self, release: Release, what: str, detail: str) -> None:
-        if not release.channel:
+        if release.platform != "slack" or not release.conversation:
             return      # started from the CLI: there is no Slack message to keep
         self.refresh(release.id)
         self._put(("thread", release.id, blocks.event_text(release, what, detail), 0))
@@ -75,7 +85,7 @@ class MessageSync:
     def resync(self) -> None:
         """After a restart: bring every active release's message up to date."""
         for release in self.store.active():
-            if release.channel:
+            if release.platform == "slack" and release.conversation:
                 self.refresh(release.id)
 
     def _put(self, job: tuple) -> None:
@@ -105,6 +115,19 @@ class MessageSync:
                 if again:
                     self.ready.put(release_id)
 
+    def _retry_loop(self) -> None:
+        """One thread for every retry: each job goes back to its release's queue when due."""
+        while not self._stop.is_set():
+            due = []
+            with self._lock:
+                while self._retries and self._retries[0][0] <= time.monotonic():
+                    due.append(heapq.heappop(self._retries)[1])
+                wait = self._retries[0][0] - time.monotonic() if self._retries else 60.0
+            for job in due:
+                self._put(job)
+            self._retry_wake.wait(max(0.01, wait))
+            self._retry_wake.clear()
+
     def _next(self, release_id: str) -> tuple | None:
         with self._lock:
             jobs = self._pending.get(release_id)
@@ -126,15 +149,15 @@ class MessageSync:
         except (SlackApiError, OSError, NotPostedYet) as err:
             delay = min(60.0, self.retry_delay * 2 ** attempt)
             log.warning("slack %s for %s failed (%s); retrying in %.0fs", kind, release_id, err, delay)
-            timer = threading.Timer(delay, self._put, args=((kind, release_id, text, attempt + 1),))
-            timer.daemon = True
-            timer.start()
+            with self._lock:
+                heapq.heappush(self._retries, (time.monotonic() + delay, (kind, release_id, text, attempt + 1)))
+            self._retry_wake.set()
         except Exception:
             log.exception("slack %s for %s failed", kind, release_id)
 
     def _update(self, release_id: str) -> None:
         release = self.store.get(release_id)
-        if release is None or not release.channel:
+        if release is None or release.platform != "slack" or not release.conversation:
             return
         rendered = blocks.to_dicts(blocks.release_blocks(release, self.observe(release), self.button_key))
         text = blocks.fallback_text(release)

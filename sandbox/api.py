@@ -272,4 +272,4 @@ def decode_body(raw: bytes) -> object:
     try:
         return json.loads(raw)
     except ValueError:
-        raise bad_request("error decoding request body: invalid JSON")
+        raise bad_request("error decoding request body: invalid JSON") from None

@@ -1,7 +1,7 @@
 """Gateway API (gateway.networking.k8s.io/v1) as a conformant implementation plays it: the CRD's
 defaults and validation, a gateway controller that writes `status` for the Gateways of its
 GatewayClass and the HTTPRoutes attached to them, and request routing by the specification's
-precedence (REFERENCE.md "Gateway API"; gateway-api apis/v1/httproute_types.go).
+precedence (the Gateway API specification: gateway-api apis/v1/httproute_types.go).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 and `Kustomization` (kustomize.toolkit.fluxcd.io/v1) kinds, and a simulated controller that holds
 a "Git" copy of every Deployment and Service it manages and, with self-heal on, puts back any
 drift within `delay` seconds, writing as its own field manager. It honours exactly the fields
-REFERENCE.md names: Argo CD's tracking label `app.kubernetes.io/instance` (or the
+Argo CD's and Flux's documentation name: Argo CD's tracking label `app.kubernetes.io/instance` (or the
 `argocd.argoproj.io/tracking-id` annotation) and `spec.syncPolicy.automated.selfHeal` (with
 `enabled: false` or no `automated` meaning no self-heal); Flux's `kustomize.toolkit.fluxcd.io/
 name`/`namespace` labels, `spec.suspend` and the per-object annotation

@@ -77,10 +77,3 @@ def record(old: dict | None, new: dict, manager: str, api_version: str) -> None:
                      "fieldsType": "FieldsV1", "fieldsV1": to_fields(changed)})
     new.setdefault("metadata", {})["managedFields"] = kept
 
-
-def owner_of(obj: dict, path: tuple) -> str | None:
-    """The manager that owns `path` (e.g. ("spec", "replicas")), or None."""
-    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
-        if any(p[:len(path)] == path for p in from_fields(entry.get("fieldsV1") or {})):
-            return entry["manager"]
-    return None

@@ -5,7 +5,7 @@ see every change in order, exactly as they would from etcd through the apiserver
 
 Objects are kept per kind and namespace, with an index from a controller's uid to what it
 owns, so a namespaced list or "the ReplicaSets of this Deployment" costs by the answer,
-not by the whole collection (SANDBOX.md: 500 apps and 2,500 pods on two cores). Stored
+not by the whole collection (500 apps and 2,500 pods on two cores). Stored
 objects are never changed in place (every write stores a fresh clone), so the controllers
 may read them through `peek`/`children` without copying.
 """

@@ -34,7 +34,7 @@ def json_patch(doc: dict, body: object) -> dict:
         return jsonpatch.apply_patch(doc, body)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError,
             IndexError, TypeError) as exc:
-        raise unprocessable(f"the server rejected our request due to an error in our request: {exc}")
+        raise unprocessable(f"the server rejected our request due to an error in our request: {exc}") from None
 
 
 def merge_patch(doc: object, patch: object) -> object:

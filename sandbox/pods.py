@@ -1,6 +1,6 @@
 """The ReplicaSet controller and a kubelet stand-in: pods per ReplicaSet, readiness by image.
 
-Image tags decide health (DESIGN.md section 7): `broken` never gets Ready and its restart
+Image tags decide health (docs/sandbox.md): `broken` never gets Ready and its restart
 count climbs (CrashLoopBackOff); `slow` is Ready after `slow_delay`; anything else after
 `ready_delay`. `errors` pods are Ready; the traffic simulator makes them fail 20% of requests (`errors-N`: N%).
 """

@@ -88,12 +88,6 @@ def controller_uid(obj: dict) -> str | None:
                 None)
 
 
-def by_controller(objs: list[dict]) -> dict[str | None, list[dict]]:
-    """Objects grouped by their controller's uid: one pass instead of one scan per owner."""
-    groups: dict[str | None, list[dict]] = {}
-    for obj in objs:
-        groups.setdefault(controller_uid(obj), []).append(obj)
-    return groups
 
 
 def owner_ref(owner: dict) -> dict:

@@ -1,5 +1,5 @@
 """Simulated requests routed as ingress-nginx, Istio and Services would route them
-(SANDBOX.md section 5), with per-version request/error counters for the metrics API."""
+(docs/sandbox.md), with per-version request/error counters for the metrics API."""
 from __future__ import annotations
 
 import random

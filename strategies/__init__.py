@@ -3,6 +3,7 @@ place that makes them, for bot/wiring.py."""
 from __future__ import annotations
 
 from bot.domain.apps import AppSpec
+from bot.domain import traits
 from bot.domain.names import STRATEGIES
 
 from .base import Plan, PlanError, Progress, Strategy, Target
@@ -21,4 +22,7 @@ def build(apps: dict[str, AppSpec]) -> dict[str, Strategy]:
     made = {s.name: s for s in (Canary(apps), AB(apps), BlueGreen(apps), Rolling(apps), Recreate(apps),
                                 Batch(apps))}
     assert tuple(made) == STRATEGIES, "bot.domain.names.STRATEGIES and the strategy classes must agree"
+    for name, strategy in made.items():
+        assert getattr(strategy, "traits", traits.PLAIN) == traits.of(name), \
+            f"{name}: its traits must be the ones registered in bot.domain.traits"
     return made

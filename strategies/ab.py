@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bot.adapters.kube import Kube
+from bot.workloads import Workload
 from bot.domain.model import Stage
 from bot.domain.names import MATCHING_ROUTERS
 from bot.language.grammar import StartCommand
@@ -26,8 +26,8 @@ class AB(Canary):
                             f"--router {'|'.join(MATCHING_ROUTERS)}")
         return name
 
-    def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:
-        plan = super().plan(kube, target, cmd)
+    def plan(self, workload: Workload, target: Target, cmd: StartCommand) -> Plan:
+        plan = super().plan(workload, target, cmd)
         n = target.replicas
         rule = match_text({"kind": cmd.match.kind, "name": cmd.match.name, "value": cmd.match.value})
         first = Stage(f"A/B {rule}"[:60], 0, max(1, math.ceil(n * 10 / 100)), n,

@@ -8,12 +8,12 @@ Rollback restores the stable version at once (stable up first, then the new vers
 from __future__ import annotations
 
 from bot.language.grammar import StartCommand
-from bot.adapters.kube import Kube
+from bot.workloads import Workload
+from bot.domain import traits
 from bot.domain.model import Release, Stage
 from bot.domain.apps import AppSpec
 
-from .base import Plan, PlanError, Progress, Target, deadline_failure, new_deployment, progress_text, \
-    settled
+from .base import Plan, PlanError, Progress, Target
 
 
 def batch_sizes(total: int, gray: int, batches: int) -> list[int]:
@@ -26,11 +26,12 @@ def batch_sizes(total: int, gray: int, batches: int) -> list[int]:
 
 class Batch:
     name = "batch"
+    traits = traits.BATCHES
 
     def __init__(self, apps: dict[str, AppSpec]):
         self.apps = apps
 
-    def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:
+    def plan(self, workload: Workload, target: Target, cmd: StartCommand) -> Plan:
         n = target.replicas
         if cmd.gray >= n:
             raise PlanError(f"the gray batch ({cmd.gray}) must be smaller than {target.app.name}'s "
@@ -47,55 +48,55 @@ class Batch:
             stages.append(Stage(name, round(100 * done / n), done, n - done, note))
         return Plan(tuple(stages), target.new_name, {})
 
-    def _swap(self, kube: Kube, release: Release, new_count: int, up_first: str) -> Progress:
+    def _swap(self, workload: Workload, release: Release, new_count: int, up_first: str) -> Progress:
         """Move to `new_count` new / N-new_count old pods, growing `up_first` before shrinking."""
         ns, n = release.namespace, release.replicas
         wanted = {release.new_name: new_count, release.stable_name: n - new_count}
         order = [release.new_name, release.stable_name] if up_first == "new" else \
             [release.stable_name, release.new_name]
         for name in order:
-            deploy = kube.deployment(ns, name)
+            deploy = workload.get(ns, name)
             if deploy is not None and deploy["spec"].get("replicas") != wanted[name]:
-                kube.scale(ns, name, wanted[name])
-                deploy = kube.deployment(ns, name)
-            if not settled(deploy, wanted[name]):
-                return Progress(False, progress_text(deploy, wanted[name]), deadline_failure(deploy))
+                workload.scale(ns, name, wanted[name])
+                deploy = workload.get(ns, name)
+            if not workload.settled(deploy, wanted[name]):
+                return Progress(False, workload.progress(deploy, wanted[name]), workload.deadline_failure(deploy))
         return Progress(True, f"{new_count} new / {n - new_count} old pods ready")
 
-    def converge(self, kube: Kube, release: Release) -> Progress:
+    def converge(self, workload: Workload, release: Release) -> Progress:
         ns = release.namespace
-        if kube.deployment(ns, release.new_name) is None:
-            stable = kube.deployment(ns, release.stable_name)
-            kube.create_deployment(ns, new_deployment(stable, self.apps[release.app].at(release.cluster), release.to_version,
+        if workload.get(ns, release.new_name) is None:
+            stable = workload.get(ns, release.stable_name)
+            workload.create(ns, workload.new_version(stable, self.apps[release.app].at(release.cluster), release.to_version,
                                                       release.image, 0))
-        return self._swap(kube, release, release.current.new_replicas, up_first="new")
+        return self._swap(workload, release, release.current.new_replicas, up_first="new")
 
-    def finalize(self, kube: Kube, release: Release) -> None:
-        kube.delete_deployment(release.namespace, release.stable_name)
+    def finalize(self, workload: Workload, release: Release) -> None:
+        workload.delete(release.namespace, release.stable_name)
 
-    def rollback(self, kube: Kube, release: Release) -> Progress:
+    def rollback(self, workload: Workload, release: Release) -> Progress:
         ns, n = release.namespace, release.replicas
-        stable = kube.deployment(ns, release.stable_name)
+        stable = workload.get(ns, release.stable_name)
         if stable is None:
             return Progress(False, failure=f"{release.stable_name} is gone; cannot roll back")
-        new = kube.deployment(ns, release.new_name)
+        new = workload.get(ns, release.new_name)
         if release.runtime.rollback_batches and new is not None:
             current = new["spec"].get("replicas", 0)
             lower = [s.new_replicas for s in release.stages if s.new_replicas < current]
             if current > 0:
-                step = self._swap(kube, release, max(lower) if lower else 0, up_first="old")
+                step = self._swap(workload, release, max(lower) if lower else 0, up_first="old")
                 if not step.done:
                     return step
                 return Progress(False, f"walked back to {max(lower) if lower else 0} new pods")
-        step = self._swap(kube, release, 0, up_first="old") if new is not None else \
-            Progress(settled(stable, n), progress_text(stable, n))
+        step = self._swap(workload, release, 0, up_first="old") if new is not None else \
+            Progress(workload.settled(stable, n), workload.progress(stable, n))
         if not step.done:
             return step
-        kube.delete_deployment(ns, release.new_name)
+        workload.delete(ns, release.new_name)
         return Progress(True, f"{release.stable_name} serves all {n} pods")
 
-    def pause(self, kube: Kube, release: Release) -> None:
+    def pause(self, workload: Workload, release: Release) -> None:
         """Pausing holds the schedule (the engine drops the timer); nothing to change here."""
 
-    def resume(self, kube: Kube, release: Release) -> None:
+    def resume(self, workload: Workload, release: Release) -> None:
         """The engine re-arms the timer from now."""

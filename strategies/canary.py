@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import math
 
-from bot.adapters.kube import Kube
+from bot.workloads import Workload
 from bot.domain.apps import AppSpec
 from bot.domain.model import Release, Stage
 from bot.domain.names import STICKY_ROUTERS
 from bot.language.grammar import StartCommand
 
-from .base import (Plan, PlanError, Progress, Target, deadline_failure, new_deployment, progress_text,
-                   restore_stable, settled)
+from .base import Plan, PlanError, Progress, Target, restore_stable
 from .replica_math import canary_split
 from .routers import Router, build_router
 
@@ -53,72 +52,72 @@ class Canary:
         share = round(100 * new / (new + old))
         return Stage(f"{weight}%", weight, new, old, f"{new} new / {old} old pods (~{share}% by pod ratio)")
 
-    def plan(self, kube: Kube, target: Target, cmd: StartCommand) -> Plan:
+    def plan(self, workload: Workload, target: Target, cmd: StartCommand) -> Plan:
         router = build_router(self._router_name(target, cmd))
         if cmd.sticky and router.name not in STICKY_ROUTERS:
             raise PlanError(f"--sticky needs a router that can set a cookie ({', '.join(STICKY_ROUTERS)}); "
                             f"{target.app.name} uses {router.name}: add --router gateway")
         stages = tuple(self._stage(router, target.replicas, w, target) for w in cmd.steps)
-        origin = dict(router.origin(kube, target), router=router.name)
+        origin = dict(router.origin(workload.kube, target), router=router.name)
         return Plan(stages, target.new_name, origin)
 
-    def converge(self, kube: Kube, release: Release) -> Progress:
+    def converge(self, workload: Workload, release: Release) -> Progress:
         app, stage, ns, router = self.apps[release.app].at(release.cluster), release.current, release.namespace, self.router(release)
-        router.prepare(kube, app, release)
-        new = kube.deployment(ns, release.new_name)
+        router.prepare(workload.kube, app, release)
+        new = workload.get(ns, release.new_name)
         if new is None:
-            stable = kube.deployment(ns, release.stable_name)
-            new = kube.create_deployment(ns, new_deployment(stable, app, release.to_version,
+            stable = workload.get(ns, release.stable_name)
+            new = workload.create(ns, workload.new_version(stable, app, release.to_version,
                                                             release.image, stage.new_replicas))
         if new["spec"].get("replicas") != stage.new_replicas:
-            kube.scale(ns, release.new_name, stage.new_replicas)
-            new = kube.deployment(ns, release.new_name)
-        if not settled(new, stage.new_replicas):
-            return Progress(False, progress_text(new, stage.new_replicas), deadline_failure(new))
-        stable = kube.deployment(ns, release.stable_name)
+            workload.scale(ns, release.new_name, stage.new_replicas)
+            new = workload.get(ns, release.new_name)
+        if not workload.settled(new, stage.new_replicas):
+            return Progress(False, workload.progress(new, stage.new_replicas), workload.deadline_failure(new))
+        stable = workload.get(ns, release.stable_name)
         if stable is not None and stable["spec"].get("replicas") != stage.old_replicas:
-            kube.scale(ns, release.stable_name, stage.old_replicas)
-            stable = kube.deployment(ns, release.stable_name)
-        if stable is not None and not settled(stable, stage.old_replicas):
-            return Progress(False, progress_text(stable, stage.old_replicas))
-        if (waiting := router.route(kube, app, release, stage)) is not None:   # only now: traffic
+            workload.scale(ns, release.stable_name, stage.old_replicas)
+            stable = workload.get(ns, release.stable_name)
+        if stable is not None and not workload.settled(stable, stage.old_replicas):
+            return Progress(False, workload.progress(stable, stage.old_replicas))
+        if (waiting := router.route(workload.kube, app, release, stage)) is not None:   # only now: traffic
             return waiting                                                    # never meets unready pods
         return Progress(True, f"{stage.new_replicas} new / {stage.old_replicas} old pods ready, "
                               f"traffic {stage.weight}%")
 
-    def finalize(self, kube: Kube, release: Release) -> None:
+    def finalize(self, workload: Workload, release: Release) -> None:
         app, router = self.apps[release.app].at(release.cluster), self.router(release)
-        router.promote(kube, app, release)
-        kube.delete_deployment(release.namespace, release.stable_name)
-        router.retire(kube, app, release)
+        router.promote(workload.kube, app, release)
+        workload.delete(release.namespace, release.stable_name)
+        router.retire(workload.kube, app, release)
 
-    def rollback(self, kube: Kube, release: Release) -> Progress:
+    def rollback(self, workload: Workload, release: Release) -> Progress:
         """Stable back to N first (capacity never dips), traffic back, then the new version goes."""
         app, router = self.apps[release.app].at(release.cluster), self.router(release)
-        if (waiting := restore_stable(kube, release)) is not None:
+        if (waiting := restore_stable(workload, release)) is not None:
             return waiting
-        router.revert(kube, app, release)
-        if (gone := self._drain(kube, release)) is not None:
+        router.revert(workload.kube, app, release)
+        if (gone := self._drain(workload, release)) is not None:
             return gone
-        kube.delete_deployment(release.namespace, release.new_name)
-        router.tidy(kube, app, release)
+        workload.delete(release.namespace, release.new_name)
+        router.tidy(workload.kube, app, release)
         return Progress(True, f"{release.stable_name} serves all {release.replicas} pods")
 
     @staticmethod
-    def _drain(kube: Kube, release: Release) -> Progress | None:
+    def _drain(workload: Workload, release: Release) -> Progress | None:
         """Scale the new version to 0 and wait until none of its pods is left before deleting it:
         "rolled back" must mean no request can reach it (a deleted Deployment's pods go later)."""
-        new = kube.deployment(release.namespace, release.new_name)
+        new = workload.get(release.namespace, release.new_name)
         if new is None:
             return None
         if new["spec"].get("replicas"):
-            kube.scale(release.namespace, release.new_name, 0)
+            workload.scale(release.namespace, release.new_name, 0)
             return Progress(False, f"{release.new_name}: scaling to 0")
         left = (new.get("status") or {}).get("replicas", 0)
         return Progress(False, f"{release.new_name}: {left} pods left") if left else None
 
-    def pause(self, kube: Kube, release: Release) -> None:
+    def pause(self, workload: Workload, release: Release) -> None:
         """Holding a stage needs no cluster change: nothing advances while paused."""
 
-    def resume(self, kube: Kube, release: Release) -> None:
+    def resume(self, workload: Workload, release: Release) -> None:
         """Nothing was changed on pause."""

@@ -191,9 +191,12 @@ class Kube:
 
     # -- watches ------------------------------------------------------------------------
     def watch(self, plural: str, ns: str, on_event: Callable[[str, dict], None],
-              stop: threading.Event, timeout: int = 10) -> None:
+              stop: threading.Event, streams: set | None = None, timeout: int = 10) -> None:
         """List, then watch from that resourceVersion, resuming exactly; re-list on 410.
-        Calls on_event(type, raw object) for ADDED/MODIFIED/DELETED until `stop` is set."""
+        Calls on_event(type, raw object) for ADDED/MODIFIED/DELETED until `stop` is set. The open
+        stream is kept in `streams` while it runs: its owner's `stream.stop()` closes the
+        connection at once (set `stop` first)."""
+        streams = set() if streams is None else streams
         fn = {"pods": self.core.list_namespaced_pod,
               "deployments": self.apps.list_namespaced_deployment}[plural]
         rv, failures = None, 0
@@ -205,17 +208,13 @@ class Kube:
                     for item in doc["items"]:
                         on_event("ADDED", item)
                 stream = watch.Watch()
-                for event in stream.stream(fn, ns, resource_version=rv, timeout_seconds=timeout,
-                                           allow_watch_bookmarks=True,
-                                           _request_timeout=(self.timeout[0], timeout + self.timeout[1])):
-                    failures = 0
-                    raw = event.get("raw_object") or {}
-                    rv = (raw.get("metadata") or {}).get("resourceVersion") or rv
-                    if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
-                        on_event(event["type"], raw)
-                    if stop.is_set():
-                        stream.stop()
-                        break
+                streams.add(stream)
+                if stop.is_set():
+                    break
+                try:
+                    rv, failures = self._follow(stream, fn, ns, rv, timeout, on_event, stop), 0
+                finally:
+                    streams.discard(stream)
             except ApiException as exc:
                 if exc.status == 410:
                     rv = None            # too old: list again
@@ -223,10 +222,26 @@ class Kube:
                     failures += 1
                     log.warning("watch %s%s/%s: %s", self._where, ns, plural, exc.reason)
                     stop.wait(min(30.0, 0.5 * 2 ** failures))
-            except (urllib3.exceptions.HTTPError, OSError, KubeError) as exc:
+            except (urllib3.exceptions.HTTPError, OSError, KubeError, ValueError) as exc:
+                if stop.is_set():
+                    break
                 failures += 1
                 log.warning("watch %s%s/%s lost: %s", self._where, ns, plural, exc)
                 stop.wait(min(30.0, 0.5 * 2 ** failures))     # reconnect with backoff
+
+    def _follow(self, stream: watch.Watch, fn: Callable, ns: str, rv: str | None, timeout: int,
+                on_event: Callable[[str, dict], None], stop: threading.Event) -> str | None:
+        """One watch request, until the server ends it or `stop`; returns the last resourceVersion."""
+        for event in stream.stream(fn, ns, resource_version=rv, timeout_seconds=timeout, allow_watch_bookmarks=True,
+                                   _request_timeout=(self.timeout[0], timeout + self.timeout[1])):
+            raw = event.get("raw_object") or {}
+            rv = (raw.get("metadata") or {}).get("resourceVersion") or rv
+            if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                on_event(event["type"], raw)
+            if stop.is_set():
+                stream.stop()
+                break
+        return rv
 
     # -- Pods and Services --------------------------------------------------------------
     def pods(self, ns: str, labels: dict[str, str]) -> list[dict]:

@@ -25,16 +25,28 @@ class LockKeeper:
         self._held: dict[int, redis.lock.Lock] = {}
         self._guard = threading.Lock()
         self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _ensure_thread(self) -> None:
         with self._guard:
+            if self._stopping.is_set():
+                return
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._renew, name="lock-keeper", daemon=True)
                 self._thread.start()
 
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop renewing (locks still held then expire within their TTL) and join the keeper."""
+        self._stopping.set()
+        self._wake.set()
+        with self._guard:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
     def _renew(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wake.wait(self.ttl / 3)
             self._wake.clear()
             with self._guard:

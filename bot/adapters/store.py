@@ -142,18 +142,18 @@ class Store:
         self.r.xadd(keys.audit(release_id), self._audit_fields(actor, action, "", "", detail))
 
     # -- stage clocks (when a stage started / became ready), for deadlines and bake time ----
-    def stage_clock(self, release_id: str, stage: int, kind: str, now: float) -> float:
+    def stage_clock(self, release_id: str, stage: int | str, kind: str, now: float) -> float:
         """The first time `kind` was recorded for this stage (recording `now` if it is the first)."""
         key, field = keys.stage_clock(release_id), f"{stage}:{kind}"
         self.r.hsetnx(key, field, f"{now:.3f}")
         return float(self.r.hget(key, field))
 
-    def stage_mark(self, release_id: str, stage: int, kind: str) -> float | None:
+    def stage_mark(self, release_id: str, stage: int | str, kind: str) -> float | None:
         """When `kind` was recorded for this stage, or None (nothing is recorded by asking)."""
         value = self.r.hget(keys.stage_clock(release_id), f"{stage}:{kind}")
         return float(value) if value is not None else None
 
-    def clear_stage_clock(self, release_id: str, stage: int, kind: str) -> None:
+    def clear_stage_clock(self, release_id: str, stage: int | str, kind: str) -> None:
         self.r.hdel(keys.stage_clock(release_id), f"{stage}:{kind}")
 
     # -- freezes set by command (scope: an app, or "*" for every app) --------------------

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from bot.domain.names import SCHEDULER
+
 REGISTRY = CollectorRegistry()
 ACK_SECONDS = Histogram("graybot_ack_seconds", "Time from receiving a Slack request to its ack",
                         ["kind"], registry=REGISTRY,
@@ -20,13 +22,15 @@ CLUSTER_UP = Gauge("graybot_cluster_reachable", "1 while the cluster's last call
 
 
 def record_change(event: str, actor: str) -> None:
+    """A saved change, by its event; a rollback by its cause (a person, an approval that timed
+    out, a failed gate)."""
     if event in ("cluster_error", "cluster_ok"):       # notices, not state changes
         if event == "cluster_error":
             CLUSTER_ERRORS.inc()
         return
     TRANSITIONS.labels(event=event).inc()
     if event == "rollback":
-        ROLLBACKS.labels(cause="manual").inc()
+        ROLLBACKS.labels(cause="approval_timeout" if actor == SCHEDULER else "manual").inc()
     elif event == "gate_failed":
         ROLLBACKS.labels(cause="gate").inc()
 

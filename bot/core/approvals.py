@@ -34,8 +34,5 @@ def counted(rules: Rules, release: Release, event: Event, actor: str, extra: dic
 def on_expiry(rules: Rules, release: Release) -> tuple[Event, str]:
     step = release.next_stage.name if release.next_stage else release.current.name
     event = Event.ROLLBACK if rules.on_approval_timeout == "rollback" else Event.PAUSE
-    return event, f"no approval of stage {step} within {format_duration(rules.approval_timeout)}"
+    return event, f"no approval of stage {step} within {format_duration(rules.approval_timeout or 0)}"
 
-
-def still_needed(rules: Rules, release: Release) -> int:
-    return max(0, rules.approvals - len(votes_of(release)))

@@ -1,10 +1,12 @@
 """`check-config` for apps.yaml's `clusters:`: is every cluster configured right and answering,
-and does every app have a serving Deployment in each cluster it runs in? Every problem at once."""
+and does every app have a serving workload in each cluster it runs in? Every problem at once."""
 from __future__ import annotations
 
 from bot.adapters.clusters import Clusters
-from bot.adapters.kube import Kube, KubeError
+from bot import workloads
+from bot.adapters.kube import KubeError
 from bot.domain.apps import Registry
+from bot.workloads import Workload
 
 
 def cluster_problems(registry: Registry, kubeconfig: str = "", timeout: tuple[float, float] = (3.0, 5.0)) -> list[str]:
@@ -21,23 +23,23 @@ def cluster_problems(registry: Registry, kubeconfig: str = "", timeout: tuple[fl
             problems.append(f"clusters.{name} ({spec.describe()}): does not answer: {err.message}")
             kube.close()
             continue
-        problems += _app_problems(registry, name, kube)
+        problems += _app_problems(registry, name, workloads.build("deployment", kube))
         kube.close()
     return problems
 
 
-def _app_problems(registry: Registry, cluster: str, kube: Kube) -> list[str]:
+def _app_problems(registry: Registry, cluster: str, workload: Workload) -> list[str]:
     problems = []
     for app in registry.values():
         if cluster not in app.clusters:
             continue
         here = app.at(cluster)
         try:
-            found = [d for d in kube.deployments(here.namespace, here.labels) if d["spec"].get("replicas", 0) > 0]
+            found = workload.serving(here)
         except KubeError as err:
-            problems.append(f"apps.{app.name} in {cluster}: cannot list Deployments: {err.message}")
+            problems.append(f"apps.{app.name} in {cluster}: cannot list {workload.api_kind}s: {err.message}")
             continue
         if not found:
-            problems.append(f"apps.{app.name} in {cluster}: no running Deployment matches {here.labels} "
+            problems.append(f"apps.{app.name} in {cluster}: no running {workload.api_kind} matches {here.labels} "
                             f"in namespace {here.namespace}")
     return problems

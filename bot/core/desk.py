@@ -113,7 +113,7 @@ class Desk:
         return f"{user} overrode the release policy: {override}" if override else ""
 
     def _record_refusal(self, cmd: Command, user: str, refusal: str) -> None:
-        release = self.engine.store.active_for(cmd.app) if getattr(cmd, "app", None) else None
+        release = self.engine.store.active_for(app) if (app := getattr(cmd, "app", None)) else None
         if release is not None:
             self.engine.store.record(release.id, user, "refused", f"{getattr(cmd, 'verb', 'start')}: {refusal}")
 
@@ -121,7 +121,7 @@ class Desk:
         """The policy would have refused; an operator said why it must go anyway. Recorded in the
         audit trail (and said in the release's thread) before anything changes."""
         log.warning("policy overridden by %s (%s) for %r: would refuse: %s", request.user, reason, request.text, refusal)
-        release = self.engine.store.active_for(cmd.app) if getattr(cmd, "app", None) else None
+        release = self.engine.store.active_for(app) if (app := getattr(cmd, "app", None)) else None
         if release is not None:
             note = f"{self._override_note(request.user, reason)} (policy said: {refusal})"
             self.engine.store.record(release.id, request.user, "policy_override", note)

@@ -9,17 +9,19 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator, TypeVar
 
 from bot.adapters.clusters import Clusters
-from bot.adapters.kube import Kube, KubeError
+from bot.adapters.kube import KubeError
 from bot.adapters.store import AppBusy, LockBusy, StaleState, Store
-from bot.domain import timing
+from bot.domain import timing, traits
 from bot.domain.apps import Registry
 from bot.domain.machine import IllegalTransition, transition
 from bot.domain.model import Event, Phase, Release
 from bot.domain.names import GRAYBOT, SCHEDULER
 from bot.gates import MetricGate
+from bot.workloads import Workload
 from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
 
@@ -33,41 +35,48 @@ from .refusals import Refused
 __all__ = ["Engine", "Refused", "SCHEDULER"]
 
 log = logging.getLogger("graybot.engine")
+T = TypeVar("T")
 Listener = Callable[[Release, str, str], None]     # (release, what happened, detail)
 ACTION_EVENTS = {"pause": Event.PAUSE, "resume": Event.RESUME, "rollback": Event.ROLLBACK,
                  "continue": Event.OVERRIDE}
 
 
+@dataclass
+class Parts:
+    """What the engine is a façade over, each built once by bot/wiring.py."""
+    store: Store
+    clusters: Clusters
+    registry: Registry
+    strategies: dict                      # name -> strategy (strategies.build)
+    workload_of: Callable[[str], Workload]    # cluster -> the apps' workload there (bot.workloads)
+    metrics: MetricGate
+    webhooks: WebhookGate
+    freezes: FreezeDesk
+    gitops: GitOpsGuard
+    planner: Planner
+    reconciler: Reconciler
+    clock: Callable[[], float] = time.time
+    default_tz: str = "UTC"
+
+
 class Engine:
-    def __init__(self, store: Store, clusters: Clusters, registry: Registry, strategies: dict,
-                 metrics: MetricGate | None = None, clock: Callable[[], float] = time.time,
-                 default_tz: str = "UTC"):
-        """`strategies`: name -> strategy object (strategies.build), wired by bot/wiring.py."""
-        self.store, self.clusters, self.registry = store, clusters, registry
-        self.strategies = strategies
-        self.metrics = metrics or MetricGate()
-        self.webhooks = WebhookGate()
-        self.clock = clock
-        self.default_tz = default_tz
+    def __init__(self, parts: Parts):
+        self.store, self.clusters, self.registry = parts.store, parts.clusters, parts.registry
+        self.strategies, self.workload_of = parts.strategies, parts.workload_of
+        self.metrics, self.webhooks, self.freezes = parts.metrics, parts.webhooks, parts.freezes
+        self.gitops, self.planner, self.reconciler = parts.gitops, parts.planner, parts.reconciler
+        self.clock, self.default_tz = parts.clock, parts.default_tz
         self.listeners: list[Listener] = []
         self._cluster_errors: dict[str, tuple[int, str]] = {}    # release id -> (stage, reason) told
-        self.reconciler = Reconciler(self)
-        self.freezes = FreezeDesk(store, registry, default_tz, clock)
-        self.gitops = GitOpsGuard(lambda cluster: self.clusters[cluster])
-        self.planner = Planner(store, clusters, registry, strategies, self.gitops, default_tz)
+        self.reconciler.attach(self)
 
     # -- planning -----------------------------------------------------------------------
     def plan(self, cmd: StartCommand, actor: str) -> Release:
         """The release a command would start: every wave's stages and cluster math, nothing written."""
         return self.planner.plan(cmd, actor)
 
-    @property
-    def kube(self) -> Kube:
-        """The default cluster's client (the only one without a `clusters:` section)."""
-        return self.clusters[self.clusters.default]
-
-    def kube_for(self, release: Release) -> Kube:
-        return self.clusters[release.cluster]
+    def workload_for(self, release: Release) -> Workload:
+        return self.workload_of(release.cluster)
 
     # -- commands -----------------------------------------------------------------------
     def start(self, cmd: StartCommand, actor: str, channel: str = "", platform: str = "slack",
@@ -106,18 +115,16 @@ class Engine:
                 raise Refused(f"release {release.id} runs in one cluster; plain rollback undoes it")
             extra["rollback_waves"] = True
         if cmd.verb == "rollback" and cmd.batches:
-            if release.strategy != "batch":
+            if not traits.of(release.strategy).undo_stage_by_stage:
                 raise Refused("rollback --batches is for batch releases; plain rollback undoes this one")
             extra["rollback_batches"] = True
         return self.apply(release.id, event, actor, expected_version, extra=extra)
 
     def apply(self, release_id: str, event: Event, actor: str, expected_version: int | None = None,
               reason: str = "", extra: dict | None = None) -> Release:
-        release = self.store.get(release_id)
-        if release is None:
-            raise Refused(f"no release {release_id}")
+        release = self._load(release_id)
         with self._lock(release.app):
-            release = self.store.get(release_id)
+            release = self._load(release_id)
             if expected_version is not None and release.version != expected_version:
                 raise Refused(refusals.already(release, self.store.first_change_after(release.id, expected_version)))
             event, extra = approvals.counted(self.registry[release.app].rules, release, event, actor,
@@ -183,7 +190,7 @@ class Engine:
             return self.apply(release_id, Event.APPROVE, SCHEDULER, expected_version)
         except Refused as err:
             log.info("timer for %s changed nothing: %s", release_id, err)
-            if release.last and release.next_wave is not None and self.store.get(release_id).version == expected_version:
+            if release.last and release.next_wave is not None and self._load(release_id).version == expected_version:
                 return self.apply(release_id, Event.PAUSE, SCHEDULER, expected_version,   # say so, not wait
                                   reason=f"the {release.next_wave.cluster} wave cannot start: {err}")
             return self.store.get(release_id)
@@ -191,8 +198,8 @@ class Engine:
     def fail_gate(self, release_id: str, evidence: str) -> Release:
         """A gate failed (health watch, deadline or metric): roll back at once, or hold the
         release for a human when auto-rollback is off. Idempotent: a second report changes nothing."""
-        with self._lock(self.store.get(release_id).app):
-            release = self.store.get(release_id)
+        with self._lock(self._load(release_id).app):
+            release = self._load(release_id)
             if release.phase not in (Phase.PROGRESSING, Phase.WAITING):
                 return release
             return self.reconciler.gate_failed(release, evidence)
@@ -204,37 +211,37 @@ class Engine:
             return release
         try:
             with self._lock(release.app, wait=0.5):
-                return self._drive(self.store.get(release_id))
+                return self._drive(self._load(release_id))
         except Refused:
             return release     # another worker is on it
-
-    def resume_all(self) -> list[Release]:
-        """At start-up: pick every active release up where its saved state says it is."""
-        return [r for r in (self.tick(rel.id) for rel in self.store.active()) if r is not None]
 
     def settle(self, release_id: str, timeout: float = 120, interval: float = 0.1) -> Release:
         """Tick until the release rests (waiting, paused or finished) or the timeout passes."""
         deadline = time.monotonic() + timeout
         while True:
-            release = self.tick(release_id)
+            release = self.tick(release_id) or self._load(release_id)
             if release.phase not in (Phase.PROGRESSING, Phase.ROLLING_BACK) or time.monotonic() > deadline:
                 return release
             time.sleep(interval)
 
     def observe(self, release: Release) -> dict:
         """Ready pods now, per side (for the live message); empty when the cluster is unreachable."""
+        workload = self.workload_for(release)
         try:
-            kube = self.kube_for(release)
-            new = kube.deployment(release.namespace, release.new_name)
-            old = kube.deployment(release.namespace, release.stable_name)
+            new = workload.ready(workload.get(release.namespace, release.new_name))
+            old = 0 if release.new_name == release.stable_name else \
+                workload.ready(workload.get(release.namespace, release.stable_name))
         except KubeError:
             return {}
-        ready = lambda d: (d or {}).get("status", {}).get("readyReplicas", 0)  # noqa: E731
-        if release.new_name == release.stable_name:
-            return {"new_ready": ready(new), "old_ready": 0}
-        return {"new_ready": ready(new), "old_ready": ready(old)}
+        return {"new_ready": new, "old_ready": old}
 
     # -- internals ----------------------------------------------------------------------
+    def _load(self, release_id: str) -> Release:
+        release = self.store.get(release_id)
+        if release is None:
+            raise Refused(f"no release {release_id}")
+        return release
+
     @contextmanager
     def _lock(self, app: str, wait: float = 10) -> Iterator[None]:
         try:
@@ -279,11 +286,11 @@ class Engine:
             except Exception:   # a broken notifier must never stop a release
                 log.exception("listener failed for %s", release.id)
 
-    def safely(self, step: Callable[..., object], release: Release) -> tuple[bool, object]:
+    def safely(self, step: Callable[[Workload, Release], T], release: Release) -> tuple[bool, T | None]:
         """(ok, result): a cluster error is recorded, said once in the release's thread, and
         retried on the next tick."""
         try:
-            result = step(self.kube_for(release), release)
+            result = step(self.workload_for(release), release)
         except KubeError as err:
             log.warning("%s: cluster step failed, will retry: %s", release.id, err)
             self.store.record(release.id, GRAYBOT, "cluster_error", str(err))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Callable
 
 from bot.adapters.kube import Kube
+from bot.workloads import Workload
 from bot.domain.apps import AppSpec
 from bot.domain.gitops import FLUX_RECONCILE, Claim, claims
 from bot.domain.model import Release
@@ -23,14 +24,16 @@ def _self_heal(app: dict) -> bool:
 
 
 class GitOpsGuard:
-    def __init__(self, kube_of: Callable[[str], Kube]):
-        """`kube_of(cluster)`: the client of one cluster (each has its own controllers)."""
-        self.kube_of = kube_of
+    def __init__(self, workload_of: Callable[[str], Workload]):
+        """`workload_of(cluster)`: the app's workload in one cluster (each has its own
+        controllers); its `kube` reaches the GitOps objects and the Service."""
+        self.workload_of = workload_of
 
     # -- before the release -------------------------------------------------------------
     def inspect(self, app: AppSpec, stable: dict, cluster: str = "") -> list[dict]:
         """Every live claim on the objects a release changes, with whether the claimer reverts."""
-        targets, kube = [(stable, "Deployment")], self.kube_of(cluster)
+        workload = self.workload_of(cluster)
+        targets, kube = [(stable, workload.api_kind)], workload.kube
         service = kube.service(app.namespace, app.service)
         if service is not None:
             targets.append((service, "Service"))
@@ -61,7 +64,7 @@ class GitOpsGuard:
 
     def origin(self, app: AppSpec, stable: dict, cluster: str = "") -> dict:
         """What the plan keeps: the claims, the policy, and (for suspend) what to restore."""
-        found, kube = self.inspect(app, stable, cluster), self.kube_of(cluster)
+        found, workload = self.inspect(app, stable, cluster), self.workload_of(cluster)
         if not found:
             return {}
         policy = app.gitops or "refuse"
@@ -71,7 +74,7 @@ class GitOpsGuard:
         if policy == "suspend":
             for c in found:
                 if c["tool"] == "flux":
-                    obj = (kube.deployment if c["object_kind"] == "Deployment" else kube.service)(
+                    obj = (workload.get if c["object_kind"] == workload.api_kind else workload.kube.service)(
                         app.namespace, c["object_name"])
                     c["annotation_was"] = ((obj or {}).get("metadata", {}).get("annotations") or {}).get(FLUX_RECONCILE)
         return {"gitops": {"policy": policy, "claims": found}}
@@ -91,9 +94,10 @@ class GitOpsGuard:
         gitops = release.origin.get("gitops") or {}
         return gitops.get("claims", []) if gitops.get("policy") == "suspend" else []
 
-    def suspend(self, kube: Kube, release: Release) -> None:
+    def suspend(self, workload: Workload, release: Release) -> None:
         """Idempotent: Argo CD's automated sync off on the Application; Flux's reconcile
         annotation on each claimed object (its Kustomization keeps working for the rest)."""
+        kube = workload.kube
         for c in self._claims(release):
             if c["tool"] == "argocd":
                 kube.merge_gitops_object("applications", c["namespace"], c["name"],
@@ -101,14 +105,15 @@ class GitOpsGuard:
             elif c["kind"] == "Kustomization":
                 kube.annotate(c["object_kind"], release.namespace, c["object_name"], {FLUX_RECONCILE: "disabled"})
 
-    def restore(self, kube: Kube, release: Release) -> None:
+    def restore(self, workload: Workload, release: Release) -> None:
         """Put back exactly what `origin` recorded (an object graybot deleted needs nothing)."""
+        kube = workload.kube
         for c in self._claims(release):
             if c["tool"] == "argocd":
                 kube.merge_gitops_object("applications", c["namespace"], c["name"],
                                          {"spec": {"syncPolicy": {"automated": c.get("automated")}}})
             elif c["kind"] == "Kustomization":
-                getter = kube.deployment if c["object_kind"] == "Deployment" else kube.service
+                getter = workload.get if c["object_kind"] == workload.api_kind else kube.service
                 if getter(release.namespace, c["object_name"]) is not None:
                     kube.annotate(c["object_kind"], release.namespace, c["object_name"],
                                   {FLUX_RECONCILE: c.get("annotation_was")})
@@ -120,9 +125,9 @@ class GitOpsGuard:
 
     def handback(self, release: Release, service_name: str) -> dict:
         """What Git must now hold after a successful release, read from the cluster as it is."""
-        kube = self.kube_of(release.cluster)
-        deploy = kube.deployment(release.namespace, release.new_name) or {}
-        service = kube.service(release.namespace, service_name) or {}
+        workload = self.workload_of(release.cluster)
+        deploy = workload.get(release.namespace, release.new_name) or {}
+        service = workload.kube.service(release.namespace, service_name) or {}
         containers = (deploy.get("spec", {}).get("template", {}).get("spec", {}) or {}).get("containers") or []
         return {"deployment": {"name": release.new_name, "namespace": release.namespace,
                                "replicas": deploy.get("spec", {}).get("replicas"),
@@ -132,7 +137,7 @@ class GitOpsGuard:
 
     def git_lag(self, release: Release) -> str | None:
         """After success: which controller still reports the app OutOfSync (Git not updated yet)."""
-        behind, kube = [], self.kube_of(release.cluster)
+        behind, kube = [], self.workload_of(release.cluster).kube
         for c in (release.origin.get("gitops") or {}).get("claims", []):
             if c["tool"] == "argocd":
                 app = kube.gitops_object("applications", c["namespace"], c["name"]) or {}
@@ -140,7 +145,7 @@ class GitOpsGuard:
                     behind.append(f"Argo CD Application {c['namespace']}/{c['name']} is OutOfSync")
             elif c["kind"] == "Kustomization":
                 ks = kube.gitops_object("kustomizations", c["namespace"], c["name"]) or {}
-                ready = next((x for x in (ks.get("status") or {}).get("conditions") or [] if x.get("type") == "Ready"), {})
+                ready: dict = next((x for x in (ks.get("status") or {}).get("conditions") or [] if x.get("type") == "Ready"), {})
                 if ready.get("reason") == "DriftDetected":
                     behind.append(f"Flux Kustomization {c['namespace']}/{c['name']} reports drift")
         return "; ".join(sorted(set(behind))) or None

@@ -43,7 +43,7 @@ def hold(engine: Engine, cluster: str, why: str) -> list[Release]:
         try:
             with engine.store.app_lock(release.app, wait=0.5):
                 fresh = engine.store.get(release.id)
-                if fresh.phase in (Phase.PROGRESSING, Phase.WAITING):
+                if fresh is not None and fresh.phase in (Phase.PROGRESSING, Phase.WAITING):
                     held.append(engine.save(fresh, Event.PAUSE, GRAYBOT, extra={MARK: cluster},
                                             reason=f"cluster {cluster} is unreachable ({why}); paused until it "
                                                    "answers again, then it goes on by itself"))

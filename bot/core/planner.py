@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Callable
 
 from bot.adapters.clusters import Clusters
 from bot.adapters.kube import KubeError
@@ -14,6 +15,7 @@ from bot.domain.apps import AppSpec, Registry
 from bot.domain.model import Release, Wave, WaveState
 from bot.domain.plans import PlanError
 from bot.domain.state import SavedCommand
+from bot.workloads import Workload
 from bot.language.grammar import StartCommand
 
 from .gitops import GitOpsGuard
@@ -39,15 +41,16 @@ def wave_clusters(app: AppSpec, cmd: StartCommand, known: Clusters) -> tuple[str
 
 class Planner:
     def __init__(self, store: Store, clusters: Clusters, registry: Registry, strategies: dict,
-                 gitops: GitOpsGuard, default_tz: str):
+                 gitops: GitOpsGuard, workload_of: Callable[[str], Workload], default_tz: str):
         self.store, self.clusters, self.registry = store, clusters, registry
         self.strategies, self.gitops, self.default_tz = strategies, gitops, default_tz
+        self.workload_of = workload_of
 
     def wave(self, cmd: StartCommand, cluster: str) -> Wave:
-        app, kube = self.registry[cmd.app].at(cluster), self.clusters[cluster]
+        app, workload = self.registry[cmd.app].at(cluster), self.workload_of(cluster)
         try:
-            target = find_target(kube, self.store, app, cmd.version)
-            plan = self.strategies[cmd.strategy].plan(kube, target, cmd)
+            target = find_target(workload, self.store, app, cmd.version)
+            plan = self.strategies[cmd.strategy].plan(workload, target, cmd)
             gitops = self.gitops.origin(app, target.stable, cluster)
         except (PlanError, Refused) as err:
             raise Refused(self._where(cluster, str(err))) from None

@@ -73,7 +73,8 @@ class Policy:
             return text
         who = self.mentions.user(user)
         if verb in APPROVER_VERBS:
-            if verb == "approve" and (stage_group := self.stage_approvers(app, release)):
+            if verb == "approve" and release is not None and release.next_stage is not None and \
+                    (stage_group := self.stage_approvers(app, release)):
                 if not self.is_approver(app, user, stage_group):
                     return (f"{who} may not approve {app.name}'s move to {release.next_stage.name}; "
                             f"that stage is approved by {self._names(app, stage_group)}.")
@@ -105,7 +106,9 @@ class Policy:
         if release is None:
             return app
         gate = release.phase == Phase.WAITING and release.last and release.next_wave is not None
-        return app.at(release.next_wave.cluster if gate and verb == "approve" else release.cluster)
+        if gate and verb == "approve" and release.next_wave is not None:
+            return app.at(release.next_wave.cluster)
+        return app.at(release.cluster)
 
     def _names(self, app: AppSpec, among: tuple[str, ...] | None = None) -> str:
         return ", ".join(self.mentions.group(a) if self.is_group(a) else self.mentions.user(a)

@@ -3,7 +3,7 @@ its gates (readiness, bake, metrics, deadline), then save what it reached. Used 
 under the app's lock, through the narrow `Saves` interface below; it never talks to chat."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Callable, Protocol, TypeVar
 
 from bot.adapters import telemetry
 from bot.adapters.store import Store
@@ -15,10 +15,14 @@ from bot.gates import FAIL, INCONCLUSIVE, PASS, MetricGate
 from bot.gates.webhooks import WebhookGate
 
 from bot.language.text import handback_yaml
+from bot.workloads import Workload
 
 from . import waves
 from .gitops import GitOpsGuard
 
+
+
+T = TypeVar("T")
 
 
 class Saves(Protocol):
@@ -35,13 +39,16 @@ class Saves(Protocol):
     def save(self, release: Release, event: Event, actor: str, reason: str = "",
              detail: str = "", extra: dict | None = None) -> Release: ...
 
-    def safely(self, step: Callable[..., object], release: Release) -> tuple[bool, object]: ...
+    def safely(self, step: Callable[[Workload, Release], T], release: Release) -> tuple[bool, T | None]: ...
 
     def announce(self, release: Release, what: str, detail: str) -> None: ...
 
 
 class Reconciler:
-    def __init__(self, engine: Saves):
+    """Built by bot/wiring.py; the engine attaches itself (the one save it goes through)."""
+    engine: Saves
+
+    def attach(self, engine: Saves) -> None:
         self.engine = engine
 
     def drive(self, release: Release) -> Release:
@@ -56,8 +63,11 @@ class Reconciler:
         app = self.engine.registry.get(release.app)
         return release.command.auto_rollback and (app is None or app.gates.auto_rollback)
 
-    def gate_failed(self, release: Release, evidence: str) -> Release:
-        telemetry.GATE_EVALUATIONS.labels(gate="health", result=FAIL).inc()
+    def gate_failed(self, release: Release, evidence: str, counted_as: str = "") -> Release:
+        """`counted_as`: the gate that failed, when it has counted its evaluation already (a
+        metric or webhook gate); otherwise the health gate failed, counted here."""
+        if not counted_as:
+            telemetry.GATE_EVALUATIONS.labels(gate="health", result=FAIL).inc()
         if release.runtime.overridden_stage == release.stage:
             return release
         if self._auto_rollback(release):
@@ -97,7 +107,7 @@ class Reconciler:
             verdict = engine.webhooks.run(kind, kind_hooks, release)
             telemetry.GATE_EVALUATIONS.labels(gate="webhook", result=verdict.result).inc()
             if verdict.result == FAIL:
-                return self.gate_failed(release, verdict.evidence)
+                return self.gate_failed(release, verdict.evidence, counted_as="webhook")
             if verdict.result == INCONCLUSIVE:
                 return engine.save(release, Event.GATE_INCONCLUSIVE, GRAYBOT, verdict.evidence)
             engine.store.record(release.id, GRAYBOT, "webhook", verdict.evidence)
@@ -122,8 +132,8 @@ class Reconciler:
         if not (release.origin.get("gitops") or {}).get("claims"):
             return
         engine, app = self.engine, self.engine.registry[release.app].at(release.cluster)
-        ok, change = engine.safely(lambda kube, r: engine.gitops.handback(r, app.service), release)
-        if not ok:
+        ok, change = engine.safely(lambda _workload, r: engine.gitops.handback(r, app.service), release)
+        if not ok or change is None:
             return
         engine.announce(release, "gitops_handback", handback_yaml(release.app, release, change))
         if app.rules.hooks("gitops"):
@@ -146,7 +156,7 @@ class Reconciler:
             return release
         started = engine.store.stage_clock(release.id, release.stage_key, "started", engine.clock())
         ok, progress = engine.safely(strategy.converge, release)
-        if not ok:
+        if not ok or progress is None:
             return release
         if progress.failure:
             return self.gate_failed(release, progress.failure)
@@ -161,7 +171,7 @@ class Reconciler:
         if result == "wait":
             return release
         if result == FAIL:
-            return self.gate_failed(release, evidence)
+            return self.gate_failed(release, evidence, counted_as="metric")
         if result == INCONCLUSIVE:
             return engine.save(release, Event.GATE_INCONCLUSIVE, GRAYBOT, evidence)
         if release.last:
@@ -172,7 +182,7 @@ class Reconciler:
     def _rolling_back(self, release: Release) -> Release:
         engine = self.engine
         ok, progress = engine.safely(engine.strategies[release.strategy].rollback, release)
-        if not ok:
+        if not ok or progress is None:
             return release
         if progress.failure:
             return engine.save(release, Event.ROLLBACK_FAILED, GRAYBOT, progress.failure)

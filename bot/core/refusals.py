@@ -26,12 +26,12 @@ def busy(active: Release) -> str:
             f"started by {active.requested_by}). Finish or roll it back first.")
 
 
-def ambiguous(app: str, serving: list[dict], last: Release | None) -> str:
+def ambiguous(app: str, serving: list[dict], last: Release | None, kind: str = "Deployment") -> str:
     """Two versions serve outside any release (a failed one left them): never guess."""
     running = ", ".join(f"{d['metadata']['name']} x{d['spec']['replicas']}" for d in serving)
     why = (f" The last release ({last.id}) {last.phase.value}: {last.reason}." if last is not None
            and last.phase == Phase.FAILED else "")
-    return (f"{len(serving)} Deployments of {app} serve ({running}), so graybot will not guess which "
+    return (f"{len(serving)} {kind}s of {app} serve ({running}), so graybot will not guess which "
             f"is stable.{why} Scale the one that should not serve to 0 (or delete it), then try again.")
 
 

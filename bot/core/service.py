@@ -37,9 +37,9 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
         return Reply(text.help_text(cmd.topic))
     if cmd.verb == "list":
         return Reply(_with_freezes(engine, text.list_text(store.active())))
-    if cmd.verb == "history":
+    if cmd.verb == "history" and cmd.app:
         return Reply(text.history_text(cmd.app, store.history(cmd.app)))
-    if cmd.verb == "gitops-diff":
+    if cmd.verb == "gitops-diff" and cmd.app:
         done = next((r for r in store.history(cmd.app) if r.phase == Phase.SUCCEEDED), None)
         if done is None:
             return Reply(f"{cmd.app} has no successful release to hand back to Git.", ok=False)

@@ -1,26 +1,25 @@
-"""What a start command targets: the one Deployment serving the app now (never a guess when
+"""What a start command targets: the one workload serving the app now (never a guess when
 two serve), the version it runs, and the image of the version asked for."""
 from __future__ import annotations
 
-from bot.adapters.kube import Kube
 from bot.adapters.store import Store
 from bot.domain.apps import AppSpec
-from bot.domain.plans import Target, main_container, version_label
+from bot.domain.plans import Target
+from bot.workloads import Workload
 
 from . import refusals
 from .refusals import Refused
 
 
-def find_target(kube: Kube, store: Store, app: AppSpec, version: str) -> Target:
-    serving = sorted((d for d in kube.deployments(app.namespace, app.labels) if d["spec"].get("replicas", 0) > 0),
-                     key=lambda d: -d["spec"]["replicas"])
+def find_target(workload: Workload, store: Store, app: AppSpec, version: str) -> Target:
+    serving = workload.serving(app)
     if not serving:
-        raise Refused(f"no running Deployment of {app.name} matches {app.labels} in namespace {app.namespace}")
+        raise Refused(f"no running {workload.api_kind} of {app.name} matches {app.labels} in namespace {app.namespace}")
     if len(serving) > 1:
         last = next(iter(store.history(app.name, 1)), None)
-        raise Refused(refusals.ambiguous(app.name, serving, last))
+        raise Refused(refusals.ambiguous(app.name, serving, last, workload.api_kind))
     stable = serving[0]
-    current = app.version_of(main_container(stable, app.name)["image"]) or version_label(stable) or "unknown"
+    current = app.version_of(workload.image_of(stable, app.name)) or workload.version_label(stable) or "unknown"
     if current == version:
         raise Refused(f"{app.name} already runs {version} ({stable['metadata']['name']})")
     return Target(app, stable, current, version, app.image_for(version))

@@ -21,10 +21,3 @@ def to_retire(release: Release, include_current: bool) -> list[int]:
 def first_stage_key(release: Release) -> str | int:
     """The stage key of the current wave's first stage (once-per-wave marks live there)."""
     return release.replace(stage=0).stage_key
-
-
-def wave_label(release: Release) -> str:
-    """"staging (wave 1/2)" for a release in waves, the cluster for one elsewhere, else ""."""
-    if release.in_waves:
-        return f"{release.cluster} (wave {release.wave + 1}/{len(release.waves)})"
-    return release.cluster if release.cluster and release.cluster != "default" else ""

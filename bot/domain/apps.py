@@ -11,13 +11,12 @@ from .checks import boolean, unknown_keys
 from .clusters import DEFAULT_CLUSTER, ClusterSpec, Placement, parse_clusters, parse_placement
 from .durations import parse_duration
 from .metrics import Metric, parse_metrics
-from .names import ROUTERS
+from .names import IDENTITY, IDS_PROBLEM, ROUTERS
 from .gitops import POLICIES as GITOPS_POLICIES
 from .rules import POLICY_KEYS, RULE_KEYS, Rules, Windows, parse_rules, parse_windows
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
-SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")
 
 
 class ConfigError(Exception):
@@ -98,10 +97,6 @@ class Registry(dict[str, AppSpec]):
     clusters: dict[str, ClusterSpec] = {DEFAULT_CLUSTER: ClusterSpec(DEFAULT_CLUSTER)}
     explicit_clusters: bool = False     # apps.yaml has a clusters: section (check-config then checks them)
 
-    @property
-    def default_cluster(self) -> str:
-        return next(iter(self.clusters))
-
 
 def _gates(raw: object, where: str, problems: list[str]) -> Gates:
     if raw is None:
@@ -165,8 +160,8 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
         problems.append(f"{where}.image: must contain {{version}}, e.g. \"registry/{name}:{{version}}\"")
     channels, approvers = raw.get("channels") or [], raw.get("approvers") or []
     for key, ids in (("channels", channels), ("approvers", approvers)):
-        if not isinstance(ids, list) or not all(SLACK_ID.match(str(i)) for i in ids):
-            problems.append(f"{where}.{key}: must be a list of Slack IDs (C..., U..., S...)")
+        if not isinstance(ids, list) or not all(IDENTITY.match(str(i)) for i in ids):
+            problems.append(f"{where}.{key}: {IDS_PROBLEM}")
     return AppSpec(name=name, namespace=namespace,
                    selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
                    service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),

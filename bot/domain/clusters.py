@@ -9,14 +9,13 @@ from pathlib import Path
 
 from .checks import unknown_keys
 from .durations import parse_duration
-from .names import ROUTERS
+from .names import IDENTITY, IDS_PROBLEM, ROUTERS
 
 DEFAULT_CLUSTER = "default"
 CLUSTER_KEYS = ("kubeconfig", "context", "in_cluster", "timeout", "prometheus")
 # what a cluster may change of an app: where it lives, how many pods it plans for, how it routes
 OVERRIDE_KEYS = ("namespace", "replicas", "router", "service", "ingress", "httproute", "rule", "approvers")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -100,6 +99,7 @@ def parse_placement(raw: dict, where: str, known: dict[str, ClusterSpec], proble
     """`clusters: [a, b]` or `clusters: {a: {}, b: {namespace: x, router: gateway}}`; `waves:`."""
     spec = raw.get("clusters")
     overrides: list = []
+    clusters: tuple[str, ...]
     if spec is None:
         clusters = (next(iter(known)),)
     elif isinstance(spec, dict):
@@ -108,7 +108,7 @@ def parse_placement(raw: dict, where: str, known: dict[str, ClusterSpec], proble
             overrides.append((name, _override(override, f"{where}.clusters.{name}", problems)))
     else:
         clusters = _names(spec, f"{where}.clusters", known, problems)
-    waves = ()
+    waves: tuple[str, ...] = ()
     if "waves" in raw:
         waves = _names(raw["waves"], f"{where}.waves", known, problems)
         for name in waves:
@@ -134,8 +134,8 @@ def _override(raw: object, where: str, problems: list[str]) -> tuple[tuple[str, 
                         "release plans for; unset: the stable Deployment's size)")
     if "approvers" in raw:
         ids = raw["approvers"]
-        if not isinstance(ids, list) or not all(_SLACK_ID.match(str(i)) for i in ids):
-            problems.append(f"{where}.approvers: must be a list of Slack IDs (U..., S...)")
+        if not isinstance(ids, list) or not all(IDENTITY.match(str(i)) for i in ids):
+            problems.append(f"{where}.approvers: {IDS_PROBLEM}")
         else:
             raw = dict(raw, approvers=tuple(map(str, ids)))
     return tuple(sorted((str(k), v) for k, v in raw.items() if k in OVERRIDE_KEYS))

@@ -29,3 +29,10 @@ def format_duration(seconds: int) -> str:
 def parse_clock(text: str) -> tuple[int, int] | None:
     m = _CLOCK.match(text.strip())
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def clock_of(text: str) -> tuple[int, int]:
+    """(hours, minutes) of an HH:MM the grammar has already checked; ValueError otherwise."""
+    if (clock := parse_clock(text)) is None:
+        raise ValueError(f"{text!r} is not a time of day HH:MM")
+    return clock

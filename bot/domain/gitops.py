@@ -1,5 +1,5 @@
 """Which GitOps controller claims a Kubernetes object, from its own metadata (pure), and what an
-app's `gitops:` policy says to do about it (REFERENCE.md "GitOps controllers")."""
+app's `gitops:` policy says to do about it (docs/usage.md, "Living with GitOps")."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -9,7 +9,6 @@ ARGO_LABEL, ARGO_TRACKING = "app.kubernetes.io/instance", "argocd.argoproj.io/tr
 FLUX_NAME, FLUX_NAMESPACE = "kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace"
 FLUX_HELM = "helm.toolkit.fluxcd.io/name"
 FLUX_RECONCILE = "kustomize.toolkit.fluxcd.io/reconcile"
-MANAGERS = {"argocd-controller": "argocd", "kustomize-controller": "flux", "helm-controller": "flux"}
 
 
 @dataclass(frozen=True)
@@ -46,10 +45,6 @@ def claims(obj: dict, kind: str) -> list[Claim]:
         found.append(Claim("flux", "HelmRelease", labels[FLUX_HELM], labels.get("helm.toolkit.fluxcd.io/namespace", ""),
                            target, f"label {FLUX_HELM}"))
     return found
-
-
-def managers(obj: dict) -> list[str]:
-    return [e.get("manager", "") for e in (obj.get("metadata") or {}).get("managedFields") or []]
 
 
 def field_owner(obj: dict, path: tuple[str, ...]) -> str | None:

@@ -31,7 +31,7 @@ class Metric:
 
 def _bounds(raw: dict, where: str, problems: list[str]) -> tuple[float | None, float | None] | None:
     """(max, min) as finite numbers, or None after recording the problem."""
-    out = []
+    out: list[float | None] = []
     for key in ("max", "min"):
         if key not in raw:
             out.append(None)

@@ -2,6 +2,8 @@
 checker and the factories (strategies.build, strategies.routers.build_router, bot.gates.build)."""
 from __future__ import annotations
 
+import re
+
 STRATEGIES = ("canary", "ab", "bluegreen", "rolling", "recreate", "batch")
 ROUTERS = ("replicas", "gateway", "nginx", "istio")
 MATCHING_ROUTERS = ("gateway", "nginx", "istio")  # routers that can send requests by header/cookie
@@ -12,6 +14,11 @@ DEFAULT_PROVIDER = "prometheus"
 VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume": "resume",
          "rollback": "rollback", "abort": "rollback", "continue": "continue"}
 QUERIES = ("status", "list", "history", "help", "gitops-diff")
+
+# how a person, group or channel may be named in apps.yaml, whatever the chat platform (each edge
+# checks its own shape at start: handlers/access.py for Slack)
+IDENTITY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,79}$")
+IDS_PROBLEM = "must be a list of IDs (users, groups or channels, as the chat platform writes them)"
 
 # who acts when no person does (audit entries, thread replies)
 GRAYBOT = "graybot"

@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass, field
 
 from .durations import parse_duration
+from .names import IDENTITY, IDS_PROBLEM
 from .windows import Window, WindowError, parse as parse_window
 
+WEBHOOK_KEYS = ("url", "timeout")
 WEBHOOK_KINDS = ("pre-rollout", "pre-promotion", "post-rollout", "rollback", "gitops")
 TIMEOUT_ACTIONS = ("pause", "rollback")
 POLICY_KEYS = ("deny", "allow")
 RULE_KEYS = ("deny", "allow", "approvals", "stages", "approval_timeout", "on_approval_timeout", "webhooks")
-_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 
@@ -80,8 +81,8 @@ def _stages(raw: dict, where: str, problems: list[str]) -> tuple[tuple[int, tupl
         if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:
             problems.append(f"{where}.stages: {weight!r} is not a stage weight from 1 to 100")
             continue
-        if not isinstance(ids, list) or not ids or not all(_ID.match(str(i)) for i in ids):
-            problems.append(f"{where}.stages.{weight}: must be a list of Slack user or group IDs")
+        if not isinstance(ids, list) or not ids or not all(IDENTITY.match(str(i)) for i in ids):
+            problems.append(f"{where}.stages.{weight}: {IDS_PROBLEM}")
             continue
         out.append((weight, tuple(map(str, ids))))
     return tuple(sorted(out))
@@ -104,7 +105,7 @@ def _webhooks(raw: object, where: str, problems: list[str]) -> tuple[tuple[str, 
             if not isinstance(hook, dict) or not _URL.match(str(hook.get("url", ""))):
                 problems.append(f"{spot}: needs url: http(s)://...")
                 continue
-            unknown = set(hook) - {"url", "timeout"}
+            unknown = set(hook) - set(WEBHOOK_KEYS)
             if unknown:
                 problems.append(f"{spot}: unknown key {sorted(unknown)[0]!r}")
             seconds = parse_duration(str(hook.get("timeout", "10s")))

@@ -65,7 +65,7 @@ class SavedCommand:
 @dataclass(frozen=True)
 class Runtime:
     """What a running release carries besides its phase. The first five belong to one stage of
-    one wave (PER_STAGE): a new wave starts without them."""
+    one wave: a new wave starts without them (for_new_wave)."""
     next_at: float | None = None              # a timer advances the release then
     approval_due: float | None = None         # approval_timeout: pause or roll back then
     votes: dict[str, list[str]] = field(default_factory=dict)   # stage index -> who approved
@@ -89,11 +89,10 @@ class Runtime:
         return dataclasses.replace(self, **changes) if changes else self
 
     def for_new_wave(self) -> "Runtime":
-        return dataclasses.replace(self, **{name: Runtime.__dataclass_fields__[name].default
-                                            for name in PER_STAGE if name != "votes"}, votes={})
+        return dataclasses.replace(self, next_at=None, approval_due=None, votes={}, overridden_stage=None,
+                                   gray_approved=None)
 
 
-PER_STAGE = ("votes", "overridden_stage", "approval_due", "gray_approved", "next_at")
 RUNTIME_KEYS = frozenset(f.name for f in dataclasses.fields(Runtime))
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time as dtime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from .durations import parse_clock
+from . import traits
+from .durations import clock_of
 from .model import Release
 
 
@@ -25,7 +26,7 @@ def at_local(day: datetime, hh: int, mm: int, tz: ZoneInfo) -> datetime:
 
 def next_clock(clock: str, after: float, tz: ZoneInfo) -> float:
     """The first HH:MM in `tz` strictly after the instant `after`."""
-    hh, mm = parse_clock(clock)
+    hh, mm = clock_of(clock)
     local = datetime.fromtimestamp(after, tz)
     for days in range(0, 3):
         candidate = at_local(local + timedelta(days=days), hh, mm, tz)
@@ -35,7 +36,7 @@ def next_clock(clock: str, after: float, tz: ZoneInfo) -> float:
 
 
 def in_window(window: str, at: float, tz: ZoneInfo) -> bool:
-    start, end = (parse_clock(p) for p in window.split("-"))
+    start, end = (clock_of(p) for p in window.split("-"))
     local = datetime.fromtimestamp(at, tz)
     minute = local.hour * 60 + local.minute
     lo, hi = start[0] * 60 + start[1], end[0] * 60 + end[1]
@@ -66,12 +67,12 @@ def due_after_stage(release: Release, now: float, default_tz: str = "UTC") -> fl
     opts, tz = release.command, zone(release.command.tz, default_tz)
     if release.next_stage is None or opts.manual:
         return None
-    if release.strategy == "batch" and release.stage == 0:
+    if traits.of(release.strategy).gray_gate and release.stage == 0:
         return None
     every = interval_of(release)
     if every:
         due = now + every
-    elif opts.at and release.strategy == "batch":
+    elif opts.at and traits.of(release.strategy).clock_timers:
         due = next_clock(opts.at, now, tz)
     else:
         return None
@@ -81,7 +82,7 @@ def due_after_stage(release: Release, now: float, default_tz: str = "UTC") -> fl
 def due_after_gray_approval(release: Release, now: float, default_tz: str = "UTC") -> float | None:
     """`--at`: once the gray batch is approved, the first batch waits for the next HH:MM."""
     opts = release.command
-    if release.strategy != "batch" or release.stage != 0 or not opts.at:
+    if not traits.of(release.strategy).clock_timers or release.stage != 0 or not opts.at:
         return None
     tz = zone(opts.tz, default_tz)
     return into_window(opts.window, next_clock(opts.at, now, tz), tz)

@@ -32,8 +32,9 @@ class Window:
         """When this window ends, if `at` is inside it; else None."""
         local = datetime.fromtimestamp(at, tz)
         if self.dates is not None:
-            start, end = (d.replace(tzinfo=tz) for d in self.dates)
-            return end.timestamp() if start <= local < end else None
+            opens, closes = (d.replace(tzinfo=tz) for d in self.dates)
+            return closes.timestamp() if opens <= local < closes else None
+        assert self.weekly is not None
         start, end = self.weekly
         minute = local.weekday() * 24 * 60 + local.hour * 60 + local.minute
         inside = start <= minute < end if start < end else (minute >= start or minute < end)
@@ -69,15 +70,15 @@ def parse(text: str) -> Window:
         except ValueError as err:
             raise WindowError(f"{raw!r}: {err}") from None
         h1, m1 = _clock(m.group(2), m.group(3), raw)
-        start = datetime(first.year, first.month, first.day, h1, m1)
+        opens = datetime(first.year, first.month, first.day, h1, m1)
         if m.group(5) is None:       # a bare end date is included whole
-            end = datetime(last.year, last.month, last.day) + timedelta(days=1)
+            closes = datetime(last.year, last.month, last.day) + timedelta(days=1)
         else:
             h2, m2 = _clock(m.group(5), m.group(6), raw)
-            end = datetime(last.year, last.month, last.day, h2, m2)
-        if end <= start:
+            closes = datetime(last.year, last.month, last.day, h2, m2)
+        if closes <= opens:
             raise WindowError(f"{raw!r}: ends before it starts")
-        return Window(raw, dates=(start, end))
+        return Window(raw, dates=(opens, closes))
     raise WindowError(f"{raw!r} is not a window like \"Fri 16:00-Mon 08:00\" or \"2026-12-24..2026-12-27\"")
 
 
@@ -87,8 +88,8 @@ def denied_until(deny: tuple[Window, ...], allow: tuple[Window, ...], at: float,
     allow window; None when releasing is allowed now. Back-to-back windows are followed through."""
     moment, why = at, ""
     for _ in range(64):
-        ends = [(w.end_if_inside(moment, tz), w.text) for w in deny]
-        ends = [(e, t) for e, t in ends if e is not None]
+        inside = [(w.end_if_inside(moment, tz), w.text) for w in deny]
+        ends = [(e, t) for e, t in inside if e is not None]
         if ends:
             moment, why = max(ends)[0], why or f"deny window {max(ends)[1]}"
             continue
@@ -114,6 +115,7 @@ def _next_opening(allow: tuple[Window, ...], at: float, tz: ZoneInfo, horizon_da
             continue
         local = datetime.fromtimestamp(at, tz)
         minute = local.weekday() * 1440 + local.hour * 60 + local.minute
+        assert w.weekly is not None
         ahead = (w.weekly[0] - minute) % WEEK or WEEK
         base = local.replace(second=0, microsecond=0, tzinfo=None)
         candidates.append((base + timedelta(minutes=ahead)).replace(tzinfo=tz).timestamp())

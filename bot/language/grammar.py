@@ -120,7 +120,8 @@ def split_app_version(token: str, apps: Iterable[str], usage: str) -> tuple[str,
 
 
 def _options(strategy: str, args: list[str], usage: str) -> tuple[dict[str, str | bool], list[str]]:
-    allowed, found, rest = OPTIONS[strategy], {}, []
+    allowed, rest = OPTIONS[strategy], []
+    found: dict[str, str | bool] = {}
     it = iter(args)
     for tok in it:
         if not tok.startswith("--"):

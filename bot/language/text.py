@@ -70,7 +70,7 @@ def gitops_lines(release: Release) -> list[str]:
             "ignore": "the controller ignores graybot's fields; a revert pauses the release"}
     return [f"  gitops: {c['target']} is managed by {'Argo CD' if c['tool'] == 'argocd' else 'Flux'} "
             f"{c['kind']} {c.get('namespace') + '/' if c.get('namespace') else ''}{c['name']}; "
-            f"{what.get(gitops.get('policy'), gitops.get('policy'))}" for c in gitops.get("claims", [])]
+            f"{what.get(str(gitops.get('policy')), gitops.get('policy'))}" for c in gitops.get("claims", [])]
 
 
 def status_text(release: Release) -> str:

@@ -63,5 +63,14 @@ class Driver(Loop):
         return self.period / 5 if self.pass_once() else self.period
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop passing; drop queued ticks and wait (bounded) for the running ones."""
         super().stop(timeout)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        join_pool(self.pool, timeout)
+
+
+def join_pool(pool: ThreadPoolExecutor, timeout: float) -> None:
+    """ThreadPoolExecutor.shutdown(wait=True) has no deadline: a hung call would hold the stop."""
+    deadline = time.monotonic() + timeout
+    for thread in list(getattr(pool, "_threads", ())):
+        thread.join(max(0.0, deadline - time.monotonic()))

@@ -13,6 +13,8 @@ from bot.adapters.clusters import Clusters
 from bot.domain.apps import Registry
 from bot.domain.health import drift, pod_failure, pod_of_release
 from bot.domain.model import Phase, Release
+from bot import workloads
+from bot.workloads import Workload
 
 log = logging.getLogger("graybot.healthwatch")
 
@@ -21,12 +23,15 @@ class HealthWatcher:
     def __init__(self, clusters: Clusters, registry: Registry, active: Callable[[], list[Release]],
                  fail: Callable[[str, str], object], wake: Callable[[], None],
                  hold: Callable[[str, str], object] = lambda _id, _why: None,
-                 get: Callable[[str], Release | None] = lambda _id: None):
+                 get: Callable[[str], Release | None] = lambda _id: None,
+                 workload_of: Callable[[str], Workload] | None = None):
         self.clusters, self.registry = clusters, registry
         self.active, self.fail, self.wake, self.hold, self.get = active, fail, wake, hold, get
+        self.workload_of = workload_of or (lambda cluster: workloads.build("deployment", clusters[cluster]))
 
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._streams: set = set()            # the open watches, so stop() can close them at once
         self._failed: set[tuple[str, object]] = set()
         self._cache: tuple[float, list[Release]] = (0.0, [])
 
@@ -37,10 +42,12 @@ class HealthWatcher:
 
     def start(self) -> "HealthWatcher":
         for cluster, ns in self.places():
-            for plural, handler in (("pods", self.on_pod), ("deployments", self.on_deployment)):
+            resource = self.workload_of(cluster).resource
+            for plural, handler in (("pods", self.on_pod), (resource, self.on_workload)):
                 thread = threading.Thread(target=self.clusters[cluster].watch, daemon=True,
                                           name=f"health-{plural}-{cluster}-{ns}",
-                                          args=(plural, ns, functools.partial(handler, cluster), self._stop))
+                                          args=(plural, ns, functools.partial(handler, cluster), self._stop,
+                                                self._streams))
                 thread.start()
                 self._threads.append(thread)
         return self
@@ -48,8 +55,8 @@ class HealthWatcher:
     def _in(self, release: Release, cluster: str) -> bool:
         return self.clusters.name_of(release.cluster) == cluster
 
-    def on_deployment(self, cluster: str, kind: str, deploy: dict) -> None:
-        """A waiting release's own Deployments changed by hand: hold the release, say what."""
+    def on_workload(self, cluster: str, kind: str, deploy: dict) -> None:
+        """A waiting release's own workload objects changed by hand: hold the release, say what."""
         name, ns = deploy["metadata"].get("name"), deploy["metadata"].get("namespace")
         for cached in self._releases():
             if not self._in(cached, cluster) or cached.namespace != ns or name not in (cached.new_name, cached.stable_name):
@@ -57,7 +64,7 @@ class HealthWatcher:
             release = self.get(cached.id)       # the cache may predate the stage turning healthy
             if release is None or release.phase != Phase.WAITING or not drift(release, kind, deploy):
                 continue
-            fresh = self.clusters[cluster].deployment(ns, name)     # a watch may lag graybot's own last scale
+            fresh = self.workload_of(cluster).get(ns, name)     # a watch may lag graybot's own last scale
             why = drift(release, "DELETED" if fresh is None else "MODIFIED", fresh or deploy)
             if why:
                 try:
@@ -65,8 +72,15 @@ class HealthWatcher:
                 except Exception:
                     log.exception("holding %s", release.id)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every watch (closing its connection, so none waits out its read) and join them."""
         self._stop.set()
+        for stream in list(self._streams):
+            stream.stop()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = [t for t in self._threads if t.is_alive()]
 
     def _releases(self) -> list[Release]:
         at, cached = self._cache

@@ -14,6 +14,8 @@ from typing import Callable, Protocol
 from bot.adapters.edgestate import EdgeState
 from bot.core.requests import Request, Said, Tone
 
+from .driver import join_pool
+
 log = logging.getLogger("graybot.inbox")
 CarryOut = Callable[[Request, bool], "Said | None"]      # (request, replayed) -> what to tell
 
@@ -80,5 +82,7 @@ class Inbox:
                 self.state.inbox_done(mine)
         return claimed
 
-    def stop(self) -> None:
-        self.workers.shutdown(wait=True, cancel_futures=False)
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish what was acked (bounded: what is left is carried out by the next process)."""
+        self.workers.shutdown(wait=False, cancel_futures=False)
+        join_pool(self.workers, timeout)

@@ -32,10 +32,6 @@ class Loop:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def wake(self, *_args) -> None:
         self._wake.set()
 

@@ -20,7 +20,7 @@ log = logging.getLogger("graybot.runner")
 def health_watcher(engine: Engine, wake) -> HealthWatcher:
     """The shared pod watch: fails gates through the engine, wakes the driver on changes."""
     return HealthWatcher(engine.clusters, engine.registry, engine.store.active, engine.fail_gate, wake,
-                         hold=engine.notice_drift, get=engine.store.get)
+                         hold=engine.notice_drift, get=engine.store.get, workload_of=engine.workload_of)
 
 
 class Runner:

@@ -58,7 +58,7 @@ class Timers:
 
     def stop(self) -> None:
         if self.aps.running:
-            self.aps.shutdown(wait=False)
+            self.aps.shutdown(wait=True)      # a running job finishes (its calls have deadlines)
 
     def on_change(self, release: Release, what: str, detail: str) -> None:
         if self.aps.running:

@@ -2,8 +2,8 @@
 weighted backendRef; an A/B segment and sticky users are extra rules graybot names `graybot-*`.
 
 HTTPRoute picks the most specific rule, not the first, so every rule graybot adds copies the
-path, method and query matches of the rule it shadows and adds one header match (REFERENCE.md
-"Gateway API"). Weight moves only to a Service with Ready endpoints, a stage counts as applied
+path, method and query matches of the rule it shadows and adds one header match (the
+specification's rule precedence). Weight moves only to a Service with Ready endpoints, a stage counts as applied
 only when the route's parents report Accepted and ResolvedRefs for graybot's generation, and
 rollback puts back the rule exactly as it was (the original is kept in the release's origin).
 """

@@ -3,7 +3,6 @@ built by bot/app.py over the kit's world (bot/wiring.py)."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 
 import urllib3

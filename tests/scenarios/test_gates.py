@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.adapters import telemetry
 from bot.domain.model import Phase
 from sandbox.seed import apps_yaml
 from tests.kit.wait import wait_until
@@ -69,9 +70,12 @@ def test_metric_gate_rolls_back_an_errors_image_with_the_measured_rate(gw, sandb
     sandbox.generator.rps = 400
     sandbox.generator.start()
     w = gw(metric_apps(), prometheus=sandbox.url)
+    counted = lambda gate: telemetry.GATE_EVALUATIONS.labels(gate=gate, result="fail")._value.get()  # noqa: E731
+    before = counted("metric"), counted("health")
     r = w.start("canary user-errors 30%")
     done = finished(w)
     assert done.phase == Phase.ROLLED_BACK
+    assert (counted("metric"), counted("health")) == (before[0] + 1, before[1])     # one failure, counted once
     assert done.reason.startswith("3 new / 7 old pods ready") and "error-rate = 0." in done.reason
     rate = float(done.reason.split("error-rate = ")[1].split(",")[0])
     assert 0.05 < rate < 0.5 and "above the max of 0.05" in done.reason

@@ -42,7 +42,7 @@ def playground(redis_url, tmp_path):
             break
         except OSError:
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise AssertionError((tmp_path / "playground.log").read_text())
+                raise AssertionError((tmp_path / "playground.log").read_text()) from None
             time.sleep(0.2)
     yield url
     proc.terminate()

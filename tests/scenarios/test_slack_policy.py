@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bot.adapters import telemetry
 from bot.domain.model import Phase
 from sandbox.seed import apps_yaml
 from tests.kit.slack import ephemeral_ack, start_slack_world, stop_slack_world
@@ -85,6 +86,17 @@ def test_an_expired_approval_pauses_and_says_why(make_sw):
     paused = wait_until(lambda: (x := sw.world.store.get(r.id)).phase == Phase.PAUSED and x, timeout=30)
     assert paused.reason == "no approval of stage 30% within 2s" and paused.last_actor == "scheduler"
     wait_until(lambda: any("no approval of stage 30%" in t for t in sw.thread_texts()), timeout=20)
+
+
+def test_a_rollback_on_approval_timeout_is_counted_as_its_cause(make_sw):
+    causes = lambda: {c: telemetry.ROLLBACKS.labels(cause=c)._value.get() for c in ("manual", "approval_timeout")}  # noqa: E731
+    before = causes()
+    sw = make_sw(approval_timeout="2s", on_approval_timeout="rollback")
+    sw.command("canary user-v2 10%", user="U0REQ")
+    r = waiting(sw, 10)
+    done = wait_until(lambda: (x := sw.world.store.get(r.id)).phase == Phase.ROLLED_BACK and x, timeout=40)
+    assert done.reason == "no approval of stage 30% within 2s"
+    assert causes() == {"manual": before["manual"], "approval_timeout": before["approval_timeout"] + 1}
 
 
 def test_only_approvers_freeze_and_a_freeze_refuses_a_start(make_sw):

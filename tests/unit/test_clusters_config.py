@@ -53,7 +53,7 @@ def test_every_cluster_mistake_is_listed_at_once():
                      "clusters.broken: give kubeconfig or in_cluster: true, not both",
                      "clusters.Bad_Name: cluster names must be DNS-1123 labels",
                      "clusters.empty: needs kubeconfig: PATH",
-                     "apps.user.clusters.prod.approvers: must be a list of Slack IDs", "clusters.slow.timeout: 'soon' is not a duration",
+                     "apps.user.clusters.prod.approvers: must be a list of IDs", "clusters.slow.timeout: 'soon' is not a duration",
                      "clusters.slow.prometheus: must be an http(s):// URL"):
         assert expected in text, text
 

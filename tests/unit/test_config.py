@@ -23,13 +23,13 @@ def test_demo_registry_loads_with_defaults():
 def test_every_problem_is_listed_at_once(tmp_path):
     path = tmp_path / "apps.yaml"
     path.write_text(yaml.safe_dump({"apps": {"Bad_Name": {"image": "x", "router": "traefik",
-                                                          "approvers": ["alice"],
+                                                          "approvers": ["alice smith"],
                                                           "gates": {"progress_deadline": "soon"}}}}))
     with pytest.raises(ConfigError) as err:
         load_registry(path)
     text = str(err.value)
     for fragment in ("Bad_Name: app names must be DNS-1123", "router: 'traefik' is not one of",
-                     "image: must contain {version}", "approvers: must be a list of Slack IDs",
+                     "image: must contain {version}", "approvers: must be a list of IDs",
                      "progress_deadline: 'soon' is not a duration"):
         assert fragment in text
 
@@ -129,3 +129,16 @@ def test_serve_refuses_to_start_with_the_same_lines_as_check_config(tmp_path):
     bad.write_text(APP + "    aprovers: [U0BOB]\n")
     refused = run_cli("serve", env=dict(env, GRAYBOT_CONFIG=str(bad), SLACK_SIGNING_SECRET="s"))
     assert refused.returncode == 2 and "did you mean 'approvers'?" in refused.stderr
+
+
+def test_ids_that_are_not_slack_ids_are_a_mistake_for_the_slack_edge(tmp_path):
+    from handlers.access import slack_id_problems
+
+    path = tmp_path / "apps.yaml"
+    path.write_text(yaml.safe_dump({"apps": {"user": {"image": "x:{version}", "approvers": ["alice", "U0BOB", "S0LEADS"],
+                                                      "channels": ["C0REL", "general"], "stages": {100: ["bob"]}}}}))
+    registry = load_registry(path)          # any platform's IDs are fine for the registry itself
+    assert slack_id_problems(registry) == [
+        "apps.user.channels: must be a list of Slack channel IDs (C...), not 'general'",
+        "apps.user.approvers: must be a list of Slack user or user-group IDs (U..., S...), not 'alice'",
+        "apps.user.stages.100: must be a list of Slack user or user-group IDs (U..., S...), not 'bob'"]

@@ -1,4 +1,4 @@
-"""The command language of DESIGN.md section 3."""
+"""The command language (docs/usage.md)."""
 from __future__ import annotations
 
 import pytest

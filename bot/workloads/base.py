@@ -1,0 +1,52 @@
+"""The workload seam: "the thing a release moves" in one cluster, whatever its kind.
+
+Strategies, the planner, the health watch, the cluster check and the live message's ready-pod
+counts reach the app's pods only through a Workload. The first kind is today's: a pair of
+Deployments (deployments.py), where graybot applies every stage itself. A kind whose controller
+owns the stages (an Argo Rollout runs its own setWeight/pause steps) says so with
+`controller_owns_steps`: graybot then approves the controller's pauses instead of applying stages,
+the way `Router.exact_weights` lets a router say how it splits traffic.
+
+Routes and Services are not the workload: routers reach them through `kube`, the cluster's client.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from bot.adapters.kube import Kube
+from bot.domain.apps import AppSpec
+
+
+class Workload(Protocol):
+    kind: str                        # apps.yaml `workload:` (deployment)
+    api_kind: str                    # the Kubernetes kind of its objects (Deployment)
+    controller_owns_steps: bool      # True: a controller runs the stages; graybot approves its pauses
+    resource: str                    # the API resource the health watch follows beside pods
+    kube: Kube                       # the cluster's client, for routers and Services
+
+    # -- what serves the app --------------------------------------------------------------------
+    def serving(self, app: AppSpec) -> list[dict[str, Any]]:
+        """The objects of `app` that run pods now, largest first."""
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+    def image_of(self, obj: dict[str, Any], app: str) -> str: ...
+    def version_label(self, obj: dict[str, Any]) -> str | None: ...
+    def size(self, obj: dict[str, Any]) -> int:
+        """The replicas it is asked to run."""
+    def ready(self, obj: dict[str, Any] | None) -> int:
+        """Its ready pods (0 when it does not exist)."""
+
+    # -- moving it ----------------------------------------------------------------------------------
+    def new_version(self, stable: dict[str, Any], app: AppSpec, version: str, image: str,
+                    replicas: int) -> dict[str, Any]:
+        """The new version's object, made from the stable one (pure)."""
+    def create(self, namespace: str, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def scale(self, namespace: str, name: str, replicas: int) -> None: ...
+    def patch(self, namespace: str, name: str, patch: Any) -> dict[str, Any]: ...
+    def delete(self, namespace: str, name: str) -> None: ...
+
+    # -- how far it got -----------------------------------------------------------------------------
+    def settled(self, obj: dict[str, Any] | None, replicas: int) -> bool:
+        """It runs exactly `replicas` available pods of its current template."""
+    def progress(self, obj: dict[str, Any] | None, replicas: int) -> str: ...
+    def deadline_failure(self, obj: dict[str, Any] | None) -> str:
+        """Why it cannot succeed, as its controller says ("" when nothing says so)."""
