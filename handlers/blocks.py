@@ -62,25 +62,25 @@ def stage_lines(release: Release, live: dict | None = None) -> str:
 
 
 def _buttons(release: Release, key: bytes) -> list[ButtonElement]:
-    value = button_value(release, key)
+    value = lambda action: button_value(release, action, key)  # noqa: E731 - each button signs its own action
     buttons = []
     if release.phase == Phase.WAITING and (release.next_stage is not None or wave_blocks.at_wave_gate(release)):
         label = wave_blocks.approve_label(release) or f"Approve {release.next_stage.name}"
-        buttons.append(ButtonElement(text=_clip(label, 75), action_id="approve", value=value, style="primary"))
+        buttons.append(ButtonElement(text=_clip(label, 75), action_id="approve", value=value("approve"), style="primary"))
     if release.phase in (Phase.PROGRESSING, Phase.WAITING):
-        buttons.append(ButtonElement(text="Pause", action_id="pause", value=value))
+        buttons.append(ButtonElement(text="Pause", action_id="pause", value=value("pause")))
     if release.phase == Phase.PAUSED and gate_hold(release):
-        buttons.append(ButtonElement(text="Continue anyway", action_id="continue", value=value,
+        buttons.append(ButtonElement(text="Continue anyway", action_id="continue", value=value("continue"),
                                      confirm=ConfirmObject(title="Continue past the gate?",
                                                            text=_clip(f"The gate said: {release.reason}", 300),
                                                            confirm="Continue", deny="Cancel")))
     elif release.phase == Phase.PAUSED:
-        buttons.append(ButtonElement(text="Resume", action_id="resume", value=value, style="primary"))
+        buttons.append(ButtonElement(text="Resume", action_id="resume", value=value("resume"), style="primary"))
     if release.phase.live and release.phase != Phase.ROLLING_BACK:
         confirm = ConfirmObject(title=_clip(f"Roll back {release.app}?", 100),
                                 text=_clip(rollback_effect(release), 300),
                                 confirm="Roll back", deny="Cancel", style="danger")
-        buttons.append(ButtonElement(text="Rollback", action_id="rollback", value=value,
+        buttons.append(ButtonElement(text="Rollback", action_id="rollback", value=value("rollback"),
                                      style="danger", confirm=confirm))
     return buttons
 

@@ -13,20 +13,26 @@ from . import refusals
 from .refusals import Refused
 
 
-def votes_of(release: Release) -> list[str]:
-    """Who has approved the move from the current stage so far."""
-    return list((release.runtime.votes or {}).get(str(release.stage), []))
+def votes_of(release: Release, full: bool = False) -> list[str]:
+    """Who has approved the move from the current stage so far (`full`: the jump to the last
+    stage, counted apart: a vote for the next stage is not a vote for skipping them all)."""
+    return list((release.runtime.votes or {}).get(ballot(release, full), []))
+
+
+def ballot(release: Release, full: bool) -> str:
+    return f"{release.stage}-full" if full else str(release.stage)
 
 
 def counted(rules: Rules, release: Release, event: Event, actor: str, extra: dict) -> tuple[Event, dict]:
     if event not in (Event.APPROVE, Event.APPROVE_FULL) or release.phase != Phase.WAITING \
             or actor in (SCHEDULER, GRAYBOT):
         return event, extra          # timers were approved by whoever set them
-    mine = votes_of(release)
+    full = event == Event.APPROVE_FULL
+    mine = votes_of(release, full)
     if actor in mine:
         raise Refused(refusals.voted_twice(actor, release, rules.approvals - len(mine)))
     votes = dict(release.runtime.votes or {})
-    votes[str(release.stage)] = mine + [actor]
+    votes[ballot(release, full)] = mine + [actor]
     extra = dict(extra, votes=votes)
     return (Event.VOTE if len(mine) + 1 < rules.approvals else event), extra
 

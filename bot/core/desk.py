@@ -56,22 +56,26 @@ class Desk:
     # -- commands -----------------------------------------------------------------------------
     def refusal(self, cmd: Command, request: Request) -> str | None:
         """Why the policy refuses this command to this person here, or None."""
-        if isinstance(cmd, QueryCommand) or getattr(cmd, "dry_run", False):
-            return None
         user, where = request.user, request.conversation
         check_channel = request.platform != "cli"        # the CLI is not in a channel
+        if isinstance(cmd, QueryCommand) or getattr(cmd, "dry_run", False):    # reading: the app's channels only
+            app_name = getattr(cmd, "app", None)
+            if not check_channel or not app_name or app_name not in self.registry:
+                return None
+            return self.policy.channel_refusal(self.registry[app_name], where)
         if isinstance(cmd, PolicyCommand):
             if cmd.verb == "stop-all":      # checked release by release
                 return None
             apps = [cmd.app] if cmd.app else sorted(self.registry)   # `all`: an approver of every app
-            return next((why for why in (self.policy.refusal("approve", self.registry[a], user, where,
+            return next((why for why in (self.policy.refusal("approve", self.registry[a].at(cluster), user, where,
                                                              check_channel=check_channel)
-                                         for a in apps) if why is not None), None)
+                                         for a in apps for cluster in self.registry[a].clusters)    # and in each
+                         if why is not None), None)                                               # of its clusters
         app = self.registry[cmd.app]
         if isinstance(cmd, StartCommand):
             return self.policy.start_refusal(app, user, where, cmd.cluster, cmd.waves, check_channel=check_channel)
         return self.policy.refusal(cmd.verb, app, user, where, self.engine.store.active_for(cmd.app),
-                                   check_channel=check_channel)
+                                   check_channel=check_channel, full=cmd.verb == "approve" and cmd.full)
 
     def command(self, request: Request, replayed: bool = False, override: str = "") -> Said | None:
         """Run the command; what to tell the person (None: the live message says it all).
@@ -90,9 +94,12 @@ class Desk:
         may = None if override else (lambda verb, release: self.policy.refusal(   # per release, for stop-all
             verb, self.registry[release.app], user, request.conversation, release,
             check_channel=request.platform != "cli"))
-        expected = request.expected if replayed else None
+        expected = request.expected       # approve and continue act on the state the person saw
+        vet = None if override or not isinstance(cmd, StartCommand) else (
+            lambda release: self.policy.planned_refusal(self.registry[release.app], user, release, timed=_timed(cmd)))
         reply = service.execute(self.engine, cmd, user, channel=request.conversation, platform=request.platform,
-                                expected_version=expected, may=may, override=self._override_note(user, override))
+                                expected_version=expected, may=may, override=self._override_note(user, override),
+                                vet=vet)
         if not reply.ok:
             if isinstance(cmd, ActionCommand) and (release := self.engine.store.active_for(cmd.app)):
                 self.engine.store.record(release.id, user, "refused", f"{cmd.verb}: {reply.text}")
@@ -134,7 +141,7 @@ class Desk:
         release as it is now, so a person's stop never loses a race against the bot's bookkeeping."""
         action, user = request.action, request.user
         try:
-            release_id, stage, version = parse_button_value(request.value, self.button_key)
+            release_id, stage, version = parse_button_value(request.value, action, self.button_key)
         except ValueError as err:
             log.warning("refused a %s click by %s: %s", action, user, err)
             return Said(NOT_OURS, Tone.REFUSED)
@@ -169,3 +176,8 @@ class Desk:
                 and release.phase == Phase.WAITING:
             return None     # only votes came since this button was drawn: one more vote, same stage
         return version
+
+
+def _timed(cmd: StartCommand) -> bool:
+    """Does the command arm a timer that approves stages or starts waves by itself?"""
+    return bool(cmd.auto or cmd.every or cmd.at or cmd.wave_every)

@@ -80,7 +80,8 @@ class Engine:
 
     # -- commands -----------------------------------------------------------------------
     def start(self, cmd: StartCommand, actor: str, channel: str = "", platform: str = "slack",
-              override: str = "") -> Release:
+              override: str = "", vet: Callable[[Release], str | None] | None = None) -> Release:
+        """`vet`: the policy's last word on the planned release (None: it may start)."""
         if cmd.dry_run:
             return self.plan(cmd, actor)
         if (held := self.freezes.held(cmd.app)) is not None:
@@ -90,6 +91,8 @@ class Engine:
             if busy is not None:
                 raise Refused(refusals.busy(busy))
             release = self.plan(cmd, actor).replace(conversation=channel, platform=platform, override=override)
+            if vet is not None and (why := vet(release)) is not None:
+                raise Refused(why)
             try:
                 self.store.create(release, actor, detail=f"{cmd.strategy} {cmd.app}-{cmd.version}")
             except AppBusy as err:
@@ -125,7 +128,8 @@ class Engine:
         release = self._load(release_id)
         with self._lock(release.app):
             release = self._load(release_id)
-            if expected_version is not None and release.version != expected_version:
+            if expected_version is not None and release.version != expected_version \
+                    and not self._only_votes_since(release, expected_version):
                 raise Refused(refusals.already(release, self.store.first_change_after(release.id, expected_version)))
             event, extra = approvals.counted(self.registry[release.app].rules, release, event, actor,
                                              dict(extra or {}))
@@ -236,6 +240,12 @@ class Engine:
         return {"new_ready": new, "old_ready": old}
 
     # -- internals ----------------------------------------------------------------------
+    def _only_votes_since(self, release: Release, version: int) -> bool:
+        """Only other people's votes on the same stage came since the person saw `version`: their
+        approval is still one more vote for what they saw."""
+        since = [e for e in self.store.audit(release.id) if int(e.get("version", -1)) > version]
+        return release.phase == Phase.WAITING and bool(since) and all(e["action"] == Event.VOTE.value for e in since)
+
     def _load(self, release_id: str) -> Release:
         release = self.store.get(release_id)
         if release is None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Callable, Protocol
 
 from bot.domain.apps import AppSpec
-from bot.domain.model import Phase, Release
+from bot.domain.model import Phase, Release, Stage
+from bot.domain.names import GRAYBOT, SCHEDULER
 
 APPROVER_VERBS = {"approve", "continue"}
+NOT_PEOPLE = {GRAYBOT, SCHEDULER}
 GUARD_VERBS = {"pause", "resume", "rollback"}     # approvers, or the release's requester
 
 
@@ -50,12 +52,22 @@ class Policy:
             return True
         return user in among or any(user in self.group_members(g) for g in among if self.is_group(g))
 
-    @staticmethod
-    def stage_approvers(app: AppSpec, release: Release | None) -> tuple[str, ...]:
-        """apps.yaml `stages: {100: [S0PRODLEADS]}`: who approves the move to that stage."""
-        if release is None or release.next_stage is None:
-            return ()
-        return app.rules.approvers_for(release.next_stage.weight)
+    def stage_refusal(self, app: AppSpec, user: str, stage: Stage, requested_by: str | None,
+                      final: bool = False) -> str | None:
+        """Why `user` may not approve the move to `stage` of `app` (in one cluster), or None:
+        the stage's own approvers (`stages: {W: [...]}`, for every stage at W or above; a wave's
+        last stage counts as 100%, since finishing it retires the old version), else the app's;
+        and never the requester where a second person is required."""
+        who = self.mentions.user(user)
+        group = app.rules.approvers_for(100 if final else stage.weight)
+        if group and not self.is_approver(app, user, group):
+            return (f"{who} may not approve {app.name}'s move to {stage.name}; that stage is approved by "
+                    f"{self._names(app, group)}.")
+        if not group and not self.is_approver(app, user):
+            return f"{who} is not an approver of {app.name}; ask one of {self._names(app)}."
+        if requested_by is not None and not app.requester_can_approve and user == requested_by:
+            return f"{app.name} needs a second person: the requester ({who}) cannot approve their own release."
+        return None
 
     def channel_refusal(self, app: AppSpec, channel: str) -> str | None:
         if app.channels and channel not in app.channels:
@@ -63,35 +75,61 @@ class Policy:
             return f"{app.name} can be released only from {where}."
         return None
 
-    def refusal(self, verb: str, app: AppSpec, user: str, channel: str,
-                release: Release | None = None, check_channel: bool = True) -> str | None:
+    def refusal(self, verb: str, app: AppSpec, user: str, channel: str, release: Release | None = None,
+                check_channel: bool = True, full: bool = False) -> str | None:
         """Why `user` may not do `verb` on `app` from `channel`, or None. In several clusters the
         cluster acted on decides (its `approvers:` override): approving at a wave's end starts
-        the next wave, so that wave's cluster decides."""
+        the next wave, so that wave's cluster decides. `full`: approve --full skips to the last
+        stage, so the approvers of every stage it passes must include the person."""
         app = self._in_cluster(verb, app, release)
         if check_channel and (text := self.channel_refusal(app, channel)) is not None:
             return text
         who = self.mentions.user(user)
         if verb in APPROVER_VERBS:
-            if verb == "approve" and release is not None and release.next_stage is not None and \
-                    (stage_group := self.stage_approvers(app, release)):
-                if not self.is_approver(app, user, stage_group):
-                    return (f"{who} may not approve {app.name}'s move to {release.next_stage.name}; "
-                            f"that stage is approved by {self._names(app, stage_group)}.")
-            elif not self.is_approver(app, user):
-                return f"{who} is not an approver of {app.name}; ask one of {self._names(app)}."
+            for stage, final in self._approved_stages(verb, release, full):
+                if (why := self.stage_refusal(app, user, stage, release.requested_by if release else None, final)):
+                    return why
+            if not self._approved_stages(verb, release, full) and \
+                    (why := self.stage_refusal(app, user, Stage("-", 0, 0, 0), None)) is not None:
+                return why          # no stage ahead (or no release): the app's approvers decide
             if release is not None and not app.requester_can_approve and user == release.requested_by:
                 return (f"{app.name} needs a second person: the requester ({who}) cannot approve "
                         "their own release.")
+        if verb == "resume" and release is not None and (why := self._resume_refusal(app, user, release)):
+            return why
         if verb in GUARD_VERBS and not self.is_approver(app, user) and \
                 (release is None or user != release.requested_by):
             return f"{who} may not {verb} {app.name}: only its approvers or the requester can."
         return None
 
+    @staticmethod
+    def _approved_stages(verb: str, release: Release | None, full: bool) -> list[tuple[Stage, bool]]:
+        """The stages an approval moves the release to, each with whether it is its wave's last:
+        the next one, or (--full) all to the last; at a wave's end, the next wave's first stage."""
+        if verb != "approve" or release is None:
+            return []
+        if release.last and release.next_wave is not None:
+            stages = release.next_wave.stages
+            return [(stages[0], len(stages) == 1)]
+        ahead = range(release.stage + 1, len(release.stages) if full else min(release.stage + 2, len(release.stages)))
+        return [(release.stages[i], i == len(release.stages) - 1) for i in ahead]
+
+    def _resume_refusal(self, app: AppSpec, user: str, release: Release) -> str | None:
+        """A pause by an approver (or an emergency stop-all) holds until an approver resumes."""
+        if release.phase != Phase.PAUSED or release.last_action != "pause" or self.is_approver(app, user):
+            return None
+        by_stop_all = release.reason.startswith("stop-all")
+        if by_stop_all or (release.last_actor not in NOT_PEOPLE and self.is_approver(app, release.last_actor)):
+            what = "an emergency stop-all" if by_stop_all else f"an approver ({self.mentions.user(release.last_actor)})"
+            return (f"{app.name} was paused by {what}; only its approvers can resume it: ask one of "
+                    f"{self._names(app)}.")
+        return None
+
     def start_refusal(self, app: AppSpec, user: str, channel: str, cluster: str | None,
                       waves: tuple[str, ...], check_channel: bool = True) -> str | None:
-        """Anyone in the app's channels may start a release; where the first wave's cluster has
-        its own `approvers:`, starting applies its first stage there, so only they may."""
+        """Before planning: anyone in the app's channels may start a release; where the first
+        wave's cluster has its own `approvers:`, starting applies its first stage there, so only
+        they may. (What the plan says is vetted by `planned_refusal`.)"""
         if check_channel and (text := self.channel_refusal(app, channel)) is not None:
             return text
         first = cluster or (waves or app.placement.waves or app.clusters)[0]
@@ -99,6 +137,40 @@ class Policy:
         if "approvers" in app.placement.override(first) and not self.is_approver(here, user):
             return (f"{self.mentions.user(user)} may not start {app.name} in {first}: its first stage there "
                     f"is approved by {self._names(here)}.")
+        return None
+
+    def planned_refusal(self, app: AppSpec, user: str, release: Release, timed: bool) -> str | None:
+        """Once planned: a first stage that needs approval (all traffic, a strategy of one stage,
+        or a weight listed in `stages`) needs the same people as approving it; and a timer
+        (`--auto`, `--every`, `--at`, `--wave-every`) approves in the starter's name, so the
+        starter must be allowed to approve every stage and wave it would move."""
+        first = app.at(release.waves[0].cluster)
+        stages0 = release.waves[0].stages
+        if stages0[0].weight >= 100 or len(stages0) == 1 or first.rules.approvers_for(stages0[0].weight):
+            if (why := self._alone_refusal(first, user, stages0[0], len(stages0) == 1, "starting it applies")):
+                return why
+        if not timed:
+            return None
+        for index, wave in enumerate(release.waves):
+            here = app.at(wave.cluster)
+            for i in range(0 if index else 1, len(wave.stages)):
+                why = self._alone_refusal(here, user, wave.stages[i], i == len(wave.stages) - 1,
+                                          "a timer would approve in your name")
+                if why:
+                    return why
+        return None
+
+    def _alone_refusal(self, app: AppSpec, user: str, stage: Stage, final: bool, why: str) -> str | None:
+        """One person's command standing in for the approval of `stage`."""
+        if (refused := self.stage_refusal(app, user, stage, requested_by=None, final=final)) is not None:
+            return f"{refused} ({why} {stage.name})"
+        if app.rules.approvals > 1:
+            return (f"{app.name} needs {app.rules.approvals} people to approve {stage.name}, so one command "
+                    f"cannot ({why} it): start with a smaller first step and without timers, and let "
+                    "the approvers approve each stage")
+        if not app.requester_can_approve:
+            return (f"{app.name} needs a second person to approve {stage.name}, and the requester cannot ({why} "
+                    "it): start with a smaller first step and without timers")
         return None
 
     @staticmethod

@@ -103,15 +103,17 @@ def policy(engine: Engine, cmd: PolicyCommand, actor: str, may: May | None = Non
 
 
 def execute(engine: Engine, cmd: Command, actor: str, channel: str = "", platform: str = "slack",
-            expected_version: int | None = None, may: May | None = None, override: str = "") -> Reply:
-    """`override`: the note of an operator who bypassed the policy (kept on a release it starts)."""
+            expected_version: int | None = None, may: May | None = None, override: str = "",
+            vet: Callable[[Release], str | None] | None = None) -> Reply:
+    """`override`: the note of an operator who bypassed the policy (kept on a release it starts);
+    `vet`: the policy's word on a planned release before it starts."""
     try:
         if isinstance(cmd, QueryCommand):
             return query(engine, cmd)
         if isinstance(cmd, PolicyCommand):
             return policy(engine, cmd, actor, may)
         if isinstance(cmd, StartCommand):
-            release = engine.start(cmd, actor, channel=channel, platform=platform, override=override)
+            release = engine.start(cmd, actor, channel=channel, platform=platform, override=override, vet=vet)
             if cmd.dry_run:
                 return Reply(text.plan_text(release, dry_run=True), release=release)
             return Reply(text.plan_text(release), release=release, changes=True)

@@ -55,6 +55,9 @@ def _why_not(release: Release, event: Event) -> str:
     return f"{event.value} does not apply while the release is {phase.value}"
 
 
+# the pauses `continue` may go past: a gate that failed (auto-rollback off) or had no data
+HELD_BY_GATE = {Event.GATE_HELD.value, Event.GATE_INCONCLUSIVE.value}
+
 # events after which no timer may advance the release (the timer belonged to the old state)
 KEEPS_TIMER = {Event.SCHEDULE, Event.STAGE_HEALTHY, Event.RESUME, Event.VOTE}
 
@@ -74,6 +77,10 @@ def transition(release: Release, event: Event, actor: str, reason: str = "",
     same change; its `to_wave` (WAVE_ROLLED_BACK: the wave to undo next) is an argument, not a field."""
     if release.phase not in ALLOWED[event]:
         raise IllegalTransition(_why_not(release, event))
+    if event == Event.OVERRIDE and release.last_action not in HELD_BY_GATE:
+        raise IllegalTransition(f"release {release.id} was paused by {release.last_actor or 'a person'}, not "
+                                "held by a gate: continue turns a stage's checks off, so it is only for a gate "
+                                "that failed or had no data; resume it instead")
     extra = dict(extra or {})
     to_wave = extra.pop("to_wave", None)
     changes: dict = {}

@@ -40,7 +40,9 @@ class Rules:
     webhooks: tuple[tuple[str, tuple[Webhook, ...]], ...] = ()
 
     def approvers_for(self, weight: int) -> tuple[str, ...]:
-        return next((ids for w, ids in self.stage_approvers if w == weight), ())
+        """`stages: {W: [...]}` applies to every stage at weight W or above (the highest W that
+        does), so steps that avoid the listed weight (10, 99, 100 past a `90:`) cannot skip it."""
+        return next((ids for w, ids in sorted(self.stage_approvers, reverse=True) if w <= weight), ())
 
     def hooks(self, kind: str) -> tuple[Webhook, ...]:
         return next((hooks for k, hooks in self.webhooks if k == kind), ())

@@ -17,8 +17,8 @@ LEADS = "S0PRODLEADS"
 
 def policy_doc(**rules) -> dict:
     doc = apps_yaml()
-    doc["apps"]["user"].update(approvers=["U0ALICE", "U0BOB", "U0CAROL", LEADS], requester_can_approve=False,
-                               **rules)
+    doc["apps"]["user"].update(dict(dict(approvers=["U0ALICE", "U0BOB", "U0CAROL", LEADS], requester_can_approve=False),
+                                    **rules))
     return doc
 
 

@@ -57,7 +57,9 @@ def test_buttons_fit_the_phase(phase, buttons):
 def test_button_value_round_trips():
     r = release(Phase.WAITING, 2).replace(version=7)
     value = to_dicts(release_blocks(r))[-1]["elements"][0]["value"]
-    assert parse_button_value(value) == (r.id, 2, 7)
+    assert parse_button_value(value, "approve") == (r.id, 2, 7)
+    with pytest.raises(ValueError, match="does not verify for 'continue'"):
+        parse_button_value(value, "continue")           # the action is signed too
 
 
 def test_the_message_shows_the_router_and_the_match_rule():
