@@ -19,6 +19,7 @@ from bot.language.text import stage_marks, when
 
 from . import wave_blocks
 from .mention import who as _who
+from .mrkdwn import plain
 
 ICON = {"done": ":white_check_mark:", "current": ":arrow_forward:", "next": ":white_circle:"}
 PHASE_ICON = {Phase.PENDING: ":hourglass:", Phase.PROGRESSING: ":arrows_counterclockwise:",
@@ -72,7 +73,7 @@ def _buttons(release: Release, key: bytes) -> list[ButtonElement]:
     if release.phase == Phase.PAUSED and gate_hold(release):
         buttons.append(ButtonElement(text="Continue anyway", action_id="continue", value=value("continue"),
                                      confirm=ConfirmObject(title="Continue past the gate?",
-                                                           text=_clip(f"The gate said: {release.reason}", 300),
+                                                           text=_clip(f"The gate said: {plain(release.reason)}", 300),
                                                            confirm="Continue", deny="Cancel")))
     elif release.phase == Phase.PAUSED:
         buttons.append(ButtonElement(text="Resume", action_id="resume", value=value("resume"), style="primary"))
@@ -139,7 +140,7 @@ def release_blocks(release: Release, live: dict | None = None, key: bytes = b"")
               MarkdownTextObject(text=f"*Stage*\n{wave}{release.stage + 1}/{len(release.stages)}: "
                                       f"{release.current.name}"),
               MarkdownTextObject(text=f"*Image*\n`{_clip(release.image, 200)}`"),
-              MarkdownTextObject(text=f"*Requested by*\n<@{release.requested_by}>")]
+              MarkdownTextObject(text=f"*Requested by*\n{_who(release.requested_by)}")]
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_clip(title, 150))),
                            SectionBlock(fields=fields),
                            SectionBlock(text=MarkdownTextObject(text=stage_lines(release, live)))]
@@ -148,9 +149,9 @@ def release_blocks(release: Release, live: dict | None = None, key: bytes = b"")
                                                                          SECTION_LIMIT))))
     gate = gate_text(release)
     if release.reason:
-        gate += f"\n*Reason:* {release.reason}"
+        gate += f"\n*Reason:* {plain(release.reason)}"
     if release.override:
-        gate += f"\n:warning: *Started past the release policy:* {release.override}"
+        gate += f"\n:warning: *Started past the release policy:* {plain(release.override)}"
     context = [MarkdownTextObject(text=_clip(gate, 2900))]
     if release.command.match or release.origin.get("router") not in (None, "replicas"):
         context.append(MarkdownTextObject(text=_clip(_routing(release), 2900)))
@@ -201,7 +202,9 @@ def to_dicts(blocks: list[Block]) -> list[dict]:
 
 
 def event_text(release: Release, what: str, detail: str) -> str:
-    """One thread reply per event: who did what, and why (and where, when it names a cluster)."""
+    """One thread reply per event: who did what, and why (and where, when it names a cluster).
+    The detail is free text (evidence, reasons): plain, one line (the hand-back YAML keeps its lines)."""
+    detail = plain(detail, one_line=what != "gitops_handback")
     return _clip(wave_blocks.where(release) + (wave_blocks.event_words(release, what, detail)
                                                or _event_words(release, what, detail)), 2900)
 
@@ -219,11 +222,11 @@ def _event_words(release: Release, what: str, detail: str) -> str:
         "resume": f"{actor} resumed the release",
         "rollback": f":rewind: {actor} started a rollback" + (f": {detail}" if detail else ""),
         "gate_failed": f":rotating_light: gate failed: {detail}; rolling back automatically "
-                       f"(<@{release.requested_by}>)",
+                       f"({_who(release.requested_by)})",
         "gate_inconclusive": f":warning: gate inconclusive: {detail}; paused for a human decision "
-                             f"(<@{release.requested_by}>)",
+                             f"({_who(release.requested_by)})",
         "gate_held": f":rotating_light: gate failed: {detail}; auto-rollback is off, so the release "
-                     f"is paused for a decision (<@{release.requested_by}>)",
+                     f"is paused for a decision ({_who(release.requested_by)})",
         "override": f"{actor} continued past the gate at *{release.current.name}*",
         "schedule": (f":snowflake: {detail}" if release.last_actor == SCHEDULER and " is frozen until " in detail
                      else (f":alarm_clock: {actor} approved; " if release.last_actor != SCHEDULER else
@@ -232,7 +235,7 @@ def _event_words(release: Release, what: str, detail: str) -> str:
                 f"{vote_text(release).split('; ')[-1] if vote_text(release) else 'waiting for more approvals'}",
         "rollback_done": f":leftwards_arrow_with_hook: rollback finished: {release.from_version} "
                          "serves everything",
-        "rollback_failed": f":x: rollback failed: {detail} (<@{release.requested_by}>)",
+        "rollback_failed": f":x: rollback failed: {detail} ({_who(release.requested_by)})",
         "finished": f":tada: {release.to_version} serves everything; {release.from_version} retired",
         "gitops_handback": f":arrows_counterclockwise: {release.app} is managed from Git: commit this, or the "
                            f"controller will put the old version back:\n```{detail}```",

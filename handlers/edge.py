@@ -15,6 +15,8 @@ from bot.core.requests import Request, Said, Tone
 from bot.domain.apps import Registry
 from bot.runtime.inbox import Inbox
 
+from .mrkdwn import plain
+
 log = logging.getLogger("graybot.edge")
 MARK = {Tone.REFUSED: ":no_entry:", Tone.WARNING: ":warning:", Tone.FAILED: ":x:", Tone.RESUMED: ":recycle:",
         Tone.STOPPED: ":octagonal_sign:", Tone.FROZEN: ":snowflake:", Tone.UNFROZEN: ":sunny:",
@@ -23,8 +25,8 @@ MARK = {Tone.REFUSED: ":no_entry:", Tone.WARNING: ":warning:", Tone.FAILED: ":x:
 
 def slack_text(said: Said) -> str:
     """A neutral answer as Slack mrkdwn: the tone's emoji, or a code block."""
-    if said.tone == Tone.CODE:
-        return f"```{said.text}```"
+    if said.tone == Tone.CODE:          # status, plan, list: reasons inside stay text, the block stays closed
+        return f"```{plain(said.text, one_line=False)}```"
     mark = MARK.get(said.tone)
     return f"{mark} {said.text}" if mark else said.text
 

@@ -89,6 +89,9 @@ class MetricGate:
             return Verdict(INCONCLUSIVE, f"{metric.name}: {err}")
         if value is None or math.isnan(value):
             return Verdict(INCONCLUSIVE, f"{metric.name}: no data for `{text}`")
+        if math.isinf(value):            # -Inf under a max, +Inf over a min: not a measurement
+            return Verdict(INCONCLUSIVE, f"{metric.name} = {value} (not a finite number) for `{text}`: "
+                                         "guard the query against dividing by zero")
         return judge(metric, value)
 
     def traffic(self, app: AppSpec, release: Release) -> Verdict | None:

@@ -5,6 +5,8 @@ which asks whether the canary's values are larger than stable's beyond chance (s
 implementation; p < 0.05 fails). Too few samples, or no data for either side, is inconclusive."""
 from __future__ import annotations
 
+import math
+
 import statistics
 
 from scipy.stats import mannwhitneyu
@@ -59,4 +61,8 @@ def compare(metric: Metric, provider, canary_query: str, stable_query: str) -> V
     missing = [side for side, v in (("canary", canary), ("stable", stable)) if v is None or v != v]
     if missing:
         return Verdict(INCONCLUSIVE, f"{metric.name}: no data for the {' and '.join(missing)} version")
+    assert canary is not None and stable is not None
+    if not (math.isfinite(canary) and math.isfinite(stable)):
+        return Verdict(INCONCLUSIVE, f"{metric.name}: canary {canary} vs stable {stable} is not a comparison of "
+                                     "finite numbers: guard the query against dividing by zero")
     return by_values(metric, canary, stable)

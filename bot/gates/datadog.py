@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
+
+from bot.adapters.outbound import Unanswered, call
 
 from . import ProviderError
 
@@ -25,20 +25,25 @@ class Datadog:
             raise ProviderError("Datadog needs DATADOG_URL, DATADOG_API_KEY and DATADOG_APP_KEY")
         now = int(time.time())
         args = urllib.parse.urlencode({"from": now - seconds, "to": now, "query": query})
-        req = urllib.request.Request(f"{self.url}/api/v1/query?{args}", headers={
-            "DD-API-KEY": self.api_key, "DD-APPLICATION-KEY": self.app_key, "Accept": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                body = json.load(resp)
-        except urllib.error.HTTPError as err:
-            raise ProviderError(f"Datadog answered {err.code} ({err.read()[:200].decode('utf-8', 'replace')})") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise ProviderError(f"Datadog query failed ({exc})") from None
+            answer = call(f"{self.url}/api/v1/query?{args}", self.timeout, headers={
+                "DD-API-KEY": self.api_key, "DD-APPLICATION-KEY": self.app_key, "Accept": "application/json"})
+        except Unanswered as err:
+            raise ProviderError(f"Datadog query failed ({err})") from None
+        if not 200 <= answer.status < 300:
+            raise ProviderError(f"Datadog answered {answer.status} ({answer.body[:200].decode('utf-8', 'replace')})")
+        try:
+            body = json.loads(answer.body)
+        except ValueError:
+            raise ProviderError("Datadog answered without JSON") from None
         if body.get("status") not in (None, "ok") or body.get("error"):
             raise ProviderError(f"Datadog refused the query ({body.get('error', body.get('status'))})")
         series = body.get("series") or []
         if not series:
             return []
+        if len(series) > 1:
+            raise ProviderError(f"{len(series)} series answered `{query}`; a gate judges one number: aggregate "
+                                "the query (sum:, max: or avg: without `by {...}`)")
         return [float(v) for _, v in series[0].get("pointlist") or [] if v is not None]
 
     def value(self, query: str) -> float | None:

@@ -1,13 +1,23 @@
-"""The Prometheus provider: instant queries over the HTTP API (`/api/v1/query`), stdlib HTTP."""
+"""The Prometheus provider: instant and range queries over the HTTP API (`/api/v1/query`,
+`/api/v1/query_range`), each call with one deadline for the whole answer (bot/adapters/outbound.py).
+A gate judges one number: a query answering several series is refused as inconclusive, saying how
+to aggregate it, never judged by whichever series came first."""
 from __future__ import annotations
 
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
+
+from bot.adapters.outbound import Unanswered, call
 
 from . import ProviderError
+
+
+def one_series(result: list, query: str) -> list:
+    if len(result) > 1:
+        raise ProviderError(f"{len(result)} series answered `{query}`; a gate judges one number: aggregate "
+                            "the query (sum(...), max(...) or avg(...) by nothing)")
+    return result
 
 
 class Prometheus:
@@ -16,43 +26,40 @@ class Prometheus:
     def __init__(self, url: str = "", timeout: float = 5.0):
         self.url, self.timeout = url.rstrip("/"), timeout
 
-    def _result(self, text: str) -> list:
-        data = urllib.parse.urlencode({"query": text}).encode()
-        req = urllib.request.Request(self.url + "/api/v1/query", data=data,
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-            body = json.load(resp)
+    def _post(self, path: str, form: dict[str, str]) -> dict:
+        try:
+            answer = call(self.url + path, self.timeout, method="POST", body=urllib.parse.urlencode(form).encode(),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        except Unanswered as err:
+            raise ProviderError(str(err)) from None
+        try:
+            body = json.loads(answer.body)
+        except ValueError:
+            raise ProviderError(f"Prometheus answered {answer.status} without JSON") from None
         if body.get("status") != "success":
-            raise ValueError(body.get("error", "query failed"))
-        result = body["data"]["result"]
-        if body["data"]["resultType"] == "scalar":
-            return [{"value": result}]
-        return result
+            raise ProviderError(f"query failed ({body.get('error', answer.status)})")
+        return body["data"]
 
     def samples(self, query: str, window: int, step: int) -> list[float]:
         if not self.url:
             raise ProviderError("no PROMETHEUS_URL is configured")
         end = time.time()
-        data = urllib.parse.urlencode({"query": query, "start": f"{end - window:.3f}", "end": f"{end:.3f}",
-                                       "step": str(step)}).encode()
-        req = urllib.request.Request(self.url + "/api/v1/query_range", data=data,
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        data = self._post("/api/v1/query_range", {"query": query, "start": f"{end - window:.3f}",
+                                                   "end": f"{end:.3f}", "step": str(step)})
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                body = json.load(resp)
-            if body.get("status") != "success":
-                raise ValueError(body.get("error", "query failed"))
-            result = body["data"]["result"]
+            result = one_series(data["result"], query)
             values = [float(v) for _, v in result[0]["values"]] if result else []
-        except (urllib.error.URLError, OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ProviderError(f"range query failed ({exc})") from None
         return [v for v in values if v == v]      # NaN steps (no requests) carry no sample
 
     def value(self, query: str) -> float | None:
         if not self.url:
             raise ProviderError("no PROMETHEUS_URL is configured")
+        data = self._post("/api/v1/query", {"query": query})
         try:
-            result = self._result(query)
+            result = [{"value": data["result"]}] if data["resultType"] == "scalar" else data["result"]
+            result = one_series(result, query)
             return float(result[0]["value"][1]) if result else None
-        except (urllib.error.URLError, OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ProviderError(f"query failed ({exc})") from None

@@ -5,8 +5,8 @@ number: `items.0.value`). Stdlib HTTP."""
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
+
+from bot.adapters.outbound import Unanswered, call, shown
 
 from . import ProviderError
 
@@ -31,20 +31,22 @@ class Web:
     def value(self, query: str) -> float | None:
         url, _, path = query.partition("#")
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json"}),
-                                        timeout=self.timeout) as resp:
-                doc = json.load(resp)
-        except urllib.error.HTTPError as err:
-            raise ProviderError(f"{url} answered {err.code}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise ProviderError(f"{url} failed ({exc})") from None
+            answer = call(url, self.timeout, headers={"Accept": "application/json"})
+        except Unanswered as err:
+            raise ProviderError(str(err)) from None
+        if not 200 <= answer.status < 300:
+            raise ProviderError(f"{shown(url)} answered {answer.status}")
+        try:
+            doc = json.loads(answer.body)
+        except ValueError:
+            raise ProviderError(f"{shown(url)} did not answer JSON") from None
         found = read_path(doc, path)
         if found is None:
             return None
         try:
             return float(found)
         except (TypeError, ValueError):
-            raise ProviderError(f"{url}: {path or 'the answer'} is {found!r}, not a number") from None
+            raise ProviderError(f"{shown(url)}: {path or 'the answer'} is not a number") from None
 
     def samples(self, query: str, window: int, step: int) -> list[float]:
         raise ProviderError("the web provider reads one value; use max_ratio or max_delta, not a test")

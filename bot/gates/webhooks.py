@@ -3,15 +3,15 @@ a moment of the release (apps.yaml `webhooks:`): `pre-rollout` before anything c
 check), `pre-promotion` before each later stage with the previous stage's pods serving (smoke or
 load tests against `APP-VERSION`), `post-rollout` after success, `rollback` after a rollback, and
 `gitops` after the success of a GitOps-managed app, with `handback`: what Git must now hold.
-A 2xx passes; any other answer fails with its first line as evidence; no answer within the
-hook's timeout is inconclusive (the release pauses and a person decides). Stdlib HTTP."""
+A 2xx passes; any other answer fails with its first line as evidence (a redirect is not
+followed: it fails naming its Location); no whole answer within the hook's timeout is
+inconclusive (the release pauses and a person decides). The evidence names the hook by scheme,
+host and path only (bot/adapters/outbound.py)."""
 from __future__ import annotations
 
 import json
-import socket
-import urllib.error
-import urllib.request
 
+from bot.adapters.outbound import Unanswered, call, shown
 from bot.domain.model import Release
 from bot.domain.rules import Webhook
 
@@ -43,19 +43,18 @@ class WebhookGate:
 
     def call(self, hook: Webhook, kind: str, release: Release, extra: dict | None = None) -> Verdict:
         body = json.dumps(dict(payload(kind, release, release.cluster or self.cluster), **(extra or {}))).encode()
-        req = urllib.request.Request(hook.url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "graybot"})
+        where = f"{kind} webhook {shown(hook.url)}"
         try:
-            with urllib.request.urlopen(req, timeout=hook.timeout) as resp:
-                return Verdict(PASS, f"{kind} webhook {hook.url}: {resp.status}")
-        except urllib.error.HTTPError as err:
-            return Verdict(FAIL, f"{kind} webhook {hook.url} answered {err.code}: {_first_line(err.read())}")
-        except (TimeoutError, socket.timeout):
-            return Verdict(INCONCLUSIVE, f"{kind} webhook {hook.url} did not answer within {hook.timeout}s")
-        except urllib.error.URLError as err:
-            if isinstance(err.reason, (TimeoutError, socket.timeout)):
-                return Verdict(INCONCLUSIVE, f"{kind} webhook {hook.url} did not answer within {hook.timeout}s")
-            return Verdict(FAIL, f"{kind} webhook {hook.url} could not be reached: {err.reason}")
+            answer = call(hook.url, hook.timeout, method="POST", body=body,
+                          headers={"Content-Type": "application/json"})
+        except Unanswered as err:
+            return Verdict(INCONCLUSIVE if err.timed_out else FAIL, f"{kind} webhook {err}")
+        if 200 <= answer.status < 300:
+            return Verdict(PASS, f"{where}: {answer.status}")
+        if 300 <= answer.status < 400:
+            return Verdict(FAIL, f"{where} answered {answer.status}, a redirect to {shown(answer.location)}; "
+                                 "gate calls do not follow redirects: point the hook at its final URL")
+        return Verdict(FAIL, f"{where} answered {answer.status}: {_first_line(answer.body)}")
 
     def run(self, kind: str, hooks: tuple[Webhook, ...], release: Release, extra: dict | None = None) -> Verdict:
         """Every hook in turn; the first that does not pass decides."""

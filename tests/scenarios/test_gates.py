@@ -105,7 +105,8 @@ def test_unreachable_prometheus_pauses_as_inconclusive(gw):
     w = gw(metric_apps(), prometheus="http://127.0.0.1:9")
     r = w.start("canary user-v2 10%")
     held = wait_until(lambda: (x := w.store.get(r.id)).phase == Phase.PAUSED and x, timeout=30)
-    assert "error-rate: query failed" in held.reason and held.last_action == "gate_inconclusive"
+    assert "error-rate: http://127.0.0.1:9/api/v1/query could not be reached" in held.reason
+    assert held.last_action == "gate_inconclusive"
     assert w.replicas("user-v2") == 1
 
 
