@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bot.domain.apps import AppSpec
 from bot.domain.metrics import Metric
 from bot.domain.rules import Webhook
 from bot.gates import FAIL, INCONCLUSIVE, PASS, MetricGate
@@ -96,7 +95,6 @@ def test_credentials_in_a_url_are_sent_as_basic_auth_and_never_shown(server):
 
 def gate_with(server: str, answer: dict, **bounds) -> tuple[str, str]:
     Misbehaving.prometheus_answer = answer
-    app = AppSpec(name="user", image="x:{version}")
     verdict = MetricGate({"prometheus": Prometheus(server)})._fixed(Metric("error-rate", "errors", **bounds),
                                                                     Prometheus(server), "errors")
     return verdict.result, verdict.evidence
