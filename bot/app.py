@@ -102,8 +102,8 @@ class Graybot:
             telemetry.CLUSTER_UP.labels(cluster=name).set(0 if name in down else 1)
         return telemetry.exposition()
 
-    def http_server(self, host: str = "0.0.0.0", port: int = 3000) -> SlackHTTPServer:
-        return SlackHTTPServer((host, port), self.bolt, self.health, self.metrics_text)
+    def http_server(self, host: str = "0.0.0.0", port: int = 3000, slack_events: bool = True) -> SlackHTTPServer:
+        return SlackHTTPServer((host, port), self.bolt, self.health, self.metrics_text, slack_events=slack_events)
 
     def connect_socket(self, app_token: str):
         """Socket Mode: open the WebSocket to Slack (handlers/socket.py); `.close()` ends it."""
@@ -153,7 +153,7 @@ def socket_mode(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> 
         raise SystemExit("Socket Mode needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
     catch_interrupts()
     bot = build(settings).start()
-    server = bot.http_server(host, port)
+    server = bot.http_server(host, port, slack_events=False)     # the probes and /metrics only
     server.serve_in_thread()
     handler = bot.connect_socket(settings.slack_app_token)
     log.info("graybot connected in Socket Mode; health on http://%s:%d/healthz", host, port)

@@ -98,12 +98,22 @@ def load_registry(path: str | os.PathLike) -> Registry:
     return parse_registry(doc, Path(path).resolve().parent)
 
 
+PLACEHOLDERS = ("REPLACE-ME", "REPLACE_ME", "CHANGE-ME", "CHANGEME", "changeme", "secret", "xxx")
+
+
+def is_placeholder(secret: str) -> bool:
+    return secret.strip() in PLACEHOLDERS or "REPLACE" in secret.upper() or len(secret.strip()) < 8
+
+
 def startup_problems(settings: Settings, registry: Registry, slack_http: bool = False) -> list[str]:
     """What the environment lacks for this registry: found at start and by check-config, never
     at stage 1 of a release."""
     problems = []
     if slack_http and not settings.slack_signing_secret:
         problems.append("SLACK_SIGNING_SECRET is not set: every Slack request would be refused")
+    elif slack_http and is_placeholder(settings.slack_signing_secret):
+        problems.append("SLACK_SIGNING_SECRET is a placeholder (from the example Secret): anyone who can reach "
+                        "graybot could sign requests with it; set the app's signing secret")
     needs = {"prometheus": [("PROMETHEUS_URL", settings.prometheus_url)],
              "datadog": [("DATADOG_API_KEY", settings.datadog_api_key), ("DATADOG_APP_KEY", settings.datadog_app_key)],
              "web": []}

@@ -26,8 +26,12 @@ IDLE_TIMEOUT = 15                   # seconds a connection may sit without a req
 class GraybotWSGI:
     """Routes the probes and the metrics beside Bolt, and counts requests in flight."""
 
-    def __init__(self, bolt: App, health: Callable[[], dict], metrics: Callable[[], bytes]):
+    def __init__(self, bolt: App, health: Callable[[], dict], metrics: Callable[[], bytes],
+                 slack_events: bool = True):
+        """`slack_events` False (Socket Mode: Slack's events come over the WebSocket): only the
+        probes and the metrics are served; /slack/events is not there to be tried."""
         self.slack = SlackRequestHandler(bolt, path="/slack/events")
+        self.slack_events = slack_events
         self.health, self.metrics = health, metrics
         self.inflight = 0
         self._lock = threading.Lock()
@@ -49,7 +53,7 @@ class GraybotWSGI:
                           json.dumps(report).encode(), "application/json")
         if method == "GET" and path == "/metrics":
             return _reply(start_response, "200 OK", self.metrics(), "text/plain; version=0.0.4")
-        if path != "/slack/events":
+        if path != "/slack/events" or not self.slack_events:
             return _reply(start_response, "404 Not Found", b"not found", "text/plain")
         if method != "POST":
             return _reply(start_response, "405 Method Not Allowed", b"POST only", "text/plain")
@@ -71,8 +75,8 @@ def _reply(start_response, status: str, body: bytes, content_type: str) -> list[
 
 class SlackHTTPServer:
     def __init__(self, address: tuple[str, int], bolt: App, health: Callable[[], dict],
-                 metrics: Callable[[], bytes], threads: int = 16):
-        self.app = GraybotWSGI(bolt, health, metrics)
+                 metrics: Callable[[], bytes], threads: int = 16, slack_events: bool = True):
+        self.app = GraybotWSGI(bolt, health, metrics, slack_events)
         self.server = create_server(self.app, host=address[0], port=address[1], threads=threads,
                                     max_request_body_size=MAX_BODY, channel_timeout=IDLE_TIMEOUT,
                                     connection_limit=512, ident="graybot", expose_tracebacks=False,

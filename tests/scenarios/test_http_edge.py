@@ -135,3 +135,35 @@ def test_hostile_bodies_never_get_a_5xx_nor_change_anything(sw, body, signed, co
     assert resp.status < 500, (resp.status, body[:80])
     assert state(sw) == before or all(k.startswith("graybot:inbox") for k in set(state(sw)) - set(before))
     assert sw.world.kube.deployment("default", "user-v2") is None
+
+
+def test_a_request_stamped_in_the_future_is_refused_and_changes_nothing(sw):
+    from sandbox.slack import slash_command_body
+
+    before = state(sw)
+    body = slash_command_body("canary user-v2 10%", "U0ALICE")
+    resp = sw.post(body, headers=signature_headers(SECRET, body, timestamp=int(time.time()) + 290))
+    assert resp.status == 401 and state(sw) == before and sw.world.store.active_for("user") is None
+
+
+def test_the_replay_guard_remembers_a_signature_until_its_own_window_ends(sw):
+    from sandbox.slack import slash_command_body
+
+    body = slash_command_body("status user", "U0ALICE")
+    stamp = int(time.time()) - 100                   # signed 100 s ago: the window has 210 s left
+    assert sw.post(body, headers=signature_headers(SECRET, body, timestamp=stamp)).status == 200
+    signature = signature_headers(SECRET, body, timestamp=stamp)["X-Slack-Signature"]
+    ttl = sw.conn.ttl(f"graybot:seen:{signature}")
+    assert 200 <= ttl <= 211
+
+
+def test_a_signed_click_without_a_user_is_a_400(sw):
+    import json
+    from urllib.parse import urlencode
+
+    before = state(sw)
+    payload = {"type": "block_actions", "actions": [{"action_id": "approve", "value": "{}"}],
+               "channel": {"id": "C0RELEASE"}, "container": {"message_ts": "1.0"}}
+    body = urlencode({"payload": json.dumps(payload)})
+    resp = sw.post(body)
+    assert resp.status == 400 and state(sw) == before

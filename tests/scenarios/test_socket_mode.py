@@ -109,3 +109,14 @@ def test_disconnect_then_reconnect_loses_nothing_and_handles_nothing_twice(bots)
 def test_healthz_is_served_in_socket_mode(bots):
     resp = bots.http.request("GET", bots.url + "/healthz", timeout=2)
     assert resp.status == 200 and b'"redis": true' in resp.data
+
+
+def test_socket_mode_serves_no_slack_events_over_http(bots):
+    from sandbox.slack import signature_headers, slash_command_body
+    from tests.kit.processes import SECRET
+
+    body = slash_command_body("canary user-v2 10%", "U0ALICE")   # signed right: HTTP is just not the way in
+    resp = bots.http.request("POST", bots.url + "/slack/events", body=body.encode(), timeout=2,
+                             headers=dict(signature_headers(SECRET, body),
+                                          **{"Content-Type": "application/x-www-form-urlencoded"}))
+    assert resp.status == 404 and bots.world.store.active_for("user") is None

@@ -142,3 +142,15 @@ def test_ids_that_are_not_slack_ids_are_a_mistake_for_the_slack_edge(tmp_path):
         "apps.user.channels: must be a list of Slack channel IDs (C...), not 'general'",
         "apps.user.approvers: must be a list of Slack user or user-group IDs (U..., S...), not 'alice'",
         "apps.user.stages.100: must be a list of Slack user or user-group IDs (U..., S...), not 'bob'"]
+
+
+@pytest.mark.parametrize("secret", ["REPLACE-ME", "changeme", "short"])
+def test_a_placeholder_signing_secret_refuses_http_mode(tmp_path, secret):
+    from bot.config import Settings, startup_problems
+
+    path = tmp_path / "apps.yaml"
+    path.write_text(yaml.safe_dump({"apps": {"user": {"image": "x:{version}"}}}))
+    problems = startup_problems(Settings(slack_signing_secret=secret), load_registry(path), slack_http=True)
+    assert problems and "SLACK_SIGNING_SECRET is a placeholder" in problems[0]
+    assert startup_problems(Settings(slack_signing_secret="8f14e45fceea167a5a36dedd4bea2543"), load_registry(path),
+                            slack_http=True) == []
