@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
+from .runtime import logs
 from .runtime.lifecycle import catch_interrupts, wait_for_interrupt
 
 
@@ -239,8 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(args.verbose)
     return args.run(args)
 
 
