@@ -127,12 +127,24 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry,
                            button_key=key)
     runner.duties.append(edge.inbox.recover)      # the leader carries out what dead processes acked
+    runner.duties.append(lambda: relay_notices(core))   # and tells what the CLI did
     core.engine.listeners += [messages.on_change,
                               lambda release, what, detail: telemetry.record_change(what, release.last_actor)]
     guard.register(bolt, edge)
     commands.register(bolt, edge)
     actions.register(bolt, edge)
     return Graybot(core, bolt, edge, messages, runner, bolt_pool)
+
+
+def relay_notices(core: Core) -> int:
+    """Changes made from a terminal (`graybot release`), told in each release's thread and live
+    message as the bot's own are."""
+    told = 0
+    for release_id, what, detail in core.edge_state.notices_take():
+        if (release := core.store.get(release_id)) is not None:
+            core.engine.announce(release, what, detail)
+            told += 1
+    return told
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

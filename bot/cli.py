@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
+from .domain.names import IDENTITY
 from .runtime import logs
 from .runtime.lifecycle import catch_interrupts, wait_for_interrupt
 
@@ -103,6 +105,8 @@ def _release(args: argparse.Namespace) -> int:
     core.engine.listeners.append(
         lambda release, what, detail: print(f"  {what.replace('_', ' ')}: stage {release.current.name}"
                                             f" -> {release.phase.value}" + (f" ({detail})" if detail else "")))
+    core.engine.listeners.append(        # the release's thread tells what was done from here, too
+        lambda release, what, detail: core.edge_state.notice_add(release.id, what, detail))
     desk = Desk(core.engine, Policy(), core.edge_state)
     said = desk.command(Request("command", f"graybot release {words}", actor, "", platform="cli", text=words),
                         override=args.override_policy or "")
@@ -118,19 +122,24 @@ def _release(args: argparse.Namespace) -> int:
 
 
 RESERVED_IDENTITIES = ("graybot", "scheduler")
+CHAT_ID = re.compile(r"^[UWSCGDB][A-Z0-9]{2,}$")
 
 
 def cli_identity() -> tuple[str, str]:
-    """(who the CLI acts as, why it cannot): GRAYBOT_CLI_USER, else the OS user. graybot's own
-    names are refused: an action must never look like the bot's or a timer's."""
+    """(who the CLI acts as, why it cannot): `cli:NAME`, NAME from GRAYBOT_CLI_USER or the OS
+    user; apps.yaml names CLI approvers so (`approvers: [U0ALICE, "cli:alice"]`). A terminal
+    cannot pass for a chat user (a name shaped like a chat ID) nor for graybot or a timer."""
     import getpass
     import os
 
-    who = os.environ.get("GRAYBOT_CLI_USER", "").strip() or getpass.getuser()
-    if who.lower() in RESERVED_IDENTITIES:
-        return who, (f"GRAYBOT_CLI_USER={who!r} is one of graybot's own names ({', '.join(RESERVED_IDENTITIES)}); "
-                     "act as yourself")
-    return who, ""
+    name = os.environ.get("GRAYBOT_CLI_USER", "").strip() or getpass.getuser()
+    if name.lower() in RESERVED_IDENTITIES:
+        return name, (f"GRAYBOT_CLI_USER={name!r} is one of graybot's own names ({', '.join(RESERVED_IDENTITIES)}); "
+                      "act as yourself")
+    if CHAT_ID.match(name) or not IDENTITY.match(f"cli:{name}"):
+        return name, (f"GRAYBOT_CLI_USER={name!r} looks like a chat user's ID; the CLI acts under its own names: "
+                      "set your own name, and list it as cli:NAME in apps.yaml's approvers")
+    return f"cli:{name}", ""
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -66,7 +66,8 @@ SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 def slack_id_problems(registry: Registry) -> list[str]:
     """apps.yaml names people, groups and channels by Slack ID (a user U..., a group S..., a
-    channel C...): a name like `alice` would never match anyone, so it is a config mistake."""
+    channel C...): a name like `alice` would never match anyone, so it is a config mistake
+    (`cli:alice` names someone acting from a terminal)."""
     problems = []
     for app in registry.values():
         where = f"apps.{app.name}"
@@ -78,6 +79,6 @@ def slack_id_problems(registry: Registry) -> list[str]:
                    "user or user-group IDs (U..., S...)")
                   for cluster in app.clusters if "approvers" in app.placement.override(cluster)]
         for spot, ids, shape, what in named:
-            if bad := [i for i in ids if not shape.match(i)]:
+            if bad := [i for i in ids if not shape.match(i) and not i.startswith("cli:")]:
                 problems.append(f"{spot}: must be a list of Slack {what}, not {', '.join(map(repr, bad))}")
     return problems

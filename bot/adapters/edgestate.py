@@ -56,6 +56,18 @@ class EdgeState:
         self.r.xdel(keys.inbox(), mine)
         return None
 
+    # -- notices: what a process without a chat edge (the CLI) did, for the edge to tell ------
+    def notice_add(self, release_id: str, what: str, detail: str) -> None:
+        self.r.xadd(keys.notices(), {"release": release_id, "what": what, "detail": detail},
+                    maxlen=10_000, approximate=True)
+
+    def notices_take(self, limit: int = 100) -> list[tuple[str, str, str]]:
+        """The oldest notices, removed as they are taken (one consumer: the leader)."""
+        entries = self.r.xrange(keys.notices(), count=limit)
+        if entries:
+            self.r.xdel(keys.notices(), *[entry_id for entry_id, _ in entries])
+        return [(f["release"], f["what"], f.get("detail", "")) for _, f in entries]
+
     # -- which processes are alive (heartbeats written by every process's leadership loop) --
     def heartbeat(self, identity: str, ttl: float) -> None:
         self.r.set(keys.alive(identity), "1", px=int(ttl * 1000))

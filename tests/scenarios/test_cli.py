@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sandbox.seed import seed_demo
+from sandbox.seed import apps_yaml, seed_demo
 from tests.kit.wait import wait_until
 from bot.adapters.kube import Kube
 
@@ -39,7 +39,7 @@ def test_plan_then_canary_then_status_from_the_terminal(cli, redis_client):
     assert "stage healthy: stage 10% -> waiting" in started.stdout
     assert cli.kube.deployment("default", "user-v2")["spec"]["replicas"] == 1
     status = cli("status", "user")
-    assert f"requested by {getpass.getuser()}" in status.stdout and "phase waiting" in status.stdout
+    assert f"requested by cli:{getpass.getuser()}" in status.stdout and "phase waiting" in status.stdout
 
 
 def test_usage_errors_exit_2_and_change_nothing(cli, redis_client):
@@ -158,12 +158,13 @@ def test_the_playground_in_socket_mode_releases_through_the_console(tmp_path):
 
 @pytest.fixture
 def guarded_cli(cli, tmp_path):
-    """The demo apps with approvers: U0ALICE approves user, and `channels` the CLI is never in."""
+    """The demo apps with approvers: U0ALICE in chat and alice at a terminal approve user, and
+    `channels` the CLI is never in."""
     import yaml
 
     path = tmp_path / "apps.yaml"
     apps = yaml.safe_load(path.read_text())
-    apps["apps"]["user"].update(approvers=["U0ALICE"], channels=["C0RELEASE"])
+    apps["apps"]["user"].update(approvers=["U0ALICE", "cli:alice"], channels=["C0RELEASE"])
     path.write_text(yaml.safe_dump(apps, sort_keys=False))
 
     def run(user: str, *words: str) -> subprocess.CompletedProcess:
@@ -176,31 +177,33 @@ def guarded_cli(cli, tmp_path):
 
 
 def test_the_cli_acts_as_GRAYBOT_CLI_USER_under_the_apps_policy(guarded_cli, redis_client):
-    started = guarded_cli("U0ALICE", "canary", "user-v2", "10%")
+    started = guarded_cli("alice", "canary", "user-v2", "10%")
     assert started.returncode == 0, started.stderr
     release_id = redis_client.get("graybot:active:user")
     assert '"phase": "waiting"' in redis_client.get(f"graybot:release:{release_id}")
     before = redis_client.get(f"graybot:release:{release_id}")
-    refused = guarded_cli("U0EVE", "approve", "user")
-    assert refused.returncode == 1 and "U0EVE is not an approver of user" in refused.stderr
+    refused = guarded_cli("eve", "approve", "user")
+    assert refused.returncode == 1 and "cli:eve is not an approver of user" in refused.stderr
+    audit = redis_client.xrange(f"graybot:audit:{release_id}")
+    assert audit[-1][1]["action"] == "refused" and audit[-1][1]["actor"] == "cli:eve"
+    posing = guarded_cli("U0ALICE", "approve", "user")                         # a chat user's ID: not a CLI name
+    assert posing.returncode == 2 and "looks like a chat user's ID" in posing.stderr
     assert redis_client.get(f"graybot:release:{release_id}") == before          # nothing changed
     assert guarded_cli.kube.deployment("default", "user-v2")["spec"]["replicas"] == 1
-    audit = redis_client.xrange(f"graybot:audit:{release_id}")
-    assert audit[-1][1]["action"] == "refused" and audit[-1][1]["actor"] == "U0EVE"
 
 
 def test_override_policy_goes_past_a_refusal_and_is_audited(guarded_cli, redis_client):
-    assert guarded_cli("U0ALICE", "canary", "user-v2", "10%").returncode == 0
+    assert guarded_cli("alice", "canary", "user-v2", "10%").returncode == 0
     release_id = redis_client.get("graybot:active:user")
     assert '"phase": "waiting"' in redis_client.get(f"graybot:release:{release_id}")
-    done = guarded_cli("U0EVE", "--override-policy", "INC-42: Alice is out, v1 leaks memory", "--no-wait",
+    done = guarded_cli("eve", "--override-policy", "INC-42: Alice is out, v1 leaks memory", "--no-wait",
                        "approve", "user")
     assert done.returncode == 0, done.stderr
     audit = [fields for _, fields in redis_client.xrange(f"graybot:audit:{release_id}")]
     override = next(a for a in audit if a["action"] == "policy_override")
-    assert override["actor"] == "U0EVE" and "INC-42: Alice is out, v1 leaks memory" in override["detail"]
-    assert "U0EVE is not an approver of user" in override["detail"]
-    assert any(a["action"] == "approve" and a["actor"] == "U0EVE" for a in audit)
+    assert override["actor"] == "cli:eve" and "INC-42: Alice is out, v1 leaks memory" in override["detail"]
+    assert "cli:eve is not an approver of user" in override["detail"]
+    assert any(a["action"] == "approve" and a["actor"] == "cli:eve" for a in audit)
 
 
 def test_graybots_own_names_are_refused_as_cli_identities(guarded_cli, redis_client):
@@ -208,3 +211,25 @@ def test_graybots_own_names_are_refused_as_cli_identities(guarded_cli, redis_cli
         refused = guarded_cli(name, "canary", "user-v2", "10%")
         assert refused.returncode == 2 and "one of graybot's own names" in refused.stderr
     assert redis_client.keys("*") == [] and guarded_cli.kube.deployment("default", "user-v2") is None
+
+
+def test_what_the_cli_does_is_told_in_the_releases_thread(sandbox, kube, redis_client, tmp_path):
+    from tests.kit.slack import start_slack_world, stop_slack_world
+
+    doc = apps_yaml()
+    doc["apps"]["user"].update(approvers=["U0ALICE", "cli:alice"])
+    sw = start_slack_world(sandbox, kube, redis_client, tmp_path, doc)
+    try:
+        sw.command("canary user-v2 10%", user="U0ALICE")
+        sw.wait_buttons("approve", "pause", "rollback")
+        s = sw.world.core.settings
+        env = dict(os.environ, KUBECONFIG=str(s.kubeconfig), REDIS_URL=s.redis_url, GRAYBOT_CONFIG=s.config_path,
+                   GRAYBOT_CLI_USER="alice")
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "release", "--no-wait", "pause", "user"], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        wait_until(lambda: any("cli:alice paused the release" in t for t in sw.thread_texts()), timeout=20,
+                   message="the CLI's pause in the thread")
+        sw.wait_buttons("resume", "rollback")                       # and the live message follows
+    finally:
+        stop_slack_world(sw)

@@ -1,6 +1,8 @@
 """Scenario: /release canary user-v2 10% through graybot's real HTTP endpoint, to 100%."""
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from bot.domain.model import Phase
@@ -78,7 +80,7 @@ def test_queries_answer_ephemerally_and_change_nothing(sw, redis_client):
     for text in ("status user", "list", "history user", "plan bluegreen pay-v2"):
         assert sw.command(text, user="U0DAVE").status == 200
     replies = sw.slack.wait_for(lambda: len(sw.ephemeral_texts("U0DAVE")) >= 4 and sw.ephemeral_texts("U0DAVE"))
-    joined = "\n".join(replies)
+    joined = html.unescape("\n".join(replies))          # as Slack shows it: &gt; is >
     assert "phase waiting, stage 1/4 (10%)" in joined and "user: canary -> v2, waiting at 10%" in joined
     assert "No finished releases of user." in joined and "Plan (dry run, nothing changed)" in joined
     assert sw.world.store.active_for("user").version == release.version
