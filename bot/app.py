@@ -121,7 +121,7 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
                listener_executor=bolt_pool)
     runner = build_runner(core, driver_period=driver_period)
     key = button_key(settings)
-    desk = Desk(core.engine, slack_policy(client), core.edge_state, button_key=key, wake=runner.wake)
+    desk = Desk(core.engine, slack_policy(client), core.edge_state, button_key=key, wake=runner.follow)
     inbox = Inbox(core.edge_state, desk.carry_out, SlackReplier(client), identity=runner.leadership.identity)
     edge = Edge(client, desk, inbox)
     messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry,

@@ -16,11 +16,15 @@ from typing import Callable, Iterable
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 log = logging.getLogger("graybot.http")
 MAX_BODY = 1 << 20                  # Slack's payloads are a few KiB; anything over 1 MiB is refused
 IDLE_TIMEOUT = 15                   # seconds a connection may sit without a request
+REQUEST_DEADLINE = 10               # seconds from a request's first byte to its last (head and body)
+PER_CLIENT = 64                     # connections open at once from one address
+CONNECTIONS = 512                   # connections open at once in all
 
 
 class GraybotWSGI:
@@ -79,8 +83,9 @@ class SlackHTTPServer:
         self.app = GraybotWSGI(bolt, health, metrics, slack_events)
         self.server = create_server(self.app, host=address[0], port=address[1], threads=threads,
                                     max_request_body_size=MAX_BODY, channel_timeout=IDLE_TIMEOUT,
-                                    connection_limit=512, ident="graybot", expose_tracebacks=False,
-                                    clear_untrusted_proxy_headers=True)
+                                    connection_limit=CONNECTIONS, cleanup_interval=1, ident="graybot",
+                                    expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+        guard_slow_clients(self.server)
         self._thread: threading.Thread | None = None
 
     @property
@@ -113,3 +118,43 @@ class SlackHTTPServer:
         self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
         if self._thread is not None:
             self._thread.join(2)
+
+
+class DeadlineChannel(HTTPChannel):
+    """A connection that notes when its current request's first byte came: waitress's idle
+    timeout resets on every byte, so a client trickling a header line every few seconds would
+    otherwise hold its connection (and one of the server's slots) for ever."""
+    request_started: float | None = None
+
+    def received(self, data: bytes) -> bool:
+        if data and self.request is None and self.request_started is None:
+            self.request_started = time.monotonic()
+        result = super().received(data)
+        if self.request is None:                # nothing half-received: the next request starts fresh
+            self.request_started = None
+        return result
+
+
+def guard_slow_clients(server) -> None:
+    """A deadline for each whole request and a limit of connections per client address, on
+    waitress's own server (its channel class and its once-a-second maintenance)."""
+    server.channel_class = DeadlineChannel
+    plain_maintenance, plain_accept = server.maintenance, server.handle_accept
+
+    def maintenance(now: float) -> None:
+        plain_maintenance(now)
+        for channel in list(server.active_channels.values()):
+            started = getattr(channel, "request_started", None)
+            if started is not None and time.monotonic() - started > REQUEST_DEADLINE:
+                channel.will_close = True          # waitress closes it on its next turn
+
+    def handle_accept() -> None:
+        before = set(server.active_channels)
+        plain_accept()
+        for fd in set(server.active_channels) - before:
+            channel = server.active_channels[fd]
+            peer = (channel.addr or ("",))[0]
+            if sum(1 for c in server.active_channels.values() if (c.addr or ("",))[0] == peer) > PER_CLIENT:
+                log.warning("refused a connection from %s: %d already open", peer, PER_CLIENT)
+                channel.handle_close()
+    server.maintenance, server.handle_accept = maintenance, handle_accept

@@ -30,7 +30,8 @@ NOT_OURS = "this button is not one of graybot's; nothing changed."
 
 class Desk:
     def __init__(self, engine: Engine, policy: Policy, state: EdgeState, button_key: bytes = b"",
-                 wake: Callable[[], None] = lambda: None):
+                 wake: Callable[[str], None] = lambda _release_id: None):
+        """`wake(release_id)`: a release was just moved; have it driven now (runtime's Runner.follow)."""
         self.engine, self.policy, self.state = engine, policy, state
         self.button_key, self.wake = button_key, wake
 
@@ -104,7 +105,8 @@ class Desk:
             if isinstance(cmd, ActionCommand) and (release := self.engine.store.active_for(cmd.app)):
                 self.engine.store.record(release.id, user, "refused", f"{cmd.verb}: {reply.text}")
             return Said(reply.text, Tone.REFUSED)
-        self.wake()
+        if reply.release is not None:
+            self.wake(reply.release.id)
         if isinstance(cmd, QueryCommand) or (isinstance(cmd, StartCommand) and cmd.dry_run):
             return Said(reply.text, Tone.CODE)
         if isinstance(cmd, PolicyCommand):
@@ -165,7 +167,7 @@ class Desk:
         except Refused as err:
             self.engine.store.record(release.id, user, "refused", f"{action}: {err}")
             return Said(str(err), Tone.REFUSED)
-        self.wake()
+        self.wake(release.id)
         return None
 
     @staticmethod

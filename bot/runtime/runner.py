@@ -3,13 +3,16 @@ timers. Every process serves commands; only the elected one runs these (leadersh
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from bot import jobs
 from bot.core.engine import Engine
-from bot.domain.model import Release
+from bot.domain.model import Phase, Release
 
 from .clusterwatch import ClusterWatch
-from .driver import Driver
+from .driver import Driver, join_pool
 from .healthwatch import HealthWatcher
 from .leadership import Leadership
 from .timers import Timers
@@ -35,6 +38,10 @@ class Runner:
         self.timers: Timers | None = None
         self.clusterwatch: ClusterWatch | None = None
         self.duties: list = []          # more rounds the leader runs every second (e.g. the inbox)
+        self._followers: ThreadPoolExecutor | None = ThreadPoolExecutor(2, "follow")
+        self._following: set[str] = set()
+        self._following_lock = threading.Lock()
+        self._stopping = threading.Event()
         self.leadership = Leadership(conn, self._elected, self._lost, ttl=leader_ttl, every=self._every)
         engine.listeners.append(self._on_change)
 
@@ -43,7 +50,12 @@ class Runner:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self.leadership.stop()
+        if self._followers is not None:
+            self._followers.shutdown(wait=False, cancel_futures=True)
+            join_pool(self._followers, 5.0)
+            self._followers = None
 
     @property
     def leading(self) -> bool:
@@ -52,6 +64,33 @@ class Runner:
     def wake(self, *_args) -> None:
         if self.driver is not None:
             self.driver.wake()
+
+    def follow(self, release_id: str) -> None:
+        """A request this process carried out moved a release: the leader's driver takes it now;
+        a process that is not (yet) the leader drives it itself until it rests, so a person sees
+        it move without waiting for the leader lease (after a restart, say)."""
+        if self.driver is not None:
+            self.driver.wake()
+            return
+        with self._following_lock:
+            if release_id in self._following or self._followers is None:
+                return
+            self._following.add(release_id)
+        self._followers.submit(self._follow, release_id)
+
+    def _follow(self, release_id: str, period: float = 0.2, limit: float = 120.0) -> None:
+        deadline = time.monotonic() + limit
+        try:
+            while time.monotonic() < deadline and not self._stopping.is_set() and self.driver is None:
+                release = self.engine.tick(release_id)
+                if release is None or release.phase not in (Phase.PROGRESSING, Phase.ROLLING_BACK):
+                    return
+                self._stopping.wait(period)
+        except Exception:           # the leader's driver goes on with it
+            log.exception("following %s", release_id)
+        finally:
+            with self._following_lock:
+                self._following.discard(release_id)
 
     def _on_change(self, release: Release, what: str, detail: str) -> None:
         if self.timers is not None:

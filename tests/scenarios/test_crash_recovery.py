@@ -99,3 +99,31 @@ def test_sigterm_under_load_loses_no_acked_request(bots):
                           message="every acked request answered")
     assert set(answered) <= set(users)
     assert not [e for _, e in b.world.core.edge_state.inbox_stale(-1)]
+
+
+def test_an_approval_cut_by_a_kill_shows_the_next_approve_button_within_10_seconds_of_the_restart(bots):
+    """The process acked an Approve and was SIGKILLed before carrying it out: the next process
+    carries it out at its start and drives the stage itself (it need not wait to become leader),
+    so the person sees the next Approve button soon after the restart."""
+    import json
+
+    b = bots
+    b.start()
+    b.post(slash_command_body("canary user-v2 10%", "U0ALICE"))
+    release = waiting_release(b)
+    value, ts = b.button(release, "approve")
+    b.kill()
+    b.world.core.edge_state.inbox_add({"kind": "action", "what": "approve button", "user": "U0ALICE",
+                                       "channel": CHANNEL, "action_id": "approve", "value": value,
+                                       "message_ts": ts, "owner": "killed-host:1"})   # acked, never carried out
+    restarted = time.monotonic()
+    b.start()
+
+    def next_approve_shown() -> bool:
+        message = next((m for m in b.slack.channel(CHANNEL) if m["ts"] == ts), {})
+        return any(e.get("action_id") == "approve" and json.loads(e["value"])["s"] == 1
+                   for block in message.get("blocks") or [] for e in block.get("elements") or [])
+    wait_until(next_approve_shown, timeout=30, message="the Approve button of the next stage")
+    elapsed = time.monotonic() - restarted
+    print(f"restart -> next Approve shown: {elapsed:.1f}s")
+    assert b.world.store.get(release.id).stage == 1 and elapsed < 10, f"{elapsed:.1f}s after the restart"

@@ -167,3 +167,34 @@ def test_a_signed_click_without_a_user_is_a_400(sw):
     body = urlencode({"payload": json.dumps(payload)})
     resp = sw.post(body)
     assert resp.status == 400 and state(sw) == before
+
+
+def test_trickling_clients_are_cut_at_the_request_deadline_and_limited_per_address(sw):
+    from handlers.http import PER_CLIENT, REQUEST_DEADLINE
+
+    host, port = urlsplit(sw.url).hostname, urlsplit(sw.url).port
+    slow = []
+    for _ in range(PER_CLIENT + 16):                 # one attacker address, more than it may open
+        conn = socket.create_connection((host, port), timeout=5, source_address=("127.0.0.2", 0))
+        conn.sendall(b"POST /slack/events HTTP/1.1\r\nHost: graybot\r\n")
+        slow.append(conn)
+    began = time.monotonic()
+    assert sw.http.request("GET", sw.url + "/healthz", timeout=3, retries=False).status == 200   # others served
+
+    def closed(conn) -> bool:
+        conn.settimeout(0.05)
+        try:
+            conn.sendall(b"X-Trickle: 1\r\n")      # one more header line: an idle timeout would reset on it
+            return conn.recv(1) == b""
+        except (socket.timeout, BlockingIOError):
+            return False
+        except OSError:
+            return True
+    refused = sum(closed(c) for c in slow)
+    assert refused >= 16                             # over the per-address limit: closed at once
+    while time.monotonic() - began < REQUEST_DEADLINE + 4 and not all(closed(c) for c in slow):
+        time.sleep(1)                                # each still trickles: a header line a second
+    assert all(closed(c) for c in slow)              # none outlives the deadline for a whole request
+    for conn in slow:
+        conn.close()
+    assert sw.http.request("GET", sw.url + "/healthz", timeout=3, retries=False).status == 200

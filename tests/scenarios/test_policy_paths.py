@@ -162,3 +162,20 @@ def test_a_wave_timer_needs_the_approvers_of_the_clusters_it_starts(sandbox, pro
         assert sw.world.store.active_for("user") is None and prod.server.writes == []
     finally:
         stop_slack_world(sw)
+
+
+def test_a_freeze_needs_the_approvers_of_every_cluster_the_app_runs_in(sandbox, prod, redis_client, tmp_path):
+    sw = slack_over_two(sandbox, prod, redis_client, tmp_path,
+                        user={"clusters": {"staging": {}, "prod": {"approvers": ["U0SRE"]}}})
+    try:
+        sw.command('freeze user for 1h "quiet week"', user="U0ALICE")        # anyone in staging, not in prod
+        assert "U0SRE" in refused(sw, "U0ALICE", "is not an approver of user")
+        assert sw.world.store.freezes() == {}
+        sw.command('unfreeze user', user="U0ALICE")
+        refused_twice = wait_until(lambda: len([t for t in sw.ephemeral_texts("U0ALICE")
+                                                if "is not an approver" in t]) == 2, timeout=20)
+        assert refused_twice
+        sw.command('freeze user for 1h "quiet week"', user="U0SRE")
+        wait_until(lambda: "user" in sw.world.store.freezes(), timeout=20, message="frozen by prod's approver")
+    finally:
+        stop_slack_world(sw)
