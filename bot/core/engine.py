@@ -35,6 +35,12 @@ from .refusals import Refused
 __all__ = ["Engine", "Refused", "SCHEDULER"]
 
 log = logging.getLogger("graybot.engine")
+STOPS = {Event.PAUSE, Event.ROLLBACK}
+STOP_WAIT = 1.0         # seconds a stop waits for the app's lock before it is saved without it
+
+
+class Busy(Refused):
+    """Another step holds the app's lock."""
 T = TypeVar("T")
 Listener = Callable[[Release, str, str], None]     # (release, what happened, detail)
 ACTION_EVENTS = {"pause": Event.PAUSE, "resume": Event.RESUME, "rollback": Event.ROLLBACK,
@@ -125,24 +131,47 @@ class Engine:
 
     def apply(self, release_id: str, event: Event, actor: str, expected_version: int | None = None,
               reason: str = "", extra: dict | None = None) -> Release:
+        """One event under the app's lock. A stop (Pause, Rollback) does not wait for a lock held
+        by work still running (a gate's call, a slow cluster): it is saved at once (compare-and-
+        set), and the work that held the lock finds the state moved on and discards its result."""
         release = self._load(release_id)
-        with self._lock(release.app):
-            release = self._load(release_id)
-            if expected_version is not None and release.version != expected_version \
-                    and not self._only_votes_since(release, expected_version):
-                raise Refused(refusals.already(release, self.store.first_change_after(release.id, expected_version)))
-            event, extra = approvals.counted(self.registry[release.app].rules, release, event, actor,
-                                             dict(extra or {}))
-            event, extra = self._timed(release, event, actor, extra)
-            if event == Event.APPROVE and release.last and release.next_wave is not None:
-                release = self.planner.replan_next_wave(release)    # the cluster as it is now
-            saved = self.save(release, event, actor, reason, extra=extra)
-            strategy = self.strategies[saved.strategy]
+        try:
+            with self._lock(release.app, wait=STOP_WAIT if event in STOPS else 10):
+                return self._apply(release_id, event, actor, expected_version, reason, extra)
+        except Busy:
+            if event not in STOPS:
+                raise
+            log.info("%s: %s saved while another step holds the lock; it yields", release_id, event.value)
+            saved = self._decide(release_id, event, actor, expected_version, reason, extra)
             if event == Event.PAUSE:
-                self.safely(strategy.pause, saved)
-            elif event == Event.RESUME:
-                self.safely(strategy.resume, saved)
+                self.safely(self.strategies[saved.strategy].pause, saved)
+            return saved
+
+    def _decide(self, release_id: str, event: Event, actor: str, expected_version: int | None,
+                reason: str, extra: dict | None) -> Release:
+        """Load, check the version the person saw, count votes, let timers decide, save."""
+        release = self._load(release_id)
+        if expected_version is not None and release.version != expected_version \
+                and not self._only_votes_since(release, expected_version):
+            raise Refused(refusals.already(release, self.store.first_change_after(release.id, expected_version)))
+        event, extra = approvals.counted(self.registry[release.app].rules, release, event, actor, dict(extra or {}))
+        event, extra = self._timed(release, event, actor, extra)
+        if event == Event.APPROVE and release.last and release.next_wave is not None:
+            release = self.planner.replan_next_wave(release)    # the cluster as it is now
+        return self.save(release, event, actor, reason, extra=extra)
+
+    def _apply(self, release_id: str, event: Event, actor: str, expected_version: int | None,
+               reason: str, extra: dict | None) -> Release:
+        saved = self._decide(release_id, event, actor, expected_version, reason, extra)
+        strategy = self.strategies[saved.strategy]
+        if event == Event.PAUSE:
+            self.safely(strategy.pause, saved)
+        elif event == Event.RESUME:
+            self.safely(strategy.resume, saved)
+        try:
             return self._drive(saved)
+        except Refused:              # a stop came while this drove (a gate's call): it wins
+            return self._load(release_id)
 
     def _timed(self, release: Release, event: Event, actor: str, extra: dict) -> tuple[Event, dict]:
         """Where a timer decides: approving a gray batch with `--at` schedules the first batch
@@ -258,7 +287,7 @@ class Engine:
             with self.store.app_lock(app, wait=wait):
                 yield
         except LockBusy:
-            raise Refused(f"{app} is busy with another request; try again") from None
+            raise Busy(f"{app} is busy with another request; try again") from None
 
     def notice_drift(self, release_id: str, what: str) -> Release | None:
         """Someone changed a release's Deployments by hand while it waited: hold it, say what."""

@@ -114,6 +114,12 @@ class Reconciler:
         engine.store.stage_clock(release.id, release.stage_key, "hooks", engine.clock())
         return None
 
+    def _moved_on(self, release: Release) -> Release | None:
+        """The saved release, if it changed since `release` was loaded (a stop saved without the
+        lock while a gate's call ran); None when this step may go on to the cluster."""
+        fresh = self.engine.store.get(release.id)
+        return fresh if fresh is None or fresh.version != release.version else None
+
     def _reconciliation_suspended(self, release: Release) -> bool:
         """`gitops: suspend`: before graybot's first change, once (retried until it works)."""
         engine = self.engine
@@ -152,6 +158,8 @@ class Reconciler:
         strategy, app = engine.strategies[release.strategy], engine.registry[release.app]
         if (stopped := self._pre_stage_hooks(release)) is not None:
             return stopped
+        if (moved := self._moved_on(release)) is not None:
+            return moved            # a stop was saved while the hooks ran: their answer is discarded
         if not self._reconciliation_suspended(release):
             return release
         started = engine.store.stage_clock(release.id, release.stage_key, "started", engine.clock())

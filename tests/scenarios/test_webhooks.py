@@ -70,3 +70,27 @@ def test_a_hook_that_does_not_answer_in_time_pauses_for_a_person(sandbox, kube, 
     assert w.kube.deployment(NS, "user-v2") is None                  # nothing changed before it
     w.act("continue user")                                           # a person decides to go on
     assert w.engine.settle(r.id).phase == Phase.WAITING
+
+
+def test_a_rollback_during_a_slow_gate_wins_and_the_gates_late_pass_is_discarded(sandbox, kube, redis_client,
+                                                                                 tmp_path):
+    import threading
+    import time
+
+    w = hooked_world(sandbox, kube, redis_client, tmp_path,
+                     pre_promotion=[{"url": "/sandbox/smoke?delay=4&service=user", "timeout": "20s"}])
+    r = w.engine.settle(w.start("canary user-v2 10%").id)
+    assert r.phase == Phase.WAITING
+    approving = threading.Thread(target=w.act, args=("approve user", "U_BOB"))     # runs the 4 s hook, locked
+    approving.start()
+    while not calls(sandbox):                                        # the hook has been called
+        time.sleep(0.05)
+    stopped = w.act("rollback user", actor="U_OPS")                  # recorded at once, not "busy"
+    assert stopped.phase == Phase.ROLLING_BACK and stopped.last_actor == "U_OPS"
+    assert approving.is_alive()                                      # while the hook still runs
+    approving.join(30)
+    done = w.engine.settle(r.id)
+    assert done.phase == Phase.ROLLED_BACK and done.stage == 1        # stage 30% was never applied
+    assert w.kube.deployment(NS, "user-v2") is None and w.replicas("user-v1") == 10
+    changes = [e["action"] for e in w.store.audit(r.id) if "version" in e]      # state changes, not notes
+    assert changes[changes.index("approve"):] == ["approve", "rollback", "rollback_done"], changes
