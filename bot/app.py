@@ -81,16 +81,23 @@ class Graybot:
             try:
                 result["redis"] = self.core.store.ping()
                 result["active_releases"] = len(self.core.store.active())
+                result["writes"] = self.core.store.write_problem()
             except Exception as exc:     # down or hung: the report says so
                 result["error"] = type(exc).__name__
         thread = threading.Thread(target=probe, name="health-probe", daemon=True)
         thread.start()
         thread.join(budget)
-        redis_ok = bool(result.get("redis")) and "active_releases" in result
+        redis_ok = bool(result.get("redis")) and "writes" in result and result["writes"] is None
         down = self.core.clusters.unreachable()         # each cluster's last call's outcome
         cluster = "reachable" if not down else "unreachable"
-        return {"ok": redis_ok, "redis": redis_ok, "cluster": cluster, "degraded": bool(down),
-                "unreachable_clusters": down, "active_releases": result.get("active_releases")}
+        report = {"ok": redis_ok and not self.runner.timers_problem, "redis": redis_ok, "cluster": cluster,
+                  "degraded": bool(down), "unreachable_clusters": down,
+                  "active_releases": result.get("active_releases")}
+        if result.get("writes"):
+            report["redis_refuses_writes"] = result["writes"]
+        if self.runner.timers_problem:
+            report["timers"] = self.runner.timers_problem
+        return report
 
     def metrics_text(self) -> bytes:
         try:

@@ -12,7 +12,7 @@ from bot.adapters.edgestate import StoreUnavailable
 from bot.core.requests import Request, Said, Tone
 
 from .edge import Edge
-from .guard import UNREACHABLE
+from .guard import unavailable
 
 
 def register(app: App, edge: Edge) -> None:
@@ -25,13 +25,11 @@ def register(app: App, edge: Edge) -> None:
                           action=action["action_id"], value=action.get("value", ""), message=message_ts)
         try:
             entry = edge.inbox.accept(request)
-        except StoreUnavailable:
+        except StoreUnavailable as exc:
             ack()
-            edge.inbox.tell_later(request, Said(UNREACHABLE_TEXT, Tone.WARNING))
+            edge.inbox.tell_later(request, Said(unavailable(exc).removeprefix(":warning: "), Tone.WARNING))
             return
         ack()
         telemetry.ACK_SECONDS.labels("action").observe(time.perf_counter() - started)
         edge.inbox.run_later(entry, request)
 
-
-UNREACHABLE_TEXT = UNREACHABLE.removeprefix(":warning: ")

@@ -14,7 +14,7 @@ from bot.language.grammar import QueryCommand, UsageError, parse
 from bot.language.text import help_text
 
 from .edge import Edge
-from .guard import UNREACHABLE
+from .guard import unavailable
 
 
 def register(app: App, edge: Edge) -> None:
@@ -34,8 +34,8 @@ def register(app: App, edge: Edge) -> None:
             request = Request("command", f"/release {text}", command["user_id"], command["channel_id"],
                               text=text, app=getattr(cmd, "app", None), expected=edge.desk.expected_version(cmd))
             entry = edge.inbox.accept(request)
-        except StoreUnavailable:
-            ack(response_type="ephemeral", text=UNREACHABLE)
+        except StoreUnavailable as exc:
+            ack(response_type="ephemeral", text=unavailable(exc))
             return telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
         ack(response_type="ephemeral", text=f":hourglass_flowing_sand: `/release {text}`")
         telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)

@@ -23,6 +23,14 @@ FUTURE_SKEW = 5                         # seconds a request's timestamp may be a
 UNREACHABLE = ":warning: graybot cannot reach its state store; nothing changed. Try again in a minute."
 
 
+def unavailable(exc: StoreUnavailable) -> str:
+    """What the person is told: a Redis that refuses writes is not one that cannot be reached."""
+    if exc.refusing:
+        return (f":warning: graybot's state store refuses writes ({exc.refusing}); nothing changed. "
+                "Its operators are told by /healthz; try again once it is fixed.")
+    return UNREACHABLE
+
+
 def _ephemeral(text: str) -> BoltResponse:
     return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": text}),
                         headers={"content-type": ["application/json;charset=utf-8"]})
@@ -63,8 +71,8 @@ def register(app: App, edge: Edge) -> None:
         try:                     # remembered until the signature window of its own timestamp has passed
             replayed = edge.inbox.seen_before(signature, max(1, int(stamp + SIGNATURE_WINDOW - time.time())))
         except StoreUnavailable as exc:
-            log.warning("state store unreachable: %s", exc)
-            return _answer(edge, req, UNREACHABLE)
+            log.warning("state store unavailable: %s", exc)
+            return _answer(edge, req, unavailable(exc))
         if replayed:
             log.warning("replayed request refused (signature %s...)", signature[:16])
             return _answer(edge, req, ":no_entry: this exact request was already received; nothing changed.")

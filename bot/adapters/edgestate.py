@@ -12,7 +12,20 @@ from . import keys
 
 
 class StoreUnavailable(Exception):
-    """Redis did not answer (down, hung past its timeout, or refusing writes)."""
+    """Redis did not answer (down, hung past its timeout), or refuses writes (`refusing`: why)."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.refusing = refusal_of(error)
+
+
+def refusal_of(error: Exception) -> str:
+    """Why a Redis that answered refused a write ("" when it did not answer at all)."""
+    if isinstance(error, redis.exceptions.ReadOnlyError):
+        return "read-only"
+    if isinstance(error, redis.exceptions.OutOfMemoryError) or str(error).startswith("OOM"):
+        return "out of memory"
+    return ""
 
 
 class EdgeState:
@@ -26,7 +39,7 @@ class EdgeState:
         try:
             return bool(self.r.set(keys.seen(token), "1", nx=True, ex=window))
         except redis.exceptions.RedisError as exc:
-            raise StoreUnavailable(str(exc)) from None
+            raise StoreUnavailable(exc) from None
 
     # -- the live message's location ----------------------------------------------------
     def set_message(self, release_id: str, channel: str, ts: str) -> None:
@@ -41,7 +54,7 @@ class EdgeState:
         try:
             return self.r.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
         except redis.exceptions.RedisError as exc:
-            raise StoreUnavailable(str(exc)) from None
+            raise StoreUnavailable(exc) from None
 
     def inbox_done(self, entry_id: str) -> None:
         self.r.xdel(keys.inbox(), entry_id)

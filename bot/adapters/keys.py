@@ -37,6 +37,10 @@ def message(release_id: str) -> str:
     return f"{PREFIX}message:{release_id}"          # where the live chat message is
 
 
+def health_probe() -> str:
+    return f"{PREFIX}health:probe"                  # /healthz writes it: does Redis take writes?
+
+
 def notices() -> str:
     return f"{PREFIX}notices"                       # changes made by the CLI, for the chat edge to tell
 

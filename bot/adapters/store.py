@@ -180,6 +180,19 @@ class Store:
     def ping(self) -> bool:
         return bool(self.r.ping())
 
+    def write_problem(self) -> str | None:
+        """Why Redis answers but refuses writes (a read-only replica after a failover, a full
+        Redis under noeviction), or None when a write goes through."""
+        try:
+            self.r.set(keys.health_probe(), "1", px=5000)
+        except redis.exceptions.ReadOnlyError:
+            return "read-only"
+        except redis.exceptions.OutOfMemoryError:
+            return "out of memory"
+        except redis.exceptions.ResponseError as exc:
+            return str(exc)[:80]
+        return None
+
     def persistence_warning(self) -> str | None:
         """Why a Redis restart would lose every release (no AOF and no snapshots), or None;
         None too when the server does not let us ask (managed Redis often hides CONFIG)."""

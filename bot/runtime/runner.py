@@ -38,6 +38,7 @@ class Runner:
         self.timers: Timers | None = None
         self.clusterwatch: ClusterWatch | None = None
         self.duties: list = []          # more rounds the leader runs every second (e.g. the inbox)
+        self.timers_problem = ""        # why the timers cannot run ("" when they can, or this is no leader)
         self._followers: ThreadPoolExecutor | None = ThreadPoolExecutor(2, "follow")
         self._following: set[str] = set()
         self._following_lock = threading.Lock()
@@ -105,7 +106,12 @@ class Runner:
         self.driver.wake()                  # every release continues where Redis says it is, at once and
                                             # concurrently (one in an unreachable cluster holds up no other)
         self.timers = Timers(self.engine, self.conn, self.grace)
-        self.timers.start()
+        try:
+            self.timers.start()
+            self.timers_problem = ""
+        except Exception as exc:         # told by /healthz; the lock, the driver and the watches stay
+            self.timers_problem = f"the timer store fails: {type(exc).__name__}: {exc}"
+            log.error("%s", self.timers_problem)
 
     def _lost(self) -> None:
         for part in (self.timers, self.clusterwatch, self.watcher, self.driver):
@@ -116,7 +122,12 @@ class Runner:
 
     def _every(self) -> None:
         if self.timers is not None:
-            self.timers.reconcile()
+            try:
+                self.timers.reconcile()
+                self.timers_problem = ""
+            except Exception as exc:     # never the leader's lock: said by /healthz, tried again
+                self.timers_problem = f"the timer store fails: {type(exc).__name__}: {exc}"
+                log.warning("%s", self.timers_problem)
         for duty in self.duties:
             try:
                 duty()

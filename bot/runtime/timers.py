@@ -24,14 +24,13 @@ log = logging.getLogger("graybot.timers")
 JOBS_KEY, RUN_TIMES_KEY = keys.timer_jobs(), keys.timer_run_times()
 
 
-def _connect_args(conn: redis.Redis) -> dict:
-    """The store's connection, for RedisJobStore's own client (TCP or a unix socket)."""
-    kwargs = conn.connection_pool.connection_kwargs
-    args = {k: kwargs[k] for k in ("host", "port", "password", "username", "db", "socket_timeout",
-                                   "socket_connect_timeout") if kwargs.get(k) is not None}
-    if kwargs.get("path"):
-        args = {"unix_socket_path": kwargs["path"], **{k: v for k, v in args.items() if k not in ("host", "port")}}
-    return args
+def job_store_client(conn: redis.Redis) -> redis.Redis:
+    """RedisJobStore's client with exactly the store's connection settings (TLS and its CA, ACL
+    user, password, unix socket, timeouts, the same connection class), only answering bytes (the
+    jobs are pickled). One configuration for every Redis client graybot has."""
+    pool = conn.connection_pool
+    kwargs = dict(pool.connection_kwargs, decode_responses=False)
+    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
 
 
 def job_id(release_id: str, kind: str = "advance") -> str:
@@ -46,7 +45,8 @@ class Timers:
     def __init__(self, engine: Engine, conn: redis.Redis, misfire_grace: float = 3600):
         self.engine, self.grace = engine, misfire_grace
         self.reconciled_at = 0.0
-        store = RedisJobStore(jobs_key=JOBS_KEY, run_times_key=RUN_TIMES_KEY, **_connect_args(conn))
+        store = RedisJobStore(jobs_key=JOBS_KEY, run_times_key=RUN_TIMES_KEY)
+        store.redis = job_store_client(conn)
         self.aps = BackgroundScheduler(jobstores={"default": store}, timezone=timezone.utc,
                                        job_defaults={"coalesce": True, "max_instances": 1,
                                                      "misfire_grace_time": misfire_grace})

@@ -11,12 +11,13 @@ import os, shutil, tempfile, pathlib
 assert shutil.which("redis-server") is None and "REDIS_URL" not in os.environ
 from sandbox.playground.redis_local import LocalRedis
 import redis
-from bot.runtime.timers import _connect_args
+from bot.runtime.timers import job_store_client
 from apscheduler.jobstores.redis import RedisJobStore
 local = LocalRedis(pathlib.Path(tempfile.mkdtemp())).start()
 conn = redis.Redis.from_url(local.url)
 conn.set("k", "v")
-store = RedisJobStore(jobs_key="t:jobs", run_times_key="t:times", **_connect_args(conn))
+store = RedisJobStore(jobs_key="t:jobs", run_times_key="t:times")
+store.redis = job_store_client(conn)
 store.redis.ping()
 print(local.kind, conn.get("k").decode(), local.url.startswith("unix://"))
 local.stop()

@@ -301,3 +301,29 @@ def test_an_inbox_entry_from_an_older_graybot_is_told_not_replayed(make_sw):
     assert "graybot restarted while handling `/release approve user`; it may not have finished" in told[0]
     wait_until(lambda: state.inbox_stale(-1) == [], message="inbox drained")
     assert sw.world.store.active_for("user") is None
+
+
+@pytest.mark.parametrize("fault, said", [("replica", "read-only"), ("full", "out of memory")])
+def test_a_redis_that_refuses_writes_is_told_as_such_and_fails_healthz(sandbox, kube, tmp_path, own_redis, fault,
+                                                                       said):
+    proc, conn = own_redis
+    sw = start_slack_world(sandbox, kube, conn, tmp_path)
+    try:
+        sw.command("canary user-v2 10%")
+        sw.wait_buttons("approve", "pause", "rollback")
+        assert sw.http.request("GET", sw.url + "/healthz", timeout=3).status == 200
+        if fault == "replica":           # a failover left graybot on a read-only replica
+            conn.execute_command("REPLICAOF", "127.0.0.1", "9")
+        else:                            # full, and not allowed to evict
+            conn.config_set("maxmemory-policy", "noeviction")
+            conn.config_set("maxmemory", "1")
+        health = sw.http.request("GET", sw.url + "/healthz", timeout=3)
+        report = json.loads(health.data)
+        assert health.status == 503 and report["redis_refuses_writes"] == said and report["redis"] is False
+        reply = sw.command("rollback user")
+        assert f"graybot's state store refuses writes ({said}); nothing changed" in json.loads(reply.data)["text"]
+        assert sw.world.replicas("user-v2") == 1
+    finally:
+        conn.execute_command("REPLICAOF", "NO", "ONE")
+        conn.config_set("maxmemory", "0")
+        stop_slack_world(sw)
