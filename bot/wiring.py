@@ -3,6 +3,7 @@
 Shared by the CLI, the Slack composition (bot/app.py) and the playground."""
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from bot import gates, workloads
 from bot.gates import MetricGate
 from bot.gates.webhooks import WebhookGate
 
-from .adapters.edgestate import EdgeState
+from .adapters.edgestate import EdgeState, ack_client
 from .adapters.clusters import Clusters
 from .adapters.kube import Kube, KubeError
 from .adapters.store import Store
@@ -42,9 +43,9 @@ class Core:
         """Stop the lock keeper (the store's one thread)."""
         self.store.locks.stop()
 
-    @property
+    @functools.cached_property
     def edge_state(self) -> EdgeState:
-        return EdgeState(self.store.r)
+        return EdgeState(self.store.r, ack=ack_client(self.store.r))
 
 
 def build_core(settings: Settings) -> Core:

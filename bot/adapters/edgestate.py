@@ -7,6 +7,8 @@ import json
 import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from . import keys
 
@@ -28,18 +30,42 @@ def refusal_of(error: Exception) -> str:
     return ""
 
 
+ACK_CALL_TIMEOUT = 0.4     # connect, then answer: a hung Redis costs an ack at most 0.8 s per call
+
+
+def ack_client(conn: redis.Redis) -> redis.Redis:
+    """A client for the ack path on the store's exact connection settings (TLS and all), with
+    short timeouts and no retry: Slack gives 3 s for the ack, and a hung Redis must leave most of
+    them for telling the person so."""
+    pool = conn.connection_pool
+    kwargs = dict(pool.connection_kwargs, socket_timeout=ACK_CALL_TIMEOUT, socket_connect_timeout=ACK_CALL_TIMEOUT,
+                  retry=Retry(NoBackoff(), 0))
+    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+
 class EdgeState:
-    def __init__(self, conn: redis.Redis):
+    def __init__(self, conn: redis.Redis, ack: redis.Redis | None = None):
+        """`ack`: the client of the calls made before an ack (replay guard, inbox, the version seen)."""
         self.r = conn
+        self.ack = ack or conn
 
     # -- replay protection ----------------------------------------------------------------
     def first_sight(self, token: str, window: int) -> bool:
         """True the first time `token` (a signed request's signature) is seen within `window`
         seconds; a replayed request gets False. Raises StoreUnavailable when Redis cannot answer."""
         try:
-            return bool(self.r.set(keys.seen(token), "1", nx=True, ex=window))
+            return bool(self.ack.set(keys.seen(token), "1", nx=True, ex=window))
         except redis.exceptions.RedisError as exc:
             raise StoreUnavailable(exc) from None
+
+    def active_version(self, app: str) -> int | None:
+        """The state version of the app's active release as the person saw it at the ack."""
+        try:
+            release_id = self.ack.get(keys.active_of(app))
+            raw = self.ack.get(keys.release(release_id)) if release_id else None
+        except redis.exceptions.RedisError as exc:
+            raise StoreUnavailable(exc) from None
+        return int(json.loads(raw)["version"]) if raw else None
 
     # -- the live message's location ----------------------------------------------------
     def set_message(self, release_id: str, channel: str, ts: str) -> None:
@@ -52,7 +78,7 @@ class EdgeState:
     # -- inbox: requests acknowledged but not yet fully handled ---------------------------
     def inbox_add(self, request: dict) -> str:
         try:
-            return self.r.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
+            return self.ack.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
         except redis.exceptions.RedisError as exc:
             raise StoreUnavailable(exc) from None
 

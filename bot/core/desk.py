@@ -44,8 +44,7 @@ class Desk:
         """For approve and continue: the state version the person saw, so a replay after a crash
         cannot approve a later stage than the one they meant."""
         if isinstance(cmd, ActionCommand) and cmd.verb in VERSIONED:
-            seen = self.engine.store.active_for(cmd.app)
-            return seen.version if seen else None
+            return self.state.active_version(cmd.app)
         return None
 
     def carry_out(self, request: Request, replayed: bool = False) -> Said | None:
