@@ -29,6 +29,8 @@ def counted(rules: Rules, release: Release, event: Event, actor: str, extra: dic
         return event, extra          # timers were approved by whoever set them
     full = event == Event.APPROVE_FULL
     mine = votes_of(release, full)
+    if actor in mine and len(mine) >= rules.approvals:
+        return event, extra          # approved already (waiting for its window): `approve --now` carries it out
     if actor in mine:
         raise Refused(refusals.voted_twice(actor, release, rules.approvals - len(mine)))
     votes = dict(release.runtime.votes or {})

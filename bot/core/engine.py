@@ -127,17 +127,18 @@ class Engine:
             if not traits.of(release.strategy).undo_stage_by_stage:
                 raise Refused("rollback --batches is for batch releases; plain rollback undoes this one")
             extra["rollback_batches"] = True
-        return self.apply(release.id, event, actor, expected_version, extra=extra)
+        return self.apply(release.id, event, actor, expected_version, extra=extra,
+                          outside_window=cmd.verb == "approve" and cmd.now)
 
     def apply(self, release_id: str, event: Event, actor: str, expected_version: int | None = None,
-              reason: str = "", extra: dict | None = None) -> Release:
+              reason: str = "", extra: dict | None = None, outside_window: bool = False) -> Release:
         """One event under the app's lock. A stop (Pause, Rollback) does not wait for a lock held
         by work still running (a gate's call, a slow cluster): it is saved at once (compare-and-
         set), and the work that held the lock finds the state moved on and discards its result."""
         release = self._load(release_id)
         try:
             with self._lock(release.app, wait=STOP_WAIT if event in STOPS else 10):
-                return self._apply(release_id, event, actor, expected_version, reason, extra)
+                return self._apply(release_id, event, actor, expected_version, reason, extra, outside_window)
         except Busy:
             if event not in STOPS:
                 raise
@@ -148,21 +149,21 @@ class Engine:
             return saved
 
     def _decide(self, release_id: str, event: Event, actor: str, expected_version: int | None,
-                reason: str, extra: dict | None) -> Release:
+                reason: str, extra: dict | None, outside_window: bool = False) -> Release:
         """Load, check the version the person saw, count votes, let timers decide, save."""
         release = self._load(release_id)
         if expected_version is not None and release.version != expected_version \
                 and not self._only_votes_since(release, expected_version):
             raise Refused(refusals.already(release, self.store.first_change_after(release.id, expected_version)))
         event, extra = approvals.counted(self.registry[release.app].rules, release, event, actor, dict(extra or {}))
-        event, extra = self._timed(release, event, actor, extra)
+        event, extra = self._timed(release, event, actor, extra, outside_window)
         if event == Event.APPROVE and release.last and release.next_wave is not None:
             release = self.planner.replan_next_wave(release)    # the cluster as it is now
         return self.save(release, event, actor, reason, extra=extra)
 
     def _apply(self, release_id: str, event: Event, actor: str, expected_version: int | None,
-               reason: str, extra: dict | None) -> Release:
-        saved = self._decide(release_id, event, actor, expected_version, reason, extra)
+               reason: str, extra: dict | None, outside_window: bool = False) -> Release:
+        saved = self._decide(release_id, event, actor, expected_version, reason, extra, outside_window)
         strategy = self.strategies[saved.strategy]
         if event == Event.PAUSE:
             self.safely(strategy.pause, saved)
@@ -173,14 +174,21 @@ class Engine:
         except Refused:              # a stop came while this drove (a gate's call): it wins
             return self._load(release_id)
 
-    def _timed(self, release: Release, event: Event, actor: str, extra: dict) -> tuple[Event, dict]:
+    def _timed(self, release: Release, event: Event, actor: str, extra: dict,
+               outside_window: bool = False) -> tuple[Event, dict]:
         """Where a timer decides: approving a gray batch with `--at` schedules the first batch
-        instead of applying it; resuming a timed release re-arms its timer from now."""
+        instead of applying it; an approval while the release's `--window` is closed waits for
+        its opening (unless `approve --now`); resuming a timed release re-arms its timer from now."""
         now = self.clock()
         if event == Event.APPROVE and release.phase == Phase.WAITING and actor != SCHEDULER:
             due = timing.due_after_gray_approval(release, now, self.default_tz)
             if due is not None and not release.runtime.gray_approved:
                 return Event.SCHEDULE, dict(extra, next_at=due, gray_approved=actor)
+            window, tz = release.command.window, timing.zone(release.command.tz, self.default_tz)
+            if window and not outside_window and not timing.in_window(window, now, tz):
+                approved = {"gray_approved": actor} if release.stage == 0 and traits.of(release.strategy).gray_gate \
+                    else {}
+                return Event.SCHEDULE, dict(extra, next_at=timing.into_window(window, now, tz), **approved)
         if event == Event.RESUME and release.paused_from == Phase.WAITING:
             waiting = release.replace(phase=Phase.WAITING)
             due = (timing.due_after_gray_approval(waiting, now, self.default_tz)

@@ -71,6 +71,7 @@ class ActionCommand:
     full: bool = False
     batches: bool = False
     all_waves: bool = False       # rollback --all-waves: undo the finished waves too, newest first
+    now: bool = False             # approve --now: go now even outside the release's --window
     cluster: str | None = None    # the wave the person means; refused when another one is running
 
 
@@ -237,14 +238,14 @@ def _action(verb: str, args: list[str], apps: list[str]) -> ActionCommand:
         raise UsageError("APP missing", usage)
     app = _app_name(args[0], apps, usage)
     cluster, args = action_cluster(args, usage)
-    flags = {"approve": {"--full"}, "rollback": {"--batches", "--all-waves"}}.get(verb, set())
+    flags = {"approve": {"--full", "--now"}, "rollback": {"--batches", "--all-waves"}}.get(verb, set())
     for extra in args[1:]:
         if extra not in flags:
             raise UsageError(f"unexpected {extra[:40]!r}", usage)
     if "--batches" in args[1:] and "--all-waves" in args[1:]:
         raise UsageError("--batches and --all-waves do not go together", usage)
     return ActionCommand(verb, app, full="--full" in args[1:], batches="--batches" in args[1:],
-                         all_waves="--all-waves" in args[1:], cluster=cluster)
+                         all_waves="--all-waves" in args[1:], cluster=cluster, now="--now" in args[1:])
 
 
 def _query(verb: str, args: list[str], apps: list[str]) -> QueryCommand:

@@ -18,7 +18,7 @@ USAGE = {
     "status": "/release status [APP] [--cluster NAME]", "list": "/release list", "history": "/release history APP",
     "gitops-diff": "/release gitops-diff APP [--cluster NAME]   (what Git must now hold after the last release)",
     "help": "/release help [TOPIC]",
-    "approve": "/release approve APP [--full] [--cluster NAME]", "pause": "/release pause APP [--cluster NAME]",
+    "approve": "/release approve APP [--full] [--now] [--cluster NAME]", "pause": "/release pause APP [--cluster NAME]",
     "resume": "/release resume APP [--cluster NAME]",
     "rollback": "/release rollback APP [--batches | --all-waves] [--cluster NAME]",
     "continue": "/release continue APP [--cluster NAME]   (go on past a held or inconclusive gate)",

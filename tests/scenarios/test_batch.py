@@ -73,7 +73,10 @@ def test_window_holds_a_batch_due_outside_it(bw):
     window = f"{opens:%H:%M}-{opens + timedelta(hours=1):%H:%M}"
     r = bw.start(f"batch user-v2 --batches 3 --every 1s --window {window} --tz UTC")
     waiting_at(bw, 0)
-    bw.act("approve user")
+    scheduled = bw.act("approve user")                 # the gray batch is approved; batch 1 waits for the window
+    assert (scheduled.phase, scheduled.stage, scheduled.last_action) == (Phase.WAITING, 0, "schedule")
+    assert scheduled.runtime.next_at == pytest.approx(opens.timestamp(), abs=1) and bw.replicas("user-v2") == 1
+    bw.act("approve user --now")                       # a person who wants it now says so
     held = waiting_at(bw, 1)
     assert held.runtime.next_at == pytest.approx(opens.timestamp(), abs=1)
     job = wait_until(lambda: bw.runner.timers.aps.get_job(f"advance:{r.id}"))
