@@ -29,7 +29,7 @@ from . import approvals, refusals
 from .freezes import FreezeDesk
 from .gitops import GitOpsGuard
 from .reconcile import Reconciler
-from .planner import Planner
+from .planner import Planner, Unreachable
 from .refusals import Refused
 
 __all__ = ["Engine", "Refused", "SCHEDULER"]
@@ -232,8 +232,9 @@ class Engine:
         except Refused as err:
             log.info("timer for %s changed nothing: %s", release_id, err)
             if release.last and release.next_wave is not None and self._load(release_id).version == expected_version:
+                down = {"cluster_down": err.cluster} if isinstance(err, Unreachable) else {}   # resumes by itself
                 return self.apply(release_id, Event.PAUSE, SCHEDULER, expected_version,   # say so, not wait
-                                  reason=f"the {release.next_wave.cluster} wave cannot start: {err}")
+                                  reason=f"the {release.next_wave.cluster} wave cannot start: {err}", extra=down)
             return self.store.get(release_id)
 
     def fail_gate(self, release_id: str, evidence: str) -> Release:

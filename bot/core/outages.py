@@ -56,7 +56,7 @@ def release_held(engine: Engine, cluster: str) -> list[Release]:
     """Resume the releases this cluster's outage paused (a person's pause stays)."""
     resumed = []
     for release in engine.store.active():
-        if release.phase != Phase.PAUSED or release.runtime.cluster_down != cluster or not _in(engine, release, cluster):
+        if release.phase != Phase.PAUSED or release.runtime.cluster_down != cluster:   # whoever noticed the outage
             continue
         try:
             resumed.append(engine.apply(release.id, Event.RESUME, GRAYBOT, release.version,

@@ -23,6 +23,14 @@ from .refusals import Refused
 from .targets import find_target
 
 
+class Unreachable(Refused):
+    """A wave cannot be planned because its cluster does not answer (an outage, not a refusal)."""
+
+    def __init__(self, cluster: str, message: str):
+        super().__init__(message)
+        self.cluster = cluster
+
+
 def wave_clusters(app: AppSpec, cmd: StartCommand, known: Clusters) -> tuple[str, ...]:
     """--cluster NAME, else --waves a,b, else the app's `waves:`, else its one cluster."""
     asked = (cmd.cluster,) if cmd.cluster else tuple(cmd.waves) or app.placement.waves
@@ -55,7 +63,7 @@ class Planner:
         except (PlanError, Refused) as err:
             raise Refused(self._where(cluster, str(err))) from None
         except KubeError as err:
-            raise Refused(f"cannot plan the {cluster} wave: cluster {cluster} did not answer ({err}); "
+            raise Unreachable(cluster, f"cannot plan the {cluster} wave: cluster {cluster} did not answer ({err}); "
                           "nothing was changed") from None
         return Wave(cluster=cluster, namespace=app.namespace, from_version=target.from_version,
                     stable_name=target.stable_name, new_name=plan.new_name, replicas=target.replicas,

@@ -101,3 +101,21 @@ def test_a_bot_killed_during_the_prod_wave_is_followed_by_the_next(bots):
     assert [w.state for w in done.waves] == [WaveState.DONE, WaveState.DONE]
     for cluster in ("staging", "prod"):
         wait_until(lambda: b.both.replicas(cluster, "user-v1") is None, message=f"user-v1 retired in {cluster}")
+
+
+def test_a_wave_timer_that_finds_prod_down_pauses_and_goes_on_when_prod_answers(sw, prod):
+    store = sw.world.store
+    sw.command("canary user-v2 --steps 50,100 --wave-every 1s")
+    at(store, "user", 0, 0)
+    stall = prod.hang("/")                     # prod stops answering before its wave is due
+    try:
+        sw.command("approve user")             # staging to 100%: the wave gate, then the timer
+        held = wait_until(lambda: (r := store.active_for("user")) and r.phase == Phase.PAUSED and r,
+                          timeout=40, message="paused by the wave timer")
+        assert held.wave == 0 and held.runtime.cluster_down == "prod" and "the prod wave cannot start" in held.reason
+    finally:
+        stall.release()
+    moved = at(store, "user", 1, 0, timeout=40)       # prod answers: resumed, and the timer starts prod's wave
+    assert moved.cluster == "prod" and all(e["actor"] in ("graybot", "scheduler")
+                                           for e in store.audit(moved.id) if e["action"] in ("resume", "approve")
+                                           and float(e["at"]) > float(held.updated_at))
