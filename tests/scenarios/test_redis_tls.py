@@ -30,15 +30,19 @@ def tls_redis(tmp_path):
     (tmp_path / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
     openssl("x509", "-req", "-in", "redis.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", "redis.crt", "-days", "2", "-extfile", "san.ext", cwd=tmp_path)
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
-                             "--tls-cert-file", "redis.crt", "--tls-key-file", "redis.key",
-                             "--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tmp_path / 'ca.crt'}&ssl_cert_reqs=required"
-    conn = redis.Redis.from_url(url, decode_responses=True)
-    wait_until(lambda: _pings(conn), timeout=10, message="TLS redis up")
+    for _ in range(3):                   # a port taken meanwhile by another worker: try another
+        port = free_port()
+        proc = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+                                 "--tls-cert-file", "redis.crt", "--tls-key-file", "redis.key",
+                                 "--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no", "--save", "",
+                                 "--appendonly", "no", "--dir", str(tmp_path)], cwd=tmp_path,
+                                stdout=open(tmp_path / "redis.log", "w"), stderr=subprocess.STDOUT)
+        url = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tmp_path / 'ca.crt'}&ssl_cert_reqs=required"
+        conn = redis.Redis.from_url(url, decode_responses=True)
+        wait_until(lambda: _pings(conn) or proc.poll() is not None, timeout=30, message="TLS redis up")
+        if proc.poll() is None:
+            break
+    assert proc.poll() is None, (tmp_path / "redis.log").read_text()
     yield url, conn
     proc.kill()
     proc.wait(10)
