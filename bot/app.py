@@ -89,10 +89,11 @@ class Graybot:
         thread.join(budget)
         redis_ok = bool(result.get("redis")) and "writes" in result and result["writes"] is None
         down = self.core.clusters.unreachable()         # each cluster's last call's outcome
+        rejecting = self.core.clusters.rejecting()
         cluster = "reachable" if not down else "unreachable"
         report = {"ok": redis_ok and not self.runner.timers_problem, "redis": redis_ok, "cluster": cluster,
-                  "degraded": bool(down), "unreachable_clusters": down,
-                  "active_releases": result.get("active_releases")}
+                  "degraded": bool(down or rejecting), "unreachable_clusters": down,
+                  "credentials_rejected": rejecting, "active_releases": result.get("active_releases")}
         if result.get("writes"):
             report["redis_refuses_writes"] = result["writes"]
         if self.runner.timers_problem:

@@ -77,6 +77,9 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         self.server.stall(self.command, self.path)     # a fault a test asked for: hang first
         url = urlsplit(self.path)
+        if self.server.credentials_revoked and url.path != "/version" and not url.path.startswith("/sandbox/"):
+            self.server.count(self.command, url.path)   # a revoked token: 401 as the apiserver's authn says it
+            return self._send_json(401, ApiError(401, "Unauthorized", "Unauthorized").status())
         self.server.count(self.command, url.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
@@ -139,6 +142,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.api = api
         self.extra_routes: dict[tuple[str, str], ExtraRoute] = {}
+        self.credentials_revoked = False      # a test revokes graybot's token: 401 but for /version
         self.stalls: list[Stall] = []
         self.requests = 0                    # every request served, for the scale benchmark
         self.writes: list[str] = []          # "METHOD path" of every Kubernetes API write (was it touched?)

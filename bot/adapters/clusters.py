@@ -61,6 +61,10 @@ class Clusters:
     def unreachable(self) -> list[str]:
         return [name for name, kube in self.kubes.items() if not kube.reachable]
 
+    def rejecting(self) -> list[str]:
+        """Clusters whose API server refused graybot's credentials on its last call (401/403)."""
+        return [name for name, kube in self.kubes.items() if kube.rejected]
+
     def close(self) -> None:
         for kube in self.kubes.values():
             kube.close()

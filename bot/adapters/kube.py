@@ -53,6 +53,7 @@ class Kube:
         self.custom = client.CustomObjectsApi(api)
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.last_failure: tuple[float, str] | None = None     # (monotonic, what) of the last unreachable
+        self.rejected: str | None = None      # the API server refused graybot's credentials (401/403) last
         self.name = ""                                          # the cluster's name in apps.yaml, for logs
 
     @classmethod
@@ -105,6 +106,8 @@ class Kube:
             try:
                 result = fn(*args, **kwargs)
             except ApiException as exc:
+                if exc.status in (401, 403) and fn.__name__ != "get_code":
+                    self.rejected = f"{exc.status} {exc.reason}"     # the probe may still answer anonymously
                 if exc.status not in RETRIABLE or attempt == self.retries:
                     raise self._error(exc) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -115,6 +118,8 @@ class Kube:
                     raise self._unreachable("Unreachable", str(exc)) from None
             else:
                 self.last_failure = None
+                if fn.__name__ != "get_code":
+                    self.rejected = None
                 return result
             time.sleep(self.backoff * 2 ** attempt)
         raise AssertionError("unreachable")

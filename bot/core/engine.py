@@ -341,14 +341,26 @@ class Engine:
             result = step(self.workload_for(release), release)
         except KubeError as err:
             log.warning("%s: cluster step failed, will retry: %s", release.id, err)
-            self.store.record(release.id, GRAYBOT, "cluster_error", str(err))
-            if self._cluster_errors.get(release.id) != (release.stage, err.reason):
+            if self._cluster_errors.get(release.id) != (release.stage, err.reason):    # said and recorded once
                 self._cluster_errors[release.id] = (release.stage, err.reason)
+                self.store.record(release.id, GRAYBOT, "cluster_error", str(err))
                 self._announce(release, "cluster_error", str(err))
+            if err.status in (401, 403) and release.phase in (Phase.PROGRESSING, Phase.WAITING):
+                self._credentials_rejected(release, err)
             return False, None
         if self._cluster_errors.pop(release.id, None) is not None:
             self._announce(release, "cluster_ok", "")
         return True, result
+
+    def _credentials_rejected(self, release: Release, err: KubeError) -> None:
+        """Retrying cannot help: hold the release, saying so, until a person fixes the
+        credentials and resumes it (a rollback keeps retrying: it cannot be held)."""
+        cluster = self.clusters.name_of(release.cluster)
+        try:
+            self.save(release, Event.PAUSE, GRAYBOT, reason=f"cluster {cluster} rejected graybot's credentials "
+                      f"({err.status} {err.reason}); fix its kubeconfig's user or RBAC, then resume")
+        except Refused as refused:       # it moved on meanwhile
+            log.info("holding %s for rejected credentials: %s", release.id, refused)
 
     def in_trouble(self, release_id: str) -> bool:
         """Did this release's last cluster step fail (and is not yet told as recovered)?"""

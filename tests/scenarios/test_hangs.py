@@ -80,3 +80,23 @@ def test_a_hung_deployment_holds_up_only_its_own_release(sw, sandbox):
     done = wait_until(lambda: (h := sw.world.store.history("pay")) and h[0], timeout=40)   # ... and carried out
     assert done.phase == Phase.ROLLED_BACK and sw.world.replicas("pay-v1") == 3
     assert sw.world.kube.deployment("default", "pay-v2") is None
+
+
+def test_rejected_credentials_pause_the_release_once_and_show_in_healthz(sw, sandbox):
+    sw.command("canary user-v2 10%")
+    sw.wait_buttons("approve", "pause", "rollback")
+    sandbox.server.credentials_revoked = True           # graybot's token revoked: 401 (the /version probe answers)
+    try:
+        sw.command("approve user")
+        held = wait_until(lambda: (r := sw.world.store.active_for("user")) and r.phase == Phase.PAUSED and r,
+                          timeout=20, message="paused for rejected credentials")
+        assert "rejected graybot's credentials (401 Unauthorized)" in held.reason and held.last_actor == "graybot"
+        health = json.loads(sw.http.request("GET", sw.url + "/healthz").data)
+        assert health["credentials_rejected"] and health["degraded"] is True
+        errors = [e for e in sw.world.store.audit(held.id) if e["action"] == "cluster_error"]
+        assert len(errors) == 1                              # said once, not once per retry
+    finally:
+        sandbox.server.credentials_revoked = False
+    sw.command("resume user")                                # fixed: a person goes on
+    wait_until(lambda: (r := sw.world.store.active_for("user")) and r.phase == Phase.WAITING and r.stage == 1,
+               timeout=30, message="30% reached after the fix")
