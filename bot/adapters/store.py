@@ -6,6 +6,7 @@ Keys: see keys.py (release, active_of, active_set, history, audit, app_lock, sta
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import redis
@@ -20,6 +21,9 @@ from .locks import LockBusy, LockKeeper
 __all__ = ["AppBusy", "LockBusy", "StaleState", "Store"]
 
 HISTORY_KEEP = 100
+DECISIVE = {"approve", "approve_full", "vote", "rollback", "gate_failed", "rollback_done", "finished"}
+REPLICA_WAIT_MS = 250
+log = logging.getLogger("graybot.store")
 
 
 class StaleState(Exception):
@@ -40,6 +44,7 @@ class Store:
     def __init__(self, conn: redis.Redis, lock_ttl: float = 6.0):
         self.r = conn
         self.locks = LockKeeper(conn, ttl=lock_ttl)
+        self._replicas_seen: tuple[float, int] = (-1e9, 0)     # (when asked, how many replicas)
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 0.8) -> "Store":
@@ -129,7 +134,30 @@ class Store:
                 pipe.execute()
             except redis.WatchError:
                 raise StaleState(self.get(new.id)) from None
+        if action in DECISIVE:
+            self._replicated(new.id, action)
         return new
+
+    def _replicated(self, release_id: str, action: str) -> None:
+        """A decisive write (a rollback, an approval) waits, briefly, until a replica has it, where
+        there is one: a failover right after it then cannot undo what a person decided. What can
+        still be lost: a write no replica acknowledged within REPLICA_WAIT_MS (logged), and any
+        write when Redis runs without replicas and loses its AOF tail."""
+        now = time.monotonic()
+        if now - self._replicas_seen[0] > 10:
+            try:
+                self._replicas_seen = (now, int(self.r.info("replication").get("connected_slaves", 0)))
+            except redis.exceptions.RedisError:
+                return
+        if not self._replicas_seen[1]:
+            return
+        try:
+            acked = int(self.r.execute_command("WAIT", 1, REPLICA_WAIT_MS))
+        except redis.exceptions.RedisError as exc:
+            acked = 0
+            log.warning("WAIT after %s of %s failed: %s", action, release_id, exc)
+        if not acked:
+            log.warning("no replica acknowledged the %s of %s within %d ms", action, release_id, REPLICA_WAIT_MS)
 
     def _retire(self, pipe, release: Release) -> None:
         pipe.srem(keys.active_set(), release.id)

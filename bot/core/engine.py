@@ -25,7 +25,7 @@ from bot.workloads import Workload
 from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
 
-from . import approvals, refusals
+from . import approvals, drift, refusals
 from .freezes import FreezeDesk
 from .gitops import GitOpsGuard
 from .reconcile import Reconciler
@@ -155,6 +155,8 @@ class Engine:
         if expected_version is not None and release.version != expected_version \
                 and not self._only_votes_since(release, expected_version):
             raise Refused(refusals.already(release, self.store.first_change_after(release.id, expected_version)))
+        if event in (Event.APPROVE, Event.APPROVE_FULL) and release.phase == Phase.WAITING:
+            self._same_as_saved(release)
         event, extra = approvals.counted(self.registry[release.app].rules, release, event, actor, dict(extra or {}))
         event, extra = self._timed(release, event, actor, extra, outside_window)
         if event == Event.APPROVE and release.last and release.next_wave is not None:
@@ -351,6 +353,17 @@ class Engine:
         if self._cluster_errors.pop(release.id, None) is not None:
             self._announce(release, "cluster_ok", "")
         return True, result
+
+    def _same_as_saved(self, release: Release) -> None:
+        """Before anything moves a waiting release on: the cluster must be as its saved stage says
+        (Redis may have come back older than the cluster). A difference pauses it, said."""
+        ok, mismatch = self.safely(lambda workload, r: drift.stage_mismatch(workload, r), release)
+        if not ok or not mismatch:
+            return
+        why = f"the cluster does not match the saved state ({mismatch}); nothing moved: check the cluster, " \
+              "then resume, or roll back"
+        self.save(release, Event.PAUSE, GRAYBOT, reason=why)
+        raise Refused(why)
 
     def _credentials_rejected(self, release: Release, err: KubeError) -> None:
         """Retrying cannot help: hold the release, saying so, until a person fixes the

@@ -1,6 +1,7 @@
 """Nothing is lost, nothing is done twice: concurrent approvals, crashes, dry runs."""
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -101,3 +102,30 @@ def test_plan_changes_nothing_on_the_cluster_or_in_redis(world, sandbox, redis_c
 def test_small_app_canary_math_follows_argo(world):
     plan = world.start("plan canary pay-v2 10%")
     assert [(s.new_replicas, s.old_replicas) for s in plan.stages] == [(1, 3), (1, 2), (2, 2), (3, 0)]
+
+
+def test_state_older_than_the_cluster_never_moves_a_release(world, redis_client):
+    """Redis came back older than the cluster: at stage 10% by its record while 30% runs, and a
+    rolled-back release brought back to life. Neither an approval nor a timer moves them on."""
+    w = world
+    r = w.engine.settle(w.start("canary user-v2 --steps 10,30,100").id, timeout=30)
+    older = redis_client.get(f"graybot:release:{r.id}")              # stage 10%, waiting
+    w.engine.settle(w.act("approve user", actor="U_BOB").id, timeout=30)
+    assert w.replicas("user-v2") == 3
+    redis_client.set(f"graybot:release:{r.id}", older)               # the tail of the AOF is lost
+    with pytest.raises(Refused, match="does not match the saved state"):
+        w.act("approve user", actor="U_BOB")
+    held = w.store.get(r.id)
+    assert held.phase == Phase.PAUSED and "user-v2 runs 3 pods, the saved stage 10% 1" in held.reason
+    assert (w.replicas("user-v2"), w.replicas("user-v1")) == (3, 7)     # nothing moved
+
+    w.act("rollback user", actor="U_BOB")
+    done = w.engine.settle(r.id, timeout=30)
+    assert done.phase == Phase.ROLLED_BACK and w.replicas("user-v2") is None
+    for key, value in (("graybot:active:user", r.id), (f"graybot:release:{r.id}", older)):
+        redis_client.set(key, value)                                   # an old replica promoted
+    redis_client.sadd("graybot:active", r.id)
+    assert w.engine.advance(r.id, json.loads(older)["version"]).phase == Phase.PAUSED   # the --auto timer fires
+    held = w.store.get(r.id)
+    assert "user-v2 is gone (the saved stage 10% has 1 pods of it)" in held.reason
+    assert w.replicas("user-v2") is None and w.replicas("user-v1") == 10   # v2 not re-created

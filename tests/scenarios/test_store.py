@@ -51,3 +51,39 @@ def test_finishing_frees_the_app_and_lands_in_history(redis_client):
     assert [h.id for h in store.history("user")] == ["user-1"]
     store.create(release().replace(id="user-2"), "U2")     # the app is free again
     assert store.active_for("user").id == "user-2"
+
+
+def test_a_decisive_write_waits_for_a_replica_where_there_is_one(tmp_path, caplog):
+    """A rollback saved on a master with a replica is on the replica when the save returns; with
+    the replica stopped, the save still returns (250 ms) and says no replica acknowledged it."""
+    import signal
+
+    import redis as redis_lib
+
+    from tests.conftest import start_redis
+    from tests.kit.wait import wait_until
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "r").mkdir()
+    master_proc, master_url = start_redis(tmp_path / "m")
+    replica_proc, replica_url = start_redis(tmp_path / "r")
+    try:
+        master = redis_lib.Redis.from_url(master_url, decode_responses=True)
+        replica = redis_lib.Redis.from_url(replica_url, decode_responses=True)
+        replica.execute_command("REPLICAOF", "127.0.0.1", master.connection_pool.connection_kwargs["port"])
+        wait_until(lambda: replica.info("replication").get("master_link_status") == "up"
+                   and master.info("replication")["connected_slaves"] == 1, message="replica in sync")
+        store = Store(master)
+        r0 = store.create(release(), "U1")
+        started = store.save(transition(r0, Event.START, "U1"), 0, "U1", "start")
+        caplog.set_level("WARNING", logger="graybot.store")
+        stopped = store.save(transition(started, Event.ROLLBACK, "U2"), 1, "U2", "rollback")
+        assert '"phase": "rolling_back"' in replica.get("graybot:release:user-1") and not caplog.records
+        replica_proc.send_signal(signal.SIGSTOP)
+        store.save(transition(stopped, Event.ROLLBACK_DONE, "graybot"), 2, "graybot", "rollback_done")
+        assert "no replica acknowledged the rollback_done of user-1" in caplog.text
+    finally:
+        replica_proc.send_signal(signal.SIGCONT)
+        for proc in (master_proc, replica_proc):
+            proc.kill()
+            proc.wait(10)
