@@ -4,8 +4,29 @@ runs 30%, or a waiting release whose new version a finished rollback already del
 timer or a person's approval moves a release, the difference is looked for, and found, holds it."""
 from __future__ import annotations
 
-from bot.domain.model import Release
+import logging
+from typing import Callable, Protocol, TypeVar
+
+from bot.adapters.clusters import Clusters
+from bot.adapters.kube import KubeError
+from bot.domain.model import Event, Release
+from bot.domain.names import GRAYBOT
 from bot.workloads import Workload
+
+from .refusals import Refused
+
+log = logging.getLogger("graybot.engine")
+T = TypeVar("T")
+
+
+class Holds(Protocol):
+    """What holding a release needs of the engine: its one save and its guarded cluster step."""
+    clusters: Clusters
+
+    def save(self, release: Release, event: Event, actor: str, reason: str = "", detail: str = "",
+             extra: dict | None = None) -> Release: ...
+
+    def safely(self, step: Callable[[Workload, Release], T], release: Release) -> tuple[bool, T | None]: ...
 
 
 def stage_mismatch(workload: Workload, release: Release) -> str | None:
@@ -26,3 +47,26 @@ def stage_mismatch(workload: Workload, release: Release) -> str | None:
         elif obj is not None and workload.size(obj) != wanted:
             said.append(f"{name} runs {workload.size(obj)} pods, the saved stage {stage.name} {wanted}")
     return "; ".join(said) or None
+
+
+def hold_if_stale(engine: Holds, release: Release) -> None:
+    """Before anything moves a waiting release on: the cluster must be as its saved stage says.
+    A difference pauses it, said, and refuses the move (Refused)."""
+    ok, mismatch = engine.safely(stage_mismatch, release)
+    if not ok or not mismatch:
+        return
+    why = f"the cluster does not match the saved state ({mismatch}); nothing moved: check the cluster, " \
+          "then resume, or roll back"
+    engine.save(release, Event.PAUSE, GRAYBOT, reason=why)
+    raise Refused(why)
+
+
+def hold_for_credentials(engine: Holds, release: Release, err: KubeError) -> None:
+    """The API server refused graybot's credentials (401/403): retrying cannot help, so the
+    release waits for a person to fix them and resume (a rollback keeps retrying: it cannot wait)."""
+    cluster = engine.clusters.name_of(release.cluster)
+    try:
+        engine.save(release, Event.PAUSE, GRAYBOT, reason=f"cluster {cluster} rejected graybot's credentials "
+                    f"({err.status} {err.reason}); fix its kubeconfig's user or RBAC, then resume")
+    except Refused as refused:       # it moved on meanwhile
+        log.info("holding %s for rejected credentials: %s", release.id, refused)

@@ -15,7 +15,7 @@ from typing import Callable, Iterator, TypeVar
 from bot.adapters.clusters import Clusters
 from bot.adapters.kube import KubeError
 from bot.adapters.store import AppBusy, LockBusy, StaleState, Store
-from bot.domain import timing, traits
+from bot.domain import traits
 from bot.domain.apps import Registry
 from bot.domain.machine import IllegalTransition, transition
 from bot.domain.model import Event, Phase, Release
@@ -29,7 +29,8 @@ from . import approvals, drift, refusals
 from .freezes import FreezeDesk
 from .gitops import GitOpsGuard
 from .reconcile import Reconciler
-from .planner import Planner, Unreachable
+from .planner import Planner
+from .timed import TimedSteps
 from .refusals import Refused
 
 __all__ = ["Engine", "Refused", "SCHEDULER"]
@@ -65,7 +66,7 @@ class Parts:
     default_tz: str = "UTC"
 
 
-class Engine:
+class Engine(TimedSteps):
     def __init__(self, parts: Parts):
         self.store, self.clusters, self.registry = parts.store, parts.clusters, parts.registry
         self.strategies, self.workload_of = parts.strategies, parts.workload_of
@@ -156,7 +157,7 @@ class Engine:
                 and not self._only_votes_since(release, expected_version):
             raise Refused(refusals.already(release, self.store.first_change_after(release.id, expected_version)))
         if event in (Event.APPROVE, Event.APPROVE_FULL) and release.phase == Phase.WAITING:
-            self._same_as_saved(release)
+            drift.hold_if_stale(self, release)
         event, extra = approvals.counted(self.registry[release.app].rules, release, event, actor, dict(extra or {}))
         event, extra = self._timed(release, event, actor, extra, outside_window)
         if event == Event.APPROVE and release.last and release.next_wave is not None:
@@ -175,69 +176,6 @@ class Engine:
             return self._drive(saved)
         except Refused:              # a stop came while this drove (a gate's call): it wins
             return self._load(release_id)
-
-    def _timed(self, release: Release, event: Event, actor: str, extra: dict,
-               outside_window: bool = False) -> tuple[Event, dict]:
-        """Where a timer decides: approving a gray batch with `--at` schedules the first batch
-        instead of applying it; an approval while the release's `--window` is closed waits for
-        its opening (unless `approve --now`); resuming a timed release re-arms its timer from now."""
-        now = self.clock()
-        if event == Event.APPROVE and release.phase == Phase.WAITING and actor != SCHEDULER:
-            due = timing.due_after_gray_approval(release, now, self.default_tz)
-            if due is not None and not release.runtime.gray_approved:
-                return Event.SCHEDULE, dict(extra, next_at=due, gray_approved=actor)
-            window, tz = release.command.window, timing.zone(release.command.tz, self.default_tz)
-            if window and not outside_window and not timing.in_window(window, now, tz):
-                approved = {"gray_approved": actor} if release.stage == 0 and traits.of(release.strategy).gray_gate \
-                    else {}
-                return Event.SCHEDULE, dict(extra, next_at=timing.into_window(window, now, tz), **approved)
-        if event == Event.RESUME and release.paused_from == Phase.WAITING:
-            waiting = release.replace(phase=Phase.WAITING)
-            due = (timing.due_after_gray_approval(waiting, now, self.default_tz)
-                   if release.runtime.gray_approved and release.stage == 0
-                   else timing.due_after_wave(waiting, now, self.default_tz) if waiting.last
-                   else timing.due_after_stage(waiting, now, self.default_tz))
-            if due is not None:
-                extra["next_at"] = due
-            if (expiry := self.registry[release.app].rules.approval_timeout) and due is None:
-                extra["approval_due"] = now + expiry        # the clock starts again from now
-        return event, extra
-
-    def expire_approval(self, release_id: str, expected_version: int) -> Release | None:
-        """A stage waited longer than the app's approval_timeout: pause it (or roll it back)."""
-        release = self.store.get(release_id)
-        if release is None or release.version != expected_version or release.phase != Phase.WAITING:
-            return release
-        event, reason = approvals.on_expiry(self.registry[release.app].rules, release)
-        try:
-            return self.apply(release_id, event, SCHEDULER, expected_version, reason=reason)
-        except Refused as err:
-            log.info("approval expiry for %s changed nothing: %s", release_id, err)
-            return self.store.get(release_id)
-
-    def advance(self, release_id: str, expected_version: int) -> Release | None:
-        """A timer fired: approve the next stage, unless the state moved on (compare-and-set
-        decides, never the scheduler) or the window is closed (then wait for its opening)."""
-        release = self.store.get(release_id)
-        if release is None or release.version != expected_version or release.phase != Phase.WAITING:
-            return release
-        window, tz = release.command.window, timing.zone(release.command.tz, self.default_tz)
-        now = self.clock()
-        try:
-            if (held := self.freezes.held(release.app)) is not None:    # wait for the freeze's end
-                return self.apply(release_id, Event.SCHEDULE, SCHEDULER, expected_version,
-                                  reason=refusals.frozen(release.app, *held), extra={"next_at": held[0]})
-            if window and not timing.in_window(window, now, tz):
-                return self.apply(release_id, Event.SCHEDULE, SCHEDULER, expected_version,
-                                  extra={"next_at": timing.into_window(window, now, tz)})
-            return self.apply(release_id, Event.APPROVE, SCHEDULER, expected_version)
-        except Refused as err:
-            log.info("timer for %s changed nothing: %s", release_id, err)
-            if release.last and release.next_wave is not None and self._load(release_id).version == expected_version:
-                down = {"cluster_down": err.cluster} if isinstance(err, Unreachable) else {}   # resumes by itself
-                return self.apply(release_id, Event.PAUSE, SCHEDULER, expected_version,   # say so, not wait
-                                  reason=f"the {release.next_wave.cluster} wave cannot start: {err}", extra=down)
-            return self.store.get(release_id)
 
     def fail_gate(self, release_id: str, evidence: str) -> Release:
         """A gate failed (health watch, deadline or metric): roll back at once, or hold the
@@ -348,32 +286,11 @@ class Engine:
                 self.store.record(release.id, GRAYBOT, "cluster_error", str(err))
                 self._announce(release, "cluster_error", str(err))
             if err.status in (401, 403) and release.phase in (Phase.PROGRESSING, Phase.WAITING):
-                self._credentials_rejected(release, err)
+                drift.hold_for_credentials(self, release, err)
             return False, None
         if self._cluster_errors.pop(release.id, None) is not None:
             self._announce(release, "cluster_ok", "")
         return True, result
-
-    def _same_as_saved(self, release: Release) -> None:
-        """Before anything moves a waiting release on: the cluster must be as its saved stage says
-        (Redis may have come back older than the cluster). A difference pauses it, said."""
-        ok, mismatch = self.safely(lambda workload, r: drift.stage_mismatch(workload, r), release)
-        if not ok or not mismatch:
-            return
-        why = f"the cluster does not match the saved state ({mismatch}); nothing moved: check the cluster, " \
-              "then resume, or roll back"
-        self.save(release, Event.PAUSE, GRAYBOT, reason=why)
-        raise Refused(why)
-
-    def _credentials_rejected(self, release: Release, err: KubeError) -> None:
-        """Retrying cannot help: hold the release, saying so, until a person fixes the
-        credentials and resumes it (a rollback keeps retrying: it cannot be held)."""
-        cluster = self.clusters.name_of(release.cluster)
-        try:
-            self.save(release, Event.PAUSE, GRAYBOT, reason=f"cluster {cluster} rejected graybot's credentials "
-                      f"({err.status} {err.reason}); fix its kubeconfig's user or RBAC, then resume")
-        except Refused as refused:       # it moved on meanwhile
-            log.info("holding %s for rejected credentials: %s", release.id, refused)
 
     def in_trouble(self, release_id: str) -> bool:
         """Did this release's last cluster step fail (and is not yet told as recovered)?"""
