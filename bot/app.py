@@ -31,9 +31,13 @@ from .wiring import Core, build_core, build_runner
 log = logging.getLogger("graybot.app")
 
 
+SLACK_TIMEOUT = 5        # seconds for one Web API call (slack_sdk's default is 30)
+
+
 def slack_client(settings: Settings) -> WebClient:
-    """slack_sdk retries only connection errors by default: add 429 (Retry-After) and 5xx."""
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
+    """slack_sdk retries only connection errors by default: add 429 (Retry-After) and 5xx. Each
+    call has SLACK_TIMEOUT: a hung Slack holds a message worker seconds, not minutes."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT,
                      retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=3),
                                      RateLimitErrorRetryHandler(max_retry_count=5),
                                      ServerErrorRetryHandler(max_retry_count=3)])

@@ -10,25 +10,11 @@ import pytest
 from bot.domain.model import Phase
 from sandbox.slack import block_action_body
 from tests.kit.clusters import slack_over_two
-from tests.kit.slack import CHANNEL, start_slack_world, stop_slack_world
+from tests.kit.slack import CHANNEL, stop_slack_world
 from tests.kit.wait import wait_until
-from tests.scenarios.test_slack_policy import LEADS, policy_doc
+from tests.kit.policy import LEADS
 
 STRICT = dict(approvals=2, stages={100: [LEADS]})     # approvers alice, bob, carol, LEADS; requester may not approve
-
-
-@pytest.fixture
-def make_sw(sandbox, kube, redis_client, tmp_path):
-    made = []
-
-    def make(**rules):
-        sw = start_slack_world(sandbox, kube, redis_client, tmp_path, policy_doc(**rules),
-                               groups={LEADS: ["U0LEAD"]})
-        made.append(sw)
-        return sw
-    yield make
-    for sw in made:
-        stop_slack_world(sw)
 
 
 def refused(sw, user: str, fragment: str) -> str:

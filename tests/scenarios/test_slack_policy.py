@@ -4,36 +4,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 
 from bot.adapters import telemetry
 from bot.domain.model import Phase
-from sandbox.seed import apps_yaml
-from tests.kit.slack import ephemeral_ack, start_slack_world, stop_slack_world
+from tests.kit.slack import ephemeral_ack
 from tests.kit.wait import wait_until
 
-LEADS = "S0PRODLEADS"
-
-
-def policy_doc(**rules) -> dict:
-    doc = apps_yaml()
-    doc["apps"]["user"].update(dict(dict(approvers=["U0ALICE", "U0BOB", "U0CAROL", LEADS], requester_can_approve=False),
-                                    **rules))
-    return doc
-
-
-@pytest.fixture
-def make_sw(sandbox, kube, redis_client, tmp_path):
-    made = []
-
-    def make(**rules):
-        sw = start_slack_world(sandbox, kube, redis_client, tmp_path, policy_doc(**rules),
-                               groups={LEADS: ["U0LEAD"]})
-        made.append(sw)
-        return sw
-    yield make
-    for sw in made:
-        stop_slack_world(sw)
+from tests.kit.policy import LEADS, policy_doc  # noqa: F401  (policy_doc: for other test files too)
 
 
 def waiting(sw, weight: int):
