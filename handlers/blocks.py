@@ -171,13 +171,20 @@ def release_blocks(release: Release, live: dict | None = None, key: bytes = b"")
     return blocks
 
 
+def listed(names: list[str], shown: int = 20) -> str:
+    """A list of names (mentions) summarised after `shown`, whole names only: a mention is never cut."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+
+
 def vote_text(release: Release) -> str:
     """Who has approved the current stage's move so far, and how many more it needs."""
     needed = release.command.approvals_needed
     votes = (release.runtime.votes or {}).get(str(release.stage), [])
     if release.phase != Phase.WAITING or needed <= 1:
         return ""
-    who = ", ".join(_who(v) for v in votes) or "nobody yet"
+    who = listed([_who(v) for v in votes]) or "nobody yet"
     more = needed - len(votes)
     return f":ballot_box_with_check: approved by {who}: {len(votes)} of {needed}; {more} more needed"
 
