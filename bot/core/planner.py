@@ -14,7 +14,6 @@ from bot.adapters.store import Store
 from bot.domain.apps import AppSpec, Registry
 from bot.domain.model import Release, Wave, WaveState
 from bot.domain.plans import PlanError
-from bot.domain.state import SavedCommand
 from bot.workloads import Workload
 from bot.language.grammar import StartCommand
 
@@ -88,8 +87,7 @@ class Planner:
         app = self.registry[cmd.app]
         waves = [self.wave(cmd, cluster) for cluster in wave_clusters(app, cmd, self.clusters)]
         now = time.time()
-        given = {k: v for k, v in vars(cmd).items() if k not in ("app", "version", "strategy")}
-        saved = SavedCommand(**dict(given, tz=cmd.tz or self.default_tz, approvals_needed=app.rules.approvals))
+        saved = cmd.saved(tz=cmd.tz or self.default_tz, approvals_needed=app.rules.approvals)
         return Release(id=Release.new_id(cmd.app), app=cmd.app, strategy=cmd.strategy,
                        to_version=cmd.version, image=app.image_for(cmd.version),
                        requested_by=actor, command=saved, created_at=now, updated_at=now,
@@ -100,6 +98,5 @@ class Planner:
 
 def command_of(release: Release) -> StartCommand:
     """The start command a release was planned from (its saved options)."""
-    fields = {f.name for f in dataclasses.fields(StartCommand)} - {"strategy", "app", "version"}
-    given = {name: getattr(release.command, name) for name in fields}
+    given = dataclasses.asdict(release.command) | {"match": release.command.match}
     return StartCommand(strategy=release.strategy, app=release.app, version=release.to_version, **given)

@@ -4,11 +4,12 @@ Pure: it needs only the registered app names (APP-VERSION splits at the longest 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from bot.domain.state import Match
+from bot.domain.state import Match, SavedCommand
 from bot.domain.names import MATCHING_ROUTERS, QUERIES, ROUTERS, STICKY_ROUTERS, STRATEGIES, VERBS
 
 __all__ = ["USAGE", "Match", "parse"]
@@ -37,31 +38,19 @@ OPTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class StartCommand:
+@dataclass(frozen=True, kw_only=True)
+class StartCommand(SavedCommand):
+    """A start command: what to release, and its options (the fields of SavedCommand, which is
+    what a release keeps of it)."""
     strategy: str
     app: str
     version: str
     steps: tuple[int, ...] = DEFAULT_STEPS
-    router: str | None = None
-    sticky: bool = False
-    auto: int | None = None
-    bake: int | None = None
-    auto_rollback: bool = True
-    match: Match | None = None
-    max_surge: str | None = None
-    max_unavailable: str | None = None
-    gray: int = 1
-    batches: int = 3
-    every: int | None = None
-    at: str | None = None
-    window: str | None = None
-    tz: str | None = None
-    manual: bool = False
-    cluster: str | None = None           # --cluster: this one cluster
-    waves: tuple[str, ...] = ()          # --waves: these clusters, one after another
-    wave_every: int | None = None        # --wave-every: the next wave starts by itself after this
-    dry_run: bool = False
+
+    def saved(self, **more: object) -> SavedCommand:
+        """What the release keeps: the options, without what the release records itself."""
+        return SavedCommand(**dict({f.name: getattr(self, f.name) for f in dataclasses.fields(SavedCommand)},
+                                   **more))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ APPS = ["user", "pay", "pay-service"]
 
 def test_canary_first_weight_then_default_steps():
     cmd = parse("canary user-v2 10%", APPS)
-    assert cmd == StartCommand("canary", "user", "v2", steps=(10, 30, 50, 100))
+    assert cmd == StartCommand(strategy="canary", app="user", version="v2", steps=(10, 30, 50, 100))
     assert parse("canary user-v2 40%", APPS).steps == (40, 50, 100)
     assert parse("canary user-v2 --steps 5,20,100", APPS).steps == (5, 20, 100)
     assert parse("canary user-v2 --steps 5,20", APPS).steps == (5, 20, 100)
