@@ -25,6 +25,13 @@ from tests.conftest import start_redis
 from tests.kit.wait import free_port, wait_until
 
 CLOCK = os.sysconf("SC_CLK_TCK")
+IDLE = 20.0             # seconds of measuring while every release waits for its approval
+
+
+def redis_commands(url: str) -> int:
+    import redis
+
+    return int(redis.Redis.from_url(url).info("stats")["total_commands_processed"])
 
 
 def proc_stats(pid: int) -> tuple[float, int]:
@@ -67,14 +74,20 @@ def one_run(n: int, timeout: float) -> dict:
                    message=f"{n} releases waiting with Approve buttons")
         all_waiting = time.monotonic() - last_ack
         calls0 = len(slack.calls())
-        req0 = http.request("GET", kube + "/sandbox/stats").json()["requests"]
-        time.sleep(10)
-        req1 = http.request("GET", kube + "/sandbox/stats").json()["requests"] - 1
-        cpu1, rss = proc_stats(bot_proc.pid)
         elapsed_min = (time.monotonic() - started) / 60
+        cpu1, _ = proc_stats(bot_proc.pid)
+        time.sleep(5)                                # let the last messages and timers settle
+        req0 = http.request("GET", kube + "/sandbox/stats").json()["requests"]
+        redis0, idle0 = redis_commands(redis_url), proc_stats(bot_proc.pid)[0]
+        time.sleep(IDLE)
+        req1 = http.request("GET", kube + "/sandbox/stats").json()["requests"] - 1
+        redis1, (idle1, rss) = redis_commands(redis_url), proc_stats(bot_proc.pid)
         return {"n": n, "all waiting after last ack (s)": all_waiting,
-                "API requests/s while all wait": (req1 - req0) / 10,
-                "Slack calls/min": calls0 / elapsed_min, "bot CPU (s)": cpu1 - cpu0, "bot RSS (MiB)": rss / 1024}
+                "API requests/s while all wait": (req1 - req0) / IDLE,
+                "Redis commands/s while all wait": (redis1 - redis0 - 2) / IDLE,
+                "bot CPU while all wait (% of a core)": 100 * (idle1 - idle0) / IDLE,
+                "Slack calls/min": calls0 / elapsed_min, "bot CPU to stage 1 (s)": cpu1 - cpu0,
+                "bot CPU per release to stage 1 (ms)": 1000 * (cpu1 - cpu0) / n, "bot RSS (MiB)": rss / 1024}
     finally:
         stop_all(procs, slack, redis_proc)
 
