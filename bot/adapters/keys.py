@@ -17,6 +17,14 @@ def active_set() -> str:
     return f"{PREFIX}active"                        # ids of every active release
 
 
+def moving_set() -> str:
+    return f"{PREFIX}moving"                        # ids of the releases applying a stage or rolling back
+
+
+def timed_versions() -> str:
+    return f"{PREFIX}timed"                         # id -> state version of each waiting release with a timer
+
+
 def history(app: str) -> str:
     return f"{PREFIX}history:{app}"                 # finished release ids, newest first
 

@@ -13,7 +13,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from bot.domain.model import Release
+from bot.domain.model import Phase, Release
 
 from . import keys
 from .locks import LockBusy, LockKeeper
@@ -107,6 +107,7 @@ class Store:
                 pipe.set(key, release.id)
                 pipe.set(keys.release(release.id), release.to_json())
                 pipe.sadd(keys.active_set(), release.id)
+                self._index(pipe, release)
                 pipe.xadd(keys.audit(release.id),
                           self._audit_fields(actor, "create", "", release.phase.value, detail))
                 pipe.execute()
@@ -129,6 +130,7 @@ class Store:
                 pipe.set(key, new.to_json())
                 pipe.xadd(keys.audit(new.id), self._audit_fields(
                     actor, action, current.phase.value, new.phase.value, detail, new.version))
+                self._index(pipe, new)
                 if not new.phase.live:
                     self._retire(pipe, new)
                 pipe.execute()
@@ -159,8 +161,44 @@ class Store:
         if not acked:
             log.warning("no replica acknowledged the %s of %s within %d ms", action, release_id, REPLICA_WAIT_MS)
 
+    @staticmethod
+    def _index(pipe, release: Release) -> None:
+        """What the leader's loops read instead of every release: which are moving (the driver),
+        and which wait with a timer, at which version (the timers). In the save's transaction."""
+        if release.phase in (Phase.PROGRESSING, Phase.ROLLING_BACK):
+            pipe.sadd(keys.moving_set(), release.id)
+        else:
+            pipe.srem(keys.moving_set(), release.id)
+        if release.phase == Phase.WAITING and (release.runtime.next_at or release.runtime.approval_due):
+            pipe.hset(keys.timed_versions(), release.id, release.version)
+        else:
+            pipe.hdel(keys.timed_versions(), release.id)
+
+    def moving(self) -> list[str]:
+        return sorted(self.r.smembers(keys.moving_set()))
+
+    def timed(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(keys.timed_versions()).items()}
+
+    def reindex(self) -> list[Release]:
+        """Every active release, with the index entries it lacks added (records saved by an older
+        graybot, or an index lost with Redis): for the leader's full passes. Only added, never
+        removed here: a save racing with this pass could otherwise lose its entry, while an entry
+        too many costs one look (the readers re-read the release) until the release's next save."""
+        active = self.active()
+        with self.r.pipeline(transaction=False) as pipe:
+            for release in active:
+                if release.phase in (Phase.PROGRESSING, Phase.ROLLING_BACK):
+                    pipe.sadd(keys.moving_set(), release.id)
+                if release.phase == Phase.WAITING and (release.runtime.next_at or release.runtime.approval_due):
+                    pipe.hsetnx(keys.timed_versions(), release.id, release.version)
+            pipe.execute()
+        return active
+
     def _retire(self, pipe, release: Release) -> None:
         pipe.srem(keys.active_set(), release.id)
+        pipe.srem(keys.moving_set(), release.id)
+        pipe.hdel(keys.timed_versions(), release.id)
         pipe.delete(keys.active_of(release.app))
         pipe.lpush(keys.history(release.app), release.id)
         pipe.ltrim(keys.history(release.app), 0, HISTORY_KEEP - 1)

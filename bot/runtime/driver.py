@@ -17,6 +17,7 @@ from .lifecycle import Loop
 
 log = logging.getLogger("graybot.driver")
 MOVING = (Phase.PROGRESSING, Phase.ROLLING_BACK)
+FULL_PASS = 60.0        # seconds between passes over every active release (the index's safety net)
 TROUBLE_PAUSE = 2.0     # seconds between ticks of a release whose cluster does not answer: leaves
                         # room for a person's Pause or Rollback to take the app lock
 
@@ -30,6 +31,7 @@ class Driver(Loop):
         self.pool = ThreadPoolExecutor(max(1, workers), "release-tick")
         self._busy: set[str] = set()
         self._not_before: dict[str, float] = {}
+        self._full_at = -FULL_PASS              # the first pass reads every release
         self._guard = threading.Lock()
 
     def _tick(self, release_id: str) -> None:
@@ -46,16 +48,22 @@ class Driver(Loop):
                 self._busy.discard(release_id)
 
     def pass_once(self) -> int:
-        moving = [r for r in self.engine.store.active() if r.phase in MOVING]
+        """Tick every moving release: read from the store's index of moving releases (one
+        command, however many releases wait), with a full pass over all of them now and then."""
         now = time.monotonic()
-        for release in moving:
-            if self._not_before.get(release.id, 0) > now:
+        if now - self._full_at > FULL_PASS:
+            self._full_at = now
+            moving = [r.id for r in self.engine.store.reindex() if r.phase in MOVING]
+        else:
+            moving = self.engine.store.moving()
+        for release_id in moving:
+            if self._not_before.get(release_id, 0) > now:
                 continue
             with self._guard:
-                if release.id in self._busy:
+                if release_id in self._busy:
                     continue          # still on its last tick (perhaps a hung call)
-                self._busy.add(release.id)
-            self.pool.submit(self._tick, release.id)
+                self._busy.add(release_id)
+            self.pool.submit(self._tick, release_id)
         return len(moving)
 
     def step(self) -> float:

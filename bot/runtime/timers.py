@@ -22,6 +22,7 @@ from bot.domain.model import Phase, Release
 
 log = logging.getLogger("graybot.timers")
 JOBS_KEY, RUN_TIMES_KEY = keys.timer_jobs(), keys.timer_run_times()
+FULL_RECONCILE = 60.0   # seconds between reconciles over every active release (the index's safety net)
 
 
 def job_store_client(conn: redis.Redis) -> redis.Redis:
@@ -45,6 +46,8 @@ class Timers:
     def __init__(self, engine: Engine, conn: redis.Redis, misfire_grace: float = 3600):
         self.engine, self.grace = engine, misfire_grace
         self.reconciled_at = 0.0
+        self._full_at = -FULL_RECONCILE                     # the first reconcile reads every release
+        self._synced: dict[str, int] = {}                   # release id -> version its jobs follow
         store = RedisJobStore(jobs_key=JOBS_KEY, run_times_key=RUN_TIMES_KEY)
         store.redis = job_store_client(conn)
         self.aps = BackgroundScheduler(jobstores={"default": store}, timezone=timezone.utc,
@@ -90,13 +93,36 @@ class Timers:
             pass
 
     def reconcile(self) -> None:
+        """Bring the jobs in line with the saved releases, whoever saved them (another process,
+        the CLI): from the store's index of waiting releases with a timer and their versions (one
+        command), loading only those that changed; over every release now and then."""
         started = time.time()
-        active = {r.id: r for r in self.engine.store.active()}
+        if started - self._full_at > FULL_RECONCILE:
+            self._full_reconcile()
+            self._full_at = started
+        else:
+            timed = self.engine.store.timed()
+            for release_id in set(self._synced) | set(timed):
+                if self._synced.get(release_id) == timed.get(release_id):
+                    continue
+                release = self.engine.store.get(release_id)
+                if release is not None:
+                    self.sync(release)
+                else:
+                    for kind in KINDS:
+                        self._drop(release_id, kind)
+                self._synced.pop(release_id, None)
+                if release_id in timed:
+                    self._synced[release_id] = timed[release_id]
+        self.aps.wakeup()
+        self.reconciled_at = started      # every job due before this instant has been derived
+
+    def _full_reconcile(self) -> None:
+        active = {r.id: r for r in self.engine.store.reindex()}
         for job in self.aps.get_jobs():
             kind, _, release_id = job.id.partition(":")
             if kind in KINDS and release_id not in active:
                 self._drop(release_id, kind)
         for release in active.values():
             self.sync(release)
-        self.aps.wakeup()
-        self.reconciled_at = started      # every job due before this instant has been derived
+        self._synced = self.engine.store.timed()
