@@ -21,6 +21,10 @@ def moving_set() -> str:
     return f"{PREFIX}moving"                        # ids of the releases applying a stage or rolling back
 
 
+def outage_held() -> str:
+    return f"{PREFIX}outage-held"                   # ids of the releases a cluster's outage paused
+
+
 def timed_versions() -> str:
     return f"{PREFIX}timed"                         # id -> state version of each waiting release with a timer
 

@@ -173,9 +173,17 @@ class Store:
             pipe.hset(keys.timed_versions(), release.id, release.version)
         else:
             pipe.hdel(keys.timed_versions(), release.id)
+        if release.phase == Phase.PAUSED and release.runtime.cluster_down:
+            pipe.sadd(keys.outage_held(), release.id)
+        else:
+            pipe.srem(keys.outage_held(), release.id)
 
     def moving(self) -> list[str]:
         return sorted(self.r.smembers(keys.moving_set()))
+
+    def outage_held(self) -> list[Release]:
+        """The releases a cluster's outage paused (the probes look at these, not every release)."""
+        return [r for r in (self.get(i) for i in sorted(self.r.smembers(keys.outage_held()))) if r is not None]
 
     def timed(self) -> dict[str, int]:
         return {k: int(v) for k, v in self.r.hgetall(keys.timed_versions()).items()}
@@ -192,6 +200,8 @@ class Store:
                     pipe.sadd(keys.moving_set(), release.id)
                 if release.phase == Phase.WAITING and (release.runtime.next_at or release.runtime.approval_due):
                     pipe.hsetnx(keys.timed_versions(), release.id, release.version)
+                if release.phase == Phase.PAUSED and release.runtime.cluster_down:
+                    pipe.sadd(keys.outage_held(), release.id)
             pipe.execute()
         return active
 
@@ -199,6 +209,7 @@ class Store:
         pipe.srem(keys.active_set(), release.id)
         pipe.srem(keys.moving_set(), release.id)
         pipe.hdel(keys.timed_versions(), release.id)
+        pipe.srem(keys.outage_held(), release.id)
         pipe.delete(keys.active_of(release.app))
         pipe.lpush(keys.history(release.app), release.id)
         pipe.ltrim(keys.history(release.app), 0, HISTORY_KEEP - 1)

@@ -55,7 +55,7 @@ def hold(engine: Engine, cluster: str, why: str) -> list[Release]:
 def release_held(engine: Engine, cluster: str) -> list[Release]:
     """Resume the releases this cluster's outage paused (a person's pause stays)."""
     resumed = []
-    for release in engine.store.active():
+    for release in engine.store.outage_held():      # an index kept by each save: not every release
         if release.phase != Phase.PAUSED or release.runtime.cluster_down != cluster:   # whoever noticed the outage
             continue
         try:

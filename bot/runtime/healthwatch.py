@@ -17,6 +17,7 @@ from bot import workloads
 from bot.workloads import Workload
 
 log = logging.getLogger("graybot.healthwatch")
+CACHE_FOR = 2.0     # seconds the running releases are kept between pod events (changes here clear it)
 
 
 class HealthWatcher:
@@ -58,7 +59,7 @@ class HealthWatcher:
     def on_workload(self, cluster: str, kind: str, deploy: dict) -> None:
         """A waiting release's own workload objects changed by hand: hold the release, say what."""
         name, ns = deploy["metadata"].get("name"), deploy["metadata"].get("namespace")
-        for cached in self._releases():
+        for cached in self._releases(fresh=True):
             if not self._in(cached, cluster) or cached.namespace != ns or name not in (cached.new_name, cached.stable_name):
                 continue
             release = self.get(cached.id)       # the cache may predate the stage turning healthy
@@ -72,6 +73,10 @@ class HealthWatcher:
                 except Exception:
                     log.exception("holding %s", release.id)
 
+    def invalidate(self) -> None:
+        """A release changed (this process saved it): the next pod event reads them again."""
+        self._cache = (0.0, [])
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every watch (closing its connection, so none waits out its read) and join them."""
         self._stop.set()
@@ -82,9 +87,11 @@ class HealthWatcher:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads = [t for t in self._threads if t.is_alive()]
 
-    def _releases(self) -> list[Release]:
+    def _releases(self, fresh: bool = False) -> list[Release]:
+        """The releases applying or waiting at a stage; read again after CACHE_FOR (or `fresh`:
+        workload events are rare and must see a release that started a moment ago)."""
         at, cached = self._cache
-        if time.monotonic() - at > 0.25:      # many pod events arrive in bursts
+        if fresh or time.monotonic() - at > CACHE_FOR:  # pod events arrive all the time: not a read of every release each
             cached = [r for r in self.active() if r.phase in (Phase.PROGRESSING, Phase.WAITING)]
             self._cache = (time.monotonic(), cached)
         return cached

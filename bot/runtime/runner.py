@@ -96,6 +96,8 @@ class Runner:
     def _on_change(self, release: Release, what: str, detail: str) -> None:
         if self.timers is not None:
             self.timers.on_change(release, what, detail)
+        if self.watcher is not None:
+            self.watcher.invalidate()
         self.wake()
 
     def _elected(self) -> None:
