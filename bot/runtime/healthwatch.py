@@ -18,6 +18,7 @@ from bot.workloads import Workload
 
 log = logging.getLogger("graybot.healthwatch")
 CACHE_FOR = 2.0     # seconds the running releases are kept between pod events (changes here clear it)
+WORKLOAD_REFRESH = 0.5  # a workload event of no cached release reads them again, at most this often
 
 
 class HealthWatcher:
@@ -59,9 +60,10 @@ class HealthWatcher:
     def on_workload(self, cluster: str, kind: str, deploy: dict) -> None:
         """A waiting release's own workload objects changed by hand: hold the release, say what."""
         name, ns = deploy["metadata"].get("name"), deploy["metadata"].get("namespace")
-        for cached in self._releases(fresh=True):
-            if not self._in(cached, cluster) or cached.namespace != ns or name not in (cached.new_name, cached.stable_name):
-                continue
+        owners = self._owners(cluster, ns, name, self._releases())
+        if not owners and time.monotonic() - self._cache[0] > WORKLOAD_REFRESH:
+            owners = self._owners(cluster, ns, name, self._releases(fresh=True))   # a release started a moment ago
+        for cached in owners:
             release = self.get(cached.id)       # the cache may predate the stage turning healthy
             if release is None or release.phase != Phase.WAITING or not drift(release, kind, deploy):
                 continue
@@ -72,6 +74,9 @@ class HealthWatcher:
                     self.hold(release.id, why)
                 except Exception:
                     log.exception("holding %s", release.id)
+
+    def _owners(self, cluster: str, ns: str, name: str, releases: list[Release]) -> list[Release]:
+        return [r for r in releases if self._in(r, cluster) and r.namespace == ns and name in (r.new_name, r.stable_name)]
 
     def invalidate(self) -> None:
         """A release changed (this process saved it): the next pod event reads them again."""
@@ -89,7 +94,7 @@ class HealthWatcher:
 
     def _releases(self, fresh: bool = False) -> list[Release]:
         """The releases applying or waiting at a stage; read again after CACHE_FOR (or `fresh`:
-        workload events are rare and must see a release that started a moment ago)."""
+        a workload event of no cached release may be of one that started a moment ago)."""
         at, cached = self._cache
         if fresh or time.monotonic() - at > CACHE_FOR:  # pod events arrive all the time: not a read of every release each
             cached = [r for r in self.active() if r.phase in (Phase.PROGRESSING, Phase.WAITING)]
