@@ -5,7 +5,7 @@ timer or a person's approval moves a release, the difference is looked for, and 
 from __future__ import annotations
 
 import logging
-from typing import Callable, Protocol, TypeVar
+from typing import Callable, Protocol
 
 from bot.adapters.clusters import Clusters
 from bot.adapters.kube import KubeError
@@ -16,18 +16,15 @@ from bot.workloads import Workload
 from .refusals import Refused
 
 log = logging.getLogger("graybot.engine")
-T = TypeVar("T")
 
 
 class Holds(Protocol):
-    """What holding a release needs of the engine: its one save and its guarded cluster step."""
+    """What holding a release needs of the engine: its clusters, their workloads, its one save."""
     clusters: Clusters
     workload_of: Callable[[str], Workload]
 
     def save(self, release: Release, event: Event, actor: str, reason: str = "", detail: str = "",
              extra: dict | None = None) -> Release: ...
-
-    def safely(self, step: Callable[[Workload, Release], T], release: Release) -> tuple[bool, T | None]: ...
 
 
 def stage_mismatch(workload: Workload, release: Release) -> str | None:

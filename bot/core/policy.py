@@ -14,6 +14,7 @@ from bot.domain.names import GRAYBOT, SCHEDULER
 
 APPROVER_VERBS = {"approve", "continue"}
 NOT_PEOPLE = {GRAYBOT, SCHEDULER}
+NO_STAGE = Stage("-", 0, 0, 0)        # weight 0: no `stages:` rule applies, the app's approvers do
 GUARD_VERBS = {"pause", "resume", "rollback"}     # approvers, or the release's requester
 
 
@@ -86,15 +87,11 @@ class Policy:
             return text
         who = self.mentions.user(user)
         if verb in APPROVER_VERBS:
-            for stage, final in self._approved_stages(verb, release, full):
-                if (why := self.stage_refusal(app, user, stage, release.requested_by if release else None, final)):
+            requester = release.requested_by if release else None
+            ahead = self._approved_stages(verb, release, full) or [(NO_STAGE, False)]   # none: the app's approvers
+            for stage, final in ahead:
+                if (why := self.stage_refusal(app, user, stage, requester, final)):
                     return why
-            if not self._approved_stages(verb, release, full) and \
-                    (why := self.stage_refusal(app, user, Stage("-", 0, 0, 0), None)) is not None:
-                return why          # no stage ahead (or no release): the app's approvers decide
-            if release is not None and not app.requester_can_approve and user == release.requested_by:
-                return (f"{app.name} needs a second person: the requester ({who}) cannot approve "
-                        "their own release.")
         if verb == "resume" and release is not None and (why := self._resume_refusal(app, user, release)):
             return why
         if verb in GUARD_VERBS and not self.is_approver(app, user) and \

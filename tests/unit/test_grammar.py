@@ -124,3 +124,10 @@ def test_policy_and_routing_words_refuse_with_the_problem(line, problem):
     with pytest.raises(UsageError) as err:
         parse(line, ["user", "pay"])
     assert problem in err.value.problem
+
+
+def test_now_is_for_approve_only():
+    registry = {"user": None}
+    assert parse("approve user --now", registry).now
+    with pytest.raises(UsageError):
+        parse("pause user --now", registry)
