@@ -143,12 +143,20 @@ def cli_identity() -> tuple[str, str]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .app import serve
+    from .app.processes import serve
     from .config import Settings
 
     if (refused := _refuse_to_start(slack_http=True)) is not None:
         return refused
-    serve(Settings.from_env(), args.host, args.port)
+    return serve(Settings.from_env(), args.host, args.port)
+
+
+def _edge(args: argparse.Namespace) -> int:
+    """The ack path of `serve` / `socket`, started by them (bot/app/processes.py)."""
+    from .app.ackpath import run_edge
+    from .config import Settings
+
+    run_edge(Settings.from_env(), args.host, args.port, args.worker, args.worker_url, socket=args.socket)
     return 0
 
 
@@ -169,13 +177,12 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _socket(args: argparse.Namespace) -> int:
-    from .app import socket_mode
+    from .app.processes import socket_mode
     from .config import Settings
 
     if (refused := _refuse_to_start()) is not None:
         return refused
-    socket_mode(Settings.from_env(), args.host, args.port)
-    return 0
+    return socket_mode(Settings.from_env(), args.host, args.port)
 
 
 def _playground(args: argparse.Namespace) -> int:
@@ -240,6 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
     sock.add_argument("--host", default="0.0.0.0")
     sock.add_argument("--port", type=int, default=3000)
     sock.set_defaults(run=_socket)
+
+    edg = sub.add_parser("edge", help="(started by serve and socket) the process that alone acks Slack")
+    edg.add_argument("--host", default="0.0.0.0")
+    edg.add_argument("--port", type=int, default=3000)
+    edg.add_argument("--worker", required=True, help="the identity of the worker process it hands requests to")
+    edg.add_argument("--worker-url", required=True, help="the worker's loopback /healthz and /metrics")
+    edg.add_argument("--socket", action="store_true", help="Socket Mode: open the WebSocket to Slack")
+    edg.set_defaults(run=_edge)
 
     chk = sub.add_parser("check-config", help="validate apps.yaml (GRAYBOT_CONFIG)")
     chk.add_argument("path", nargs="?")

@@ -32,7 +32,7 @@ def register(app: App, edge: Edge) -> None:
             return telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
         try:
             request = Request("command", f"/release {text}", command["user_id"], command["channel_id"],
-                              text=text, app=getattr(cmd, "app", None), expected=edge.desk.expected_version(cmd))
+                              text=text, app=getattr(cmd, "app", None), expected=edge.expected_version(cmd))
             entry = edge.inbox.accept(request)
         except StoreUnavailable as exc:
             ack(response_type="ephemeral", text=unavailable(exc))

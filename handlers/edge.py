@@ -1,7 +1,6 @@
-"""What the Slack listeners share: Slack's Web API client, the request desk (core's policy and
-engine), and the inbox (runtime: the durable accept -> carry out -> reply lifecycle). This module
-keeps only Slack's part: how a neutral answer becomes Slack text, and how it reaches the person
-(an ephemeral message)."""
+"""What the Slack listeners share: Slack's Web API client, the apps, and the inbox (runtime: the
+durable accept -> carry out -> reply lifecycle). This module keeps only Slack's part: how a
+neutral answer becomes Slack text, and how it reaches the person (an ephemeral message)."""
 from __future__ import annotations
 
 import logging
@@ -10,9 +9,11 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.desk import Desk
+from bot.adapters.edgestate import EdgeState
+from bot.core.desk import expected_version
 from bot.core.requests import Request, Said, Tone
 from bot.domain.apps import Registry
+from bot.language.grammar import Command
 from bot.runtime.inbox import Inbox
 
 from .mrkdwn import plain
@@ -48,13 +49,19 @@ class SlackReplier:
 
 @dataclass
 class Edge:
+    """Only what the ack needs: the apps (to parse), the edge's Redis state (the version seen)
+    and the inbox. The desk runs behind the inbox, in this process or in the worker process."""
     client: WebClient
-    desk: Desk
+    registry: Registry
+    state: EdgeState
     inbox: Inbox
 
-    @property
-    def registry(self) -> Registry:
-        return self.desk.registry
+    def expected_version(self, cmd: Command) -> int | None:
+        return expected_version(self.state, cmd)
+
+    def answer_later(self, channel: str, user: str, text: str) -> None:
+        """After the ack, privately (the inbox's workers send it)."""
+        self.inbox.workers.submit(self.ephemeral, channel, user, text)
 
     def ephemeral(self, channel: str, user: str, text: str) -> None:
         SlackReplier(self.client).ephemeral(channel, user, text)

@@ -43,7 +43,7 @@ def _answer(edge: Edge, req: BoltRequest, text: str) -> BoltResponse:
         user = (body.get("user") or {}).get("id", "")
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
         if user and channel:
-            edge.inbox.workers.submit(edge.ephemeral, channel, user, text)
+            edge.answer_later(channel, user, text)
         return BoltResponse(status=200, body="")
     return _ephemeral(text)
 

@@ -43,11 +43,31 @@ def ack_client(conn: redis.Redis) -> redis.Redis:
     return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
 
 
+# One round trip, atomic: the durable entry and the worker's queue item are written together, so
+# an entry is never queued without existing nor exists unqueued while its worker lives.
+HAND_OFF = """
+local id = redis.call('XADD', KEYS[1], '*', 'request', ARGV[1], 'at', ARGV[2])
+redis.call('RPUSH', KEYS[2], id .. '\\n' .. ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return id
+"""
+HANDOFF_TTL = 24 * 3600      # a queue of a worker that never came back goes; its entries are recovered
+
+
+def blocking_client(conn: redis.Redis, wait: float) -> redis.Redis:
+    """A client on the store's exact connection settings whose reads may wait `wait` seconds
+    (a blocking pop) before the socket gives up."""
+    pool = conn.connection_pool
+    kwargs = dict(pool.connection_kwargs, socket_timeout=wait + 2)
+    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+
 class EdgeState:
     def __init__(self, conn: redis.Redis, ack: redis.Redis | None = None):
         """`ack`: the client of the calls made before an ack (replay guard, inbox, the version seen)."""
         self.r = conn
         self.ack = ack or conn
+        self._hand_off = None
 
     # -- replay protection ----------------------------------------------------------------
     def first_sight(self, token: str, window: int) -> bool:
@@ -81,6 +101,29 @@ class EdgeState:
             return self.ack.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
         except redis.exceptions.RedisError as exc:
             raise StoreUnavailable(exc) from None
+
+    def inbox_hand_off(self, request: dict, worker: str) -> str:
+        """The edge process's accept: the entry (owned by `worker`) and its place in that
+        worker's queue, written in one atomic step on the ack client."""
+        if self._hand_off is None:
+            self._hand_off = self.ack.register_script(HAND_OFF)     # EVALSHA, loading it when missing
+        try:
+            return self._hand_off(keys=[keys.inbox(), keys.inbox_ready(worker)],
+                                  args=[json.dumps(request), f"{time.time():.3f}", HANDOFF_TTL])
+        except redis.exceptions.RedisError as exc:
+            raise StoreUnavailable(exc) from None
+
+    def inbox_next(self, worker: str, wait: float, conn: "redis.Redis") -> tuple[str, dict] | None:
+        """The next entry handed to `worker`, waiting up to `wait` seconds (on `conn`, a client
+        whose socket timeout is longer than the wait); None when nothing came."""
+        try:
+            got = conn.blpop([keys.inbox_ready(worker)], timeout=wait)
+        except redis.exceptions.RedisError as exc:
+            raise StoreUnavailable(exc) from None
+        if got is None:
+            return None
+        entry_id, _, request = got[1].partition("\n")
+        return entry_id, json.loads(request)
 
     def inbox_done(self, entry_id: str) -> None:
         self.r.xdel(keys.inbox(), entry_id)

@@ -65,6 +65,10 @@ def seen(token: str) -> str:
     return f"{PREFIX}seen:{token}"                  # a signed request already received (replays)
 
 
+def inbox_ready(identity: str) -> str:
+    return f"{PREFIX}inbox:ready:{identity}"        # entries an edge process handed to this worker
+
+
 def alive(identity: str) -> str:
     return f"{PREFIX}alive:{identity}"              # a running bot process's heartbeat
 

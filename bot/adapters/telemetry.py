@@ -5,9 +5,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from bot.domain.names import SCHEDULER
 
-REGISTRY = CollectorRegistry()
+REGISTRY = CollectorRegistry()        # the worker's: what happens after the ack
+EDGE_REGISTRY = CollectorRegistry()   # the ack path's, served by whichever process acks
 ACK_SECONDS = Histogram("graybot_ack_seconds", "Time from receiving a Slack request to its ack",
-                        ["kind"], registry=REGISTRY,
+                        ["kind"], registry=EDGE_REGISTRY,
                         buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 TRANSITIONS = Counter("graybot_transitions_total", "Saved release state changes", ["event"],
                       registry=REGISTRY)
@@ -35,5 +36,7 @@ def record_change(event: str, actor: str) -> None:
         ROLLBACKS.labels(cause="gate").inc()
 
 
-def exposition() -> bytes:
-    return generate_latest(REGISTRY)
+def exposition(part: str = "all") -> bytes:
+    """`part`: "core" (the worker's), "edge" (the ack path's) or "all" (one process does both)."""
+    return (generate_latest(REGISTRY) if part != "edge" else b"") + \
+        (generate_latest(EDGE_REGISTRY) if part != "core" else b"")

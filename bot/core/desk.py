@@ -28,6 +28,14 @@ VERSIONED = {"approve", "continue"}       # a replayed command must find the sta
 NOT_OURS = "this button is not one of graybot's; nothing changed."
 
 
+def expected_version(state: EdgeState, cmd: Command) -> int | None:
+    """At the ack, for approve and continue: the state version the person saw, so a replay after
+    a crash cannot approve a later stage than the one they meant."""
+    if isinstance(cmd, ActionCommand) and cmd.verb in VERSIONED:
+        return state.active_version(cmd.app)
+    return None
+
+
 class Desk:
     def __init__(self, engine: Engine, policy: Policy, state: EdgeState, button_key: bytes = b"",
                  wake: Callable[[str], None] = lambda _release_id: None):
@@ -41,11 +49,7 @@ class Desk:
 
     # -- at the ack ---------------------------------------------------------------------------
     def expected_version(self, cmd: Command) -> int | None:
-        """For approve and continue: the state version the person saw, so a replay after a crash
-        cannot approve a later stage than the one they meant."""
-        if isinstance(cmd, ActionCommand) and cmd.verb in VERSIONED:
-            return self.state.active_version(cmd.app)
-        return None
+        return expected_version(self.state, cmd)
 
     def carry_out(self, request: Request, replayed: bool = False) -> Said | None:
         """The inbox's worker: a command or a button click, whatever platform it came from."""

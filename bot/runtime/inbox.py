@@ -28,8 +28,11 @@ class Replier(Protocol):
 
 class Inbox:
     def __init__(self, state: EdgeState, carry_out: CarryOut, replier: Replier, identity: str = "graybot",
-                 workers: int = 8):
+                 workers: int = 8, worker: str | None = None):
+        """`worker`: in an edge process (the ack path alone, bot/edge.py), the identity of the
+        worker process that carries out what this one accepts; None: this process does."""
         self.state, self.carry, self.replier, self.identity = state, carry_out, replier, identity
+        self.worker = worker
         self.workers = ThreadPoolExecutor(workers, "request-work")
 
     def seen_before(self, token: str, window: int) -> bool:
@@ -39,9 +42,13 @@ class Inbox:
 
     def accept(self, request: Request) -> str:
         """Write the request before the ack (StoreUnavailable when Redis cannot take it)."""
+        if self.worker:
+            return self.state.inbox_hand_off(request.owned_by(self.worker).to_entry(), self.worker)
         return self.state.inbox_add(request.owned_by(self.identity).to_entry())
 
     def run_later(self, entry_id: str, request: Request, replayed: bool = False) -> None:
+        if self.worker:
+            return                # handed off: the worker takes it from its queue (HandedOff)
         self.workers.submit(self._carry_out, entry_id, request, replayed)
 
     def tell_later(self, request: Request, said: Said) -> None:
@@ -81,6 +88,10 @@ class Inbox:
                                                 "have finished. Please check and retry if needed.", Tone.WARNING))
                 self.state.inbox_done(mine)
         return claimed
+
+    def take(self, entry_id: str, entry: dict) -> None:
+        """The worker's side of a hand-off: carry out an entry an edge process accepted for it."""
+        self.workers.submit(self._carry_out, entry_id, Request.from_entry(entry), False)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish what was acked (bounded: what is left is carried out by the next process)."""

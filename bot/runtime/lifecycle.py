@@ -59,6 +59,11 @@ def catch_interrupts() -> threading.Event:
     return _interrupted
 
 
+def interrupted(wait: float) -> bool:
+    """Whether Ctrl-C or SIGTERM came, waiting up to `wait` seconds for it."""
+    return catch_interrupts().wait(wait)
+
+
 def wait_for_interrupt() -> None:
     """Block until Ctrl-C or SIGTERM (also one that came before this call)."""
     stop = catch_interrupts()

@@ -19,14 +19,14 @@ from handlers.edge import Edge, SlackReplier
 from handlers.http import SlackHTTPServer
 from handlers.messages import MessageSync
 
-from .adapters import telemetry
-from .config import Settings
-from .core.desk import Desk
-from .runtime.driver import join_pool
-from .runtime.inbox import Inbox
-from .runtime.lifecycle import catch_interrupts, wait_for_interrupt
-from .runtime.runner import Runner
-from .wiring import Core, build_core, build_runner
+from ..adapters import telemetry
+from ..config import Settings
+from ..core.desk import Desk
+from ..runtime.driver import join_pool
+from ..runtime.handoff import HandedOff
+from ..runtime.inbox import Inbox
+from ..runtime.runner import Runner
+from ..wiring import Core, build_core, build_runner
 
 log = logging.getLogger("graybot.app")
 
@@ -57,19 +57,29 @@ class Graybot:
     messages: MessageSync
     runner: Runner
     bolt_pool: ThreadPoolExecutor
+    handed_off: HandedOff | None = None      # set when an edge process acks for this one
 
-    def start(self) -> "Graybot":
-        """Resume every release from Redis, bring messages up to date, then run."""
+    @property
+    def identity(self) -> str:
+        return self.runner.leadership.identity
+
+    def start(self, edge_apart: bool = False) -> "Graybot":
+        """Resume every release from Redis, bring messages up to date, then run. `edge_apart`:
+        another process acks Slack (bot/app/ackpath.py) and hands the requests to this one."""
         if (warning := self.core.store.persistence_warning()) is not None:
             log.warning("%s", warning)
         self.messages.start()
         self.messages.resync()
+        if edge_apart:
+            self.handed_off = HandedOff(self.edge.inbox).start()
         self.edge.inbox.recover(older_than=0)     # what a dead process acked is carried out now
         self.runner.start()        # the elected process resumes releases and runs the timers
         return self
 
     def stop(self) -> None:
         """Every part that owns a thread stops it and joins it."""
+        if self.handed_off is not None:
+            self.handed_off.stop()
         self.runner.stop()
         self.messages.stop()
         self.edge.inbox.stop()
@@ -104,7 +114,7 @@ class Graybot:
             report["timers"] = self.runner.timers_problem
         return report
 
-    def metrics_text(self) -> bytes:
+    def metrics_text(self, part: str = "all") -> bytes:
         try:
             telemetry.ACTIVE.set(len(self.core.store.active()))
         except Exception:
@@ -112,7 +122,7 @@ class Graybot:
         down = set(self.core.clusters.unreachable())
         for name in self.core.clusters:
             telemetry.CLUSTER_UP.labels(cluster=name).set(0 if name in down else 1)
-        return telemetry.exposition()
+        return telemetry.exposition(part)
 
     def http_server(self, host: str = "0.0.0.0", port: int = 3000, slack_events: bool = True) -> SlackHTTPServer:
         return SlackHTTPServer((host, port), self.bolt, self.health, self.metrics_text, slack_events=slack_events)
@@ -135,7 +145,7 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     key = button_key(settings)
     desk = Desk(core.engine, slack_policy(client), core.edge_state, button_key=key, wake=runner.follow)
     inbox = Inbox(core.edge_state, desk.carry_out, SlackReplier(client), identity=runner.leadership.identity)
-    edge = Edge(client, desk, inbox)
+    edge = Edge(client, core.registry, core.edge_state, inbox)
     messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry,
                            button_key=key)
     runner.duties.append(edge.inbox.recover)      # the leader carries out what dead processes acked
@@ -157,33 +167,3 @@ def relay_notices(core: Core) -> int:
             core.engine.announce(release, what, detail)
             told += 1
     return told
-
-
-def serve(settings: Settings, host: str, port: int) -> None:
-    catch_interrupts()
-    bot = build(settings).start()
-    server = bot.http_server(host, port)
-    server.serve_in_thread()
-    log.info("graybot listening on http://%s:%d/slack/events", host, port)
-    wait_for_interrupt()
-    server.shutdown()
-    bot.stop()
-
-
-def socket_mode(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> None:
-    """Socket Mode: events come over a WebSocket graybot opens; /healthz and /metrics are still
-    served over HTTP for the probes. SIGTERM closes the socket, then stops the runtime."""
-    if not settings.slack_app_token:
-        raise SystemExit("Socket Mode needs SLACK_APP_TOKEN (an xapp- token with connections:write)")
-    catch_interrupts()
-    bot = build(settings).start()
-    server = bot.http_server(host, port, slack_events=False)     # the probes and /metrics only
-    server.serve_in_thread()
-    handler = bot.connect_socket(settings.slack_app_token)
-    log.info("graybot connected in Socket Mode; health on http://%s:%d/healthz", host, port)
-    try:
-        wait_for_interrupt()
-    finally:
-        handler.close()
-        server.shutdown()
-        bot.stop()
