@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,11 +37,37 @@ def redis_commands(url: str) -> int:
 
 
 def proc_stats(pid: int) -> tuple[float, int]:
-    """(CPU seconds, resident KiB) of a process."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / CLOCK
-    rss = next(int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS"))
+    """(CPU seconds, resident KiB) of graybot: the process and its children (the edge process)."""
+    cpu, rss = 0.0, 0
+    for each in [pid] + children(pid):
+        try:
+            fields = open(f"/proc/{each}/stat").read().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / CLOCK
+            rss += next(int(line.split()[1]) for line in open(f"/proc/{each}/status") if line.startswith("VmRSS"))
+        except OSError:          # a child that just ended
+            continue
     return cpu, rss
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def profile(pid: int, out: Path, seconds: int) -> subprocess.Popen | None:
+    """py-spy (pip install py-spy) sampling the worker while the releases reach stage 1."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        print("--profile needs py-spy: .venv/bin/pip install py-spy")
+        return None
+    return subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "--nonblocking", "--gil",
+                             "-f", "raw", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
 def with_approve(slack: FakeSlack) -> int:
@@ -47,7 +75,21 @@ def with_approve(slack: FakeSlack) -> int:
         e.get("action_id") == "approve" for b in m.get("blocks", []) for e in b.get("elements") or []))
 
 
-def one_run(n: int, timeout: float) -> dict:
+def hotspots(raw: Path, top: int = 25) -> str:
+    """The functions most often on the stack while holding the GIL (inclusive), from py-spy's raw output."""
+    counts: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        total += int(n)
+        for frame in {f.split(" (")[0] + " " + f.split("(")[-1].split(":")[0].rsplit("/", 1)[-1]
+                      for f in stack.split(";")}:
+            counts[frame] = counts.get(frame, 0) + int(n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    return "\n".join(f"{100 * n / max(total, 1):5.1f}%  {frame}" for frame, n in ranked)
+
+
+def one_run(n: int, timeout: float, profile_to: Path | None = None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"graybot-scale-{n}-"))
     redis_proc, redis_url = start_redis(tmp)
     slack = FakeSlack().start()
@@ -65,6 +107,9 @@ def one_run(n: int, timeout: float) -> dict:
         bot = f"http://127.0.0.1:{bot_port}"
         wait_until(lambda: up(http, bot), timeout=60, message="bot up")
         cpu0, _ = proc_stats(bot_proc.pid)
+        api0 = http.request("GET", kube + "/sandbox/stats").json()["requests"]
+        cmds0 = redis_commands(redis_url)
+        spy = profile(bot_proc.pid, profile_to, 30) if profile_to else None
         started = time.monotonic()
         bodies = [slash_command_body(f"canary app-{i:03d}-v2 25%", f"U0S{i:04d}") for i in range(n)]
         with ThreadPoolExecutor(4) as pool:      # people type; a few at a time is plenty
@@ -73,6 +118,11 @@ def one_run(n: int, timeout: float) -> dict:
         wait_until(lambda: with_approve(slack) >= n, timeout=timeout, interval=0.5,
                    message=f"{n} releases waiting with Approve buttons")
         all_waiting = time.monotonic() - last_ack
+        api1, cmds1 = http.request("GET", kube + "/sandbox/stats").json()["requests"], redis_commands(redis_url)
+        if spy is not None:
+            spy.wait(60)
+            print(f"profile of the worker (collapsed stacks, for flamegraph.pl): {profile_to}")
+            print(hotspots(profile_to))
         calls0 = len(slack.calls())
         elapsed_min = (time.monotonic() - started) / 60
         cpu1, _ = proc_stats(bot_proc.pid)
@@ -87,7 +137,9 @@ def one_run(n: int, timeout: float) -> dict:
                 "Redis commands/s while all wait": (redis1 - redis0 - 2) / IDLE,
                 "bot CPU while all wait (% of a core)": 100 * (idle1 - idle0) / IDLE,
                 "Slack calls/min": calls0 / elapsed_min, "bot CPU to stage 1 (s)": cpu1 - cpu0,
-                "bot CPU per release to stage 1 (ms)": 1000 * (cpu1 - cpu0) / n, "bot RSS (MiB)": rss / 1024}
+                "bot CPU per release to stage 1 (ms)": 1000 * (cpu1 - cpu0) / n,
+                "API requests per release to stage 1": (api1 - api0 - 1) / n,
+                "Redis commands per release to stage 1": (cmds1 - cmds0 - 1) / n, "bot RSS (MiB)": rss / 1024}
     finally:
         stop_all(procs, slack, redis_proc)
 
@@ -96,10 +148,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--apps", type=int, nargs="+", default=[50, 200, 500])
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--profile", type=Path, help="py-spy the worker for 30 s from the first command, to FILE")
     args = parser.parse_args()
     for n in args.apps:
         try:
-            result = one_run(n, args.timeout)
+            result = one_run(n, args.timeout, args.profile)
         except AssertionError as err:
             print(f"n={n}: {err}", flush=True)
             continue
