@@ -24,6 +24,7 @@ import urllib3
 from bench.ack_latency import SECRET, fire, spawn, stop_all, up
 from sandbox.slack import FakeSlack, slash_command_body
 from tests.conftest import start_redis
+from tests.kit.processes import children
 from tests.kit.wait import free_port, wait_until
 
 CLOCK = os.sysconf("SC_CLK_TCK")
@@ -47,17 +48,6 @@ def proc_stats(pid: int) -> tuple[float, int]:
         except OSError:          # a child that just ended
             continue
     return cpu, rss
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-        except OSError:
-            continue
-    return found
 
 
 def profile(pid: int, out: Path, seconds: int) -> subprocess.Popen | None:

@@ -17,6 +17,18 @@ SECRET = "process-secret"
 CHANNEL = "C0RELEASE"
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and int(open(f"/proc/{entry}/stat").read().rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry))
+        except OSError:           # a process that just ended
+            continue
+    return found
+
+
 class Bots:
     """graybot serve processes, one after another, on one Redis, sandbox and fake Slack."""
 

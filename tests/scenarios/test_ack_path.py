@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.slack import FakeSlack, slash_command_body
-from tests.kit.processes import Bots
+from tests.kit.processes import Bots, children
 from tests.kit.wait import wait_until
 from tests.kit.world import demo_world
 
@@ -29,20 +29,6 @@ def bots(sandbox, kube, redis_client, redis_url, tmp_path):
             os.kill(proc.pid, signal.SIGCONT)
     b.stop_all()
     slack.stop()
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def the_edge(worker_pid: int) -> int:
