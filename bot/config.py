@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from .adapters import redisurl
 from .domain.apps import ConfigError, Registry, parse_registry
 
 __all__ = ["ConfigError", "Settings", "load_registry"]
@@ -108,7 +109,7 @@ def is_placeholder(secret: str) -> bool:
 def startup_problems(settings: Settings, registry: Registry, slack_http: bool = False) -> list[str]:
     """What the environment lacks for this registry: found at start and by check-config, never
     at stage 1 of a release."""
-    problems = []
+    problems = redisurl.problems(settings.redis_url)
     if slack_http and not settings.slack_signing_secret:
         problems.append("SLACK_SIGNING_SECRET is not set: every Slack request would be refused")
     elif slack_http and is_placeholder(settings.slack_signing_secret):

@@ -10,7 +10,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from . import keys
+from . import keys, redisurl
+from .replicas import Replicas
 
 
 class StoreUnavailable(Exception):
@@ -37,10 +38,8 @@ def ack_client(conn: redis.Redis) -> redis.Redis:
     """A client for the ack path on the store's exact connection settings (TLS and all), with
     short timeouts and no retry: Slack gives 3 s for the ack, and a hung Redis must leave most of
     them for telling the person so."""
-    pool = conn.connection_pool
-    kwargs = dict(pool.connection_kwargs, socket_timeout=ACK_CALL_TIMEOUT, socket_connect_timeout=ACK_CALL_TIMEOUT,
-                  retry=Retry(NoBackoff(), 0))
-    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
+    return redisurl.variant(conn, socket_timeout=ACK_CALL_TIMEOUT, socket_connect_timeout=ACK_CALL_TIMEOUT,
+                            retry=Retry(NoBackoff(), 0))
 
 
 # One round trip, atomic: the durable entry and the worker's queue item are written together, so
@@ -57,9 +56,7 @@ HANDOFF_TTL = 24 * 3600      # a queue of a worker that never came back goes; it
 def blocking_client(conn: redis.Redis, wait: float) -> redis.Redis:
     """A client on the store's exact connection settings whose reads may wait `wait` seconds
     (a blocking pop) before the socket gives up."""
-    pool = conn.connection_pool
-    kwargs = dict(pool.connection_kwargs, socket_timeout=wait + 2)
-    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
+    return redisurl.variant(conn, socket_timeout=wait + 2)
 
 
 class EdgeState:
@@ -68,6 +65,7 @@ class EdgeState:
         self.r = conn
         self.ack = ack or conn
         self._hand_off = None
+        self.replicas = Replicas(self.ack)       # an acked request is on a replica first, if any
 
     # -- replay protection ----------------------------------------------------------------
     def first_sight(self, token: str, window: int) -> bool:
@@ -98,9 +96,11 @@ class EdgeState:
     # -- inbox: requests acknowledged but not yet fully handled ---------------------------
     def inbox_add(self, request: dict) -> str:
         try:
-            return self.ack.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
+            entry_id = self.ack.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
         except redis.exceptions.RedisError as exc:
             raise StoreUnavailable(exc) from None
+        self.replicas.confirm(f"inbox entry {entry_id}")
+        return entry_id
 
     def inbox_hand_off(self, request: dict, worker: str) -> str:
         """The edge process's accept: the entry (owned by `worker`) and its place in that
@@ -108,10 +108,12 @@ class EdgeState:
         if self._hand_off is None:
             self._hand_off = self.ack.register_script(HAND_OFF)     # EVALSHA, loading it when missing
         try:
-            return self._hand_off(keys=[keys.inbox(), keys.inbox_ready(worker)],
-                                  args=[json.dumps(request), f"{time.time():.3f}", HANDOFF_TTL])
+            entry_id = self._hand_off(keys=[keys.inbox(), keys.inbox_ready(worker)],
+                                      args=[json.dumps(request), f"{time.time():.3f}", HANDOFF_TTL])
         except redis.exceptions.RedisError as exc:
             raise StoreUnavailable(exc) from None
+        self.replicas.confirm(f"inbox entry {entry_id}")
+        return entry_id
 
     def inbox_next(self, worker: str, wait: float, conn: "redis.Redis") -> tuple[str, dict] | None:
         """The next entry handed to `worker`, waiting up to `wait` seconds (on `conn`, a client

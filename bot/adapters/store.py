@@ -15,14 +15,13 @@ from redis.retry import Retry
 
 from bot.domain.model import Phase, Release
 
-from . import keys
+from . import keys, redisurl
 from .locks import LockBusy, LockKeeper
+from .replicas import Replicas
 
 __all__ = ["AppBusy", "LockBusy", "StaleState", "Store"]
 
 HISTORY_KEEP = 100
-DECISIVE = {"approve", "approve_full", "vote", "rollback", "gate_failed", "rollback_done", "finished"}
-REPLICA_WAIT_MS = 250
 log = logging.getLogger("graybot.store")
 
 
@@ -44,16 +43,16 @@ class Store:
     def __init__(self, conn: redis.Redis, lock_ttl: float = 6.0):
         self.r = conn
         self.locks = LockKeeper(conn, ttl=lock_ttl)
-        self._replicas_seen: tuple[float, int] = (-1e9, 0)     # (when asked, how many replicas)
+        self.replicas = Replicas(conn)          # every saved transition waits for a replica, if any
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 0.8) -> "Store":
         """Every command answers within `timeout` seconds or fails, with one immediate retry (a
         dropped connection): a hung Redis must never keep a person from an answer within
         Slack's 3 s (redis-py's default is three retries with backoff)."""
-        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30,
-                                        socket_timeout=timeout, socket_connect_timeout=timeout,
-                                        retry=Retry(NoBackoff(), 1)))
+        return cls(redisurl.connect(url, decode_responses=True, health_check_interval=30,
+                                    socket_timeout=timeout, socket_connect_timeout=timeout,
+                                    retry=Retry(NoBackoff(), 1)))
 
     # -- reads --------------------------------------------------------------------------
     def get(self, release_id: str) -> Release | None:
@@ -113,6 +112,7 @@ class Store:
                 pipe.execute()
             except redis.WatchError:
                 raise AppBusy(self.active_for(release.app) or release) from None
+        self.replicas.confirm(f"the start of {release.id}")
         return release
 
     def save(self, new: Release, expected_version: int, actor: str, action: str,
@@ -136,30 +136,8 @@ class Store:
                 pipe.execute()
             except redis.WatchError:
                 raise StaleState(self.get(new.id)) from None
-        if action in DECISIVE:
-            self._replicated(new.id, action)
+        self.replicas.confirm(f"the {action} of {new.id}")
         return new
-
-    def _replicated(self, release_id: str, action: str) -> None:
-        """A decisive write (a rollback, an approval) waits, briefly, until a replica has it, where
-        there is one: a failover right after it then cannot undo what a person decided. What can
-        still be lost: a write no replica acknowledged within REPLICA_WAIT_MS (logged), and any
-        write when Redis runs without replicas and loses its AOF tail."""
-        now = time.monotonic()
-        if now - self._replicas_seen[0] > 10:
-            try:
-                self._replicas_seen = (now, int(self.r.info("replication").get("connected_slaves", 0)))
-            except redis.exceptions.RedisError:
-                return
-        if not self._replicas_seen[1]:
-            return
-        try:
-            acked = int(self.r.execute_command("WAIT", 1, REPLICA_WAIT_MS))
-        except redis.exceptions.RedisError as exc:
-            acked = 0
-            log.warning("WAIT after %s of %s failed: %s", action, release_id, exc)
-        if not acked:
-            log.warning("no replica acknowledged the %s of %s within %d ms", action, release_id, REPLICA_WAIT_MS)
 
     @staticmethod
     def _index(pipe, release: Release) -> None:

@@ -16,7 +16,7 @@ from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import jobs
-from bot.adapters import keys
+from bot.adapters import keys, redisurl
 from bot.core.engine import Engine
 from bot.domain.model import Phase, Release
 
@@ -29,9 +29,7 @@ def job_store_client(conn: redis.Redis) -> redis.Redis:
     """RedisJobStore's client with exactly the store's connection settings (TLS and its CA, ACL
     user, password, unix socket, timeouts, the same connection class), only answering bytes (the
     jobs are pickled). One configuration for every Redis client graybot has."""
-    pool = conn.connection_pool
-    kwargs = dict(pool.connection_kwargs, decode_responses=False)
-    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
+    return redisurl.variant(conn, decode_responses=False)
 
 
 def job_id(release_id: str, kind: str = "advance") -> str:
@@ -52,7 +50,9 @@ class Timers:
         store.redis = job_store_client(conn)
         self.aps = BackgroundScheduler(jobstores={"default": store}, timezone=timezone.utc,
                                        job_defaults={"coalesce": True, "max_instances": 1,
-                                                     "misfire_grace_time": misfire_grace})
+                                                     "misfire_grace_time": misfire_grace},
+                                       # after Redis failed (a failover), look again within a second
+                                       jobstore_retry_interval=1.0)
 
     def start(self) -> None:
         jobs.ENGINE = self.engine

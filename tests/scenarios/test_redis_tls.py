@@ -1,5 +1,5 @@
 """graybot on a Redis that speaks only TLS (`rediss://`, a CA of our own): the store, the leader
-lock and the timers' job store all reach it, so an `--auto` timer fires and the leader keeps its
+lock and the timers' job store all reach it as an ACL user (the default user is off), so an `--auto` timer fires and the leader keeps its
 lock. Debian's redis-server is built with TLS; the certificates come from the openssl CLI."""
 from __future__ import annotations
 
@@ -46,9 +46,12 @@ def tls_redis(tmp_path):
         proc = subprocess.Popen([tls_redis_server(), "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
                                  "--tls-cert-file", "redis.crt", "--tls-key-file", "redis.key",
                                  "--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no", "--save", "",
+                                 # an ACL user of its own; the default user cannot log in
+                                 "--user", "default", "off", "--user", "graybot", "on", ">graybot-pass", "~*", "&*",
+                                 "+@all",
                                  "--appendonly", "no", "--dir", str(tmp_path)], cwd=tmp_path,
                                 stdout=open(tmp_path / "redis.log", "w"), stderr=subprocess.STDOUT)
-        url = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tmp_path / 'ca.crt'}&ssl_cert_reqs=required"
+        url = f"rediss://graybot:graybot-pass@127.0.0.1:{port}/0?ssl_ca_certs={tmp_path / 'ca.crt'}&ssl_cert_reqs=required"
         conn = redis.Redis.from_url(url, decode_responses=True)
         wait_until(lambda: _pings(conn) or proc.poll() is not None, timeout=30, message="TLS redis up")
         if proc.poll() is None:
@@ -68,7 +71,7 @@ def _pings(conn) -> bool:
 
 def test_timers_fire_and_the_leader_keeps_its_lock_over_tls(sandbox, kube, tls_redis, tmp_path):
     url, conn = tls_redis
-    assert not _pings(redis.Redis(port=int(url.split(":")[2].split("/")[0])))     # plain TCP is refused
+    assert not _pings(redis.Redis(port=int(url.split(":")[3].split("/")[0])))     # plain TCP is refused
     w = demo_world(sandbox, kube, conn, tmp_path, redis_url=url, leader_ttl=2)
     runner = build_runner(w.core, driver_period=0.2).start()
     try:
