@@ -10,6 +10,7 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.adapters import telemetry
 from bot.core.policy import Policy
 from bot.domain.apps import Registry
 
@@ -44,6 +45,7 @@ class SlackGroups:
         try:
             users = frozenset(self.client.usergroups_users_list(usergroup=group).get("users") or [])
         except SlackApiError as err:
+            telemetry.CHAT_ERRORS.labels(call="usergroup").inc()
             log.warning("cannot resolve user group %s: %s", group, err.response.get("error"))
             users = cached[1] if cached else frozenset()
         with self._lock:

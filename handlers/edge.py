@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.adapters import telemetry
 from bot.adapters.edgestate import EdgeState
 from bot.core.desk import expected_version
 from bot.core.requests import Request, Said, Tone
@@ -44,6 +45,7 @@ class SlackReplier:
         try:
             self.client.chat_postEphemeral(channel=channel, user=user, text=text)
         except SlackApiError as err:
+            telemetry.CHAT_ERRORS.labels(call="ephemeral").inc()
             log.warning("ephemeral to %s failed: %s", user, err.response.get("error"))
 
 

@@ -18,6 +18,7 @@ from typing import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.adapters import telemetry
 from bot.adapters.edgestate import EdgeState
 from bot.adapters.store import Store
 from bot.domain.model import Release
@@ -147,6 +148,7 @@ class MessageSync:
             else:
                 self._reply(release_id, text)
         except (SlackApiError, OSError, NotPostedYet) as err:
+            telemetry.CHAT_ERRORS.labels(call=f"message_{kind}").inc()
             delay = min(60.0, self.retry_delay * 2 ** attempt)
             log.warning("slack %s for %s failed (%s); retrying in %.0fs", kind, release_id, err, delay)
             with self._lock:

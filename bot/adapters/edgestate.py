@@ -159,6 +159,10 @@ class EdgeState:
     def alive(self, identity: str) -> bool:
         return bool(self.r.exists(keys.alive(identity)))
 
+    def inbox_size(self) -> int:
+        """Requests acked and not yet carried out (or being carried out now)."""
+        return int(self.r.xlen(keys.inbox()))
+
     def inbox_stale(self, older_than: float) -> list[tuple[str, dict]]:
         """Requests left behind by a worker that died (acknowledged, never finished)."""
         cutoff = time.time() - older_than

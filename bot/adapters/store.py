@@ -63,6 +63,9 @@ class Store:
         release_id = self.r.get(keys.active_of(app))
         return self.get(release_id) if release_id else None
 
+    def count_active(self) -> int:
+        return int(self.r.scard(keys.active_set()))
+
     def active(self) -> list[Release]:
         ids = sorted(self.r.smembers(keys.active_set()))
         return [r for r in (self.get(i) for i in ids) if r is not None]

@@ -20,6 +20,14 @@ CLUSTER_ERRORS = Counter("graybot_cluster_errors_total", "Cluster steps that fai
 ACTIVE = Gauge("graybot_active_releases", "Releases not yet finished", registry=REGISTRY)
 CLUSTER_UP = Gauge("graybot_cluster_reachable", "1 while the cluster's last call reached its API server",
                    ["cluster"], registry=REGISTRY)
+LEADER = Gauge("graybot_leader", "1 in the process that leads (runs the timers, watches and driver)",
+               registry=REGISTRY)
+TIMERS_OVERDUE = Gauge("graybot_timers_overdue", "Timers (a step, an approval timeout) due over a minute ago "
+                       "and not yet fired; set by the leader", registry=REGISTRY)
+INBOX_PENDING = Gauge("graybot_inbox_pending", "Requests acked to the chat platform and not yet carried out",
+                      registry=REGISTRY)
+CHAT_ERRORS = Counter("graybot_chat_errors_total", "Chat platform API calls that failed, by call",
+                      ["call"], registry=REGISTRY)
 
 
 def record_change(event: str, actor: str) -> None:

@@ -115,10 +115,12 @@ class Graybot:
         return report
 
     def metrics_text(self, part: str = "all") -> bytes:
-        try:
-            telemetry.ACTIVE.set(len(self.core.store.active()))
+        try:                # one command each: a scrape costs the same with 5 or 500 releases
+            telemetry.ACTIVE.set(self.core.store.count_active())
+            telemetry.INBOX_PENDING.set(self.core.edge_state.inbox_size())
         except Exception:
             pass
+        telemetry.LEADER.set(1 if self.runner.leading else 0)
         down = set(self.core.clusters.unreachable())
         for name in self.core.clusters:
             telemetry.CLUSTER_UP.labels(cluster=name).set(0 if name in down else 1)

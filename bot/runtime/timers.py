@@ -16,12 +16,13 @@ from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import jobs
-from bot.adapters import keys, redisurl
+from bot.adapters import keys, redisurl, telemetry
 from bot.core.engine import Engine
 from bot.domain.model import Phase, Release
 
 log = logging.getLogger("graybot.timers")
 JOBS_KEY, RUN_TIMES_KEY = keys.timer_jobs(), keys.timer_run_times()
+OVERDUE = 60.0          # seconds past its time after which a job that has not fired counts as overdue
 FULL_RECONCILE = 60.0   # seconds between reconciles over every active release (the index's safety net)
 
 
@@ -47,7 +48,7 @@ class Timers:
         self._full_at = -FULL_RECONCILE                     # the first reconcile reads every release
         self._synced: dict[str, int] = {}                   # release id -> version its jobs follow
         store = RedisJobStore(jobs_key=JOBS_KEY, run_times_key=RUN_TIMES_KEY)
-        store.redis = job_store_client(conn)
+        store.redis = self.jobs_redis = job_store_client(conn)
         self.aps = BackgroundScheduler(jobstores={"default": store}, timezone=timezone.utc,
                                        job_defaults={"coalesce": True, "max_instances": 1,
                                                      "misfire_grace_time": misfire_grace},
@@ -116,6 +117,12 @@ class Timers:
                     self._synced[release_id] = timed[release_id]
         self.aps.wakeup()
         self.reconciled_at = started      # every job due before this instant has been derived
+        self.count_overdue(started)
+
+    def count_overdue(self, now: float) -> None:
+        """Jobs due over a minute ago and still in the store: timers that are not firing (for
+        the alert "a release waits longer than its timeout")."""
+        telemetry.TIMERS_OVERDUE.set(self.jobs_redis.zcount(RUN_TIMES_KEY, "-inf", now - OVERDUE))
 
     def _full_reconcile(self) -> None:
         active = {r.id: r for r in self.engine.store.reindex()}
