@@ -39,17 +39,23 @@ class Bots:
                         SLACK_BOT_TOKEN="xoxb-crash", SLACK_API_URL=slack.url)
         self.http = urllib3.PoolManager()
         self.procs: list[subprocess.Popen] = []
-        self.url = ""
+        self.url = ""                              # the last one started
+        self.urls: dict[int, str] = {}             # pid -> its URL
 
-    def start(self, mode: str = "serve") -> subprocess.Popen:
-        """`graybot serve`, or `graybot socket` (then Slack's side is the fake's socket server)."""
+    def start(self, mode: str = "serve", python: str = sys.executable, cwd: str | None = None,
+              env: dict | None = None) -> subprocess.Popen:
+        """`graybot serve`, or `graybot socket` (then Slack's side is the fake's socket server);
+        `python`, `cwd`, `env`: another graybot's interpreter, source tree and environment."""
         port = free_port()
         log = open(self.tmp / f"bot-{len(self.procs)}.log", "w")
-        env = dict(self.env, SLACK_APP_TOKEN="xapp-1-A0GRAYBOT-test") if mode == "socket" else self.env
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", mode, "--host", "127.0.0.1",
-                                 "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        env = dict(env or self.env)
+        if mode == "socket":
+            env["SLACK_APP_TOKEN"] = "xapp-1-A0GRAYBOT-test"
+        proc = subprocess.Popen([python, "-m", "bot.cli", mode, "--host", "127.0.0.1",
+                                 "--port", str(port)], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         self.url = f"http://127.0.0.1:{port}"
+        self.urls[proc.pid] = self.url
         wait_until(self._healthy, timeout=30, message="graybot serve is up")
         return proc
 
@@ -59,9 +65,9 @@ class Bots:
         except urllib3.exceptions.HTTPError:
             return False
 
-    def post(self, body: str):
+    def post(self, body: str, url: str | None = None):
         headers = dict(signature_headers(SECRET, body), **{"Content-Type": "application/x-www-form-urlencoded"})
-        return self.http.request("POST", self.url + "/slack/events", body=body.encode(), headers=headers,
+        return self.http.request("POST", (url or self.url) + "/slack/events", body=body.encode(), headers=headers,
                                  timeout=5, retries=False)
 
     def button(self, release, action: str) -> tuple[str, str]:
