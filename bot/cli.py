@@ -185,6 +185,47 @@ def _socket(args: argparse.Namespace) -> int:
     return socket_mode(Settings.from_env(), args.host, args.port)
 
 
+def _audit(args: argparse.Namespace) -> int:
+    """List the audit trail (every change: who, what, when, evidence, cluster), or --verify its
+    hash chains (exit 1 when an entry was edited or deleted)."""
+    from .config import ConfigError, Settings
+    from .core import audittrail
+    from .wiring import build_core
+
+    try:
+        core = build_core(Settings.from_env())
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    if args.app and args.app not in core.registry:
+        print(f"unknown app {args.app!r} (apps: {', '.join(core.registry)})", file=sys.stderr)
+        return 2
+    if args.verify:
+        broken = audittrail.broken(core.store, args.app)
+        for release_id, problems in broken.items():
+            print(f"{release_id}: " + "; ".join(problems))
+        print("audit chains: " + ("BROKEN" if broken else "intact"), file=sys.stderr)
+        return 1 if broken else 0
+    print(audittrail.render(audittrail.entries(core.store, args.app, args.since), args.format))
+    return 0
+
+
+def _since(text: str) -> float:
+    """7d, 12h, 30m (that long ago) or a date, 2026-12-01 or 2026-12-01T08:00 (UTC)."""
+    import time
+    from datetime import datetime, timezone
+
+    from .domain.durations import parse_duration
+
+    seconds = parse_duration(text)
+    if seconds is not None:
+        return time.time() - seconds
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a duration (7d, 12h) or a date (2026-12-01)") from None
+
+
 def _playground(args: argparse.Namespace) -> int:
     from sandbox.playground import run as playground     # a development tool, like _sandbox
 
@@ -255,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
     edg.add_argument("--worker-url", required=True, help="the worker's loopback /healthz and /metrics")
     edg.add_argument("--socket", action="store_true", help="Socket Mode: open the WebSocket to Slack")
     edg.set_defaults(run=_edge)
+
+    aud = sub.add_parser("audit", help="the audit trail: who changed what, when, with what evidence")
+    aud.add_argument("app", nargs="?", help="one app (default: every app)")
+    aud.add_argument("--since", type=_since, default=0.0, metavar="WHEN", help="7d, 12h or a date (UTC)")
+    aud.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    aud.add_argument("--verify", action="store_true", help="check the hash chains; exit 1 if one is broken")
+    aud.set_defaults(run=_audit)
 
     chk = sub.add_parser("check-config", help="validate apps.yaml (GRAYBOT_CONFIG)")
     chk.add_argument("path", nargs="?")

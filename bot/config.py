@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -46,6 +46,7 @@ class Settings:
     kube_connect_timeout: float = 3.0  # GRAYBOT_KUBE_CONNECT_TIMEOUT, seconds
     kube_read_timeout: float = 5.0     # GRAYBOT_KUBE_READ_TIMEOUT: a hung API call is given up after this
     driver_workers: int = 16           # releases the driver works on at once
+    audit_secret: str = field(default="", repr=False)   # GRAYBOT_AUDIT_SECRET: signs audit webhook posts
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -65,7 +66,8 @@ class Settings:
                    misfire_grace=_float(env, "GRAYBOT_MISFIRE_GRACE", cls.misfire_grace),
                    kube_connect_timeout=_float(env, "GRAYBOT_KUBE_CONNECT_TIMEOUT", cls.kube_connect_timeout),
                    kube_read_timeout=_float(env, "GRAYBOT_KUBE_READ_TIMEOUT", cls.kube_read_timeout),
-                   driver_workers=int(_float(env, "GRAYBOT_DRIVER_WORKERS", cls.driver_workers)))
+                   driver_workers=int(_float(env, "GRAYBOT_DRIVER_WORKERS", cls.driver_workers)),
+                   audit_secret=env.get("GRAYBOT_AUDIT_SECRET", ""))
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -115,6 +117,9 @@ def startup_problems(settings: Settings, registry: Registry, slack_http: bool = 
     elif slack_http and is_placeholder(settings.slack_signing_secret):
         problems.append("SLACK_SIGNING_SECRET is a placeholder (from the example Secret): anyone who can reach "
                         "graybot could sign requests with it; set the app's signing secret")
+    if registry.audit.webhook and is_placeholder(settings.audit_secret):
+        problems.append("audit.webhook is set but GRAYBOT_AUDIT_SECRET is not (or is a placeholder): "
+                        "the receiver could not tell graybot's entries from forged ones")
     needs = {"prometheus": [("PROMETHEUS_URL", settings.prometheus_url)],
              "datadog": [("DATADOG_API_KEY", settings.datadog_api_key), ("DATADOG_APP_KEY", settings.datadog_app_key)],
              "web": []}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import strategies
 from bot import gates, workloads
@@ -23,6 +24,7 @@ from .core.gitops import GitOpsGuard
 from .core.planner import Planner
 from .core.reconcile import Reconciler
 from .domain.apps import Registry
+from .runtime.auditsink import AuditSink
 from .runtime.runner import Runner
 
 
@@ -51,6 +53,7 @@ class Core:
 def build_core(settings: Settings) -> Core:
     registry = load_registry(settings.config_path)
     store = Store.from_url(settings.redis_url)
+    store.trail.outbox = bool(registry.audit.webhook)        # entries wait there for the webhook
     try:
         clusters = Clusters.connect(registry.clusters, settings.kubeconfig, backoff=settings.kube_retry_backoff,
                                     timeout=(settings.kube_connect_timeout, settings.kube_read_timeout),
@@ -80,6 +83,20 @@ def engine_parts(registry: Registry, store: Store, clusters: Clusters, metric_ga
 
 def build_runner(core: Core, driver_period: float = 1.0) -> Runner:
     """The leader's background duties (driver, health watch, timers), elected through Redis."""
-    return Runner(core.engine, core.store.r, leader_ttl=core.settings.leader_ttl,
-                  misfire_grace=core.settings.misfire_grace, driver_period=driver_period,
-                  driver_workers=core.settings.driver_workers)
+    runner = Runner(core.engine, core.store.r, leader_ttl=core.settings.leader_ttl,
+                    misfire_grace=core.settings.misfire_grace, driver_period=driver_period,
+                    driver_workers=core.settings.driver_workers)
+    runner.leader_loops.append(audit_sinks(core))
+    return runner
+
+
+def audit_sinks(core: Core) -> Callable[[], AuditSink]:
+    """A maker of the loop that delivers the trail to audit.webhook and applies audit.retention
+    (one per term as leader); every saved change wakes the current one."""
+    current: list[AuditSink] = []
+    core.engine.listeners.append(lambda *_: current[-1].wake() if current else None)
+
+    def make() -> AuditSink:
+        current[:] = [AuditSink(core.store.trail, core.registry.audit, core.settings.audit_secret)]
+        return current[0]
+    return make

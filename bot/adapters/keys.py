@@ -37,6 +37,18 @@ def audit(release_id: str) -> str:
     return f"{PREFIX}audit:{release_id}"            # append-only stream of who did what
 
 
+def audit_head(release_id: str) -> str:
+    return f"{PREFIX}audit-head:{release_id}"       # the audit chain's last hash and entry count
+
+
+def audit_index() -> str:
+    return f"{PREFIX}audit-index"                   # sorted set: release id -> when it started
+
+
+def audit_outbox() -> str:
+    return f"{PREFIX}audit-outbox"                  # stream: audit entries not yet delivered to the webhook
+
+
 def app_lock(app: str) -> str:
     return f"{PREFIX}lock:{app}"                    # serialises cluster work on one app
 

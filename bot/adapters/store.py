@@ -16,12 +16,14 @@ from redis.retry import Retry
 from bot.domain.model import Phase, Release
 
 from . import keys, redisurl
+from .auditlog import AuditLog
 from .locks import LockBusy, LockKeeper
 from .replicas import Replicas
 
 __all__ = ["AppBusy", "LockBusy", "StaleState", "Store"]
 
 HISTORY_KEEP = 100
+TRAIL_RETRIES = 20         # a save whose only conflict is an audit note recorded meanwhile tries again
 log = logging.getLogger("graybot.store")
 
 
@@ -40,8 +42,9 @@ class AppBusy(Exception):
 
 
 class Store:
-    def __init__(self, conn: redis.Redis, lock_ttl: float = 6.0):
+    def __init__(self, conn: redis.Redis, lock_ttl: float = 6.0, audit_outbox: bool = False):
         self.r = conn
+        self.trail = AuditLog(conn, outbox=audit_outbox)
         self.locks = LockKeeper(conn, ttl=lock_ttl)
         self.replicas = Replicas(conn)          # every saved transition waits for a replica, if any
 
@@ -75,18 +78,9 @@ class Store:
         return [r for r in (self.get(i) for i in ids) if r is not None]
 
     def audit(self, release_id: str) -> list[dict]:
-        entries = self.r.xrange(keys.audit(release_id))
-        return [dict(fields, id=entry_id) for entry_id, fields in entries]
+        return self.trail.entries(release_id)
 
     # -- writes -------------------------------------------------------------------------
-    def _audit_fields(self, actor: str, action: str, before: str, after: str, detail: str,
-                      version: int | None = None) -> dict:
-        fields = {"actor": actor, "action": action, "before": before, "after": after,
-                  "detail": detail, "at": f"{time.time():.3f}"}
-        if version is not None:
-            fields["version"] = str(version)
-        return fields
-
     def first_change_after(self, release_id: str, version: int) -> dict | None:
         """The audit entry of the change that moved the release past `version`."""
         for entry in self.audit(release_id):
@@ -96,22 +90,24 @@ class Store:
 
     def create(self, release: Release, actor: str, detail: str = "") -> Release:
         """Claim the app's single active slot and store the release, atomically."""
-        key = keys.active_of(release.app)
+        key, head_key = keys.active_of(release.app), self.trail.head_key(release.id)
         with self.r.pipeline() as pipe:
             try:
-                pipe.watch(key)
+                pipe.watch(key, head_key)
                 holder = pipe.get(key)
                 if holder:
                     current = self.get(holder)
                     if current is not None and current.phase.live:
                         raise AppBusy(current)
+                head = pipe.hgetall(head_key)
                 pipe.multi()
                 pipe.set(key, release.id)
                 pipe.set(keys.release(release.id), release.to_json())
                 pipe.sadd(keys.active_set(), release.id)
                 self._index(pipe, release)
-                pipe.xadd(keys.audit(release.id),
-                          self._audit_fields(actor, "create", "", release.phase.value, detail))
+                self.trail.add(pipe, release.id, self._entry(release, actor, "create", "", release.phase.value,
+                                                            detail), head)
+                self.trail.index(pipe, release.id, time.time())
                 pipe.execute()
             except redis.WatchError:
                 raise AppBusy(self.active_for(release.app) or release) from None
@@ -121,26 +117,40 @@ class Store:
     def save(self, new: Release, expected_version: int, actor: str, action: str,
              detail: str = "") -> Release:
         """Write `new` only if the stored version is still `expected_version` (else StaleState)."""
-        key = keys.release(new.id)
-        with self.r.pipeline() as pipe:
-            try:
-                pipe.watch(key)
-                raw = pipe.get(key)
-                current = Release.from_json(raw) if raw else None
-                if current is None or current.version != expected_version:
-                    raise StaleState(current)
-                pipe.multi()
-                pipe.set(key, new.to_json())
-                pipe.xadd(keys.audit(new.id), self._audit_fields(
-                    actor, action, current.phase.value, new.phase.value, detail, new.version))
-                self._index(pipe, new)
-                if not new.phase.live:
-                    self._retire(pipe, new)
-                pipe.execute()
-            except redis.WatchError:
-                raise StaleState(self.get(new.id)) from None
+        key, head_key = keys.release(new.id), self.trail.head_key(new.id)
+        for _ in range(TRAIL_RETRIES):
+            with self.r.pipeline() as pipe:
+                try:
+                    pipe.watch(key, head_key)
+                    raw = pipe.get(key)
+                    current = Release.from_json(raw) if raw else None
+                    if current is None or current.version != expected_version:
+                        raise StaleState(current)
+                    head = pipe.hgetall(head_key)
+                    pipe.multi()
+                    pipe.set(key, new.to_json())
+                    self.trail.add(pipe, new.id, self._entry(new, actor, action, current.phase.value,
+                                                            new.phase.value, detail, new.version), head)
+                    self._index(pipe, new)
+                    pipe.zadd(keys.audit_index(), {new.id: time.time()}, nx=True)    # one an older graybot began
+                    if not new.phase.live:
+                        self._retire(pipe, new)
+                    pipe.execute()
+                    break
+                except redis.WatchError:
+                    current = self.get(new.id)
+                    if current is None or current.version != expected_version:
+                        raise StaleState(current) from None
+                    # only the trail moved (a note recorded meanwhile): the change still holds
+        else:
+            raise StaleState(self.get(new.id))
         self.replicas.confirm(f"the {action} of {new.id}")
         return new
+
+    def _entry(self, release: Release, actor: str, action: str, before: str, after: str, detail: str,
+               version: int | None = None) -> dict:
+        return self.trail.fields(release.id, release.app, release.cluster, actor, action, before, after, detail,
+                                 version)
 
     @staticmethod
     def _index(pipe, release: Release) -> None:
@@ -197,7 +207,22 @@ class Store:
 
     def record(self, release_id: str, actor: str, action: str, detail: str = "") -> None:
         """An audit entry that changes no state (a refused click, a note)."""
-        self.r.xadd(keys.audit(release_id), self._audit_fields(actor, action, "", "", detail))
+        release = self.get(release_id)
+        app, cluster = (release.app, release.cluster) if release else ("", "")
+        fields = self.trail.fields(release_id, app, cluster, actor, action, "", "", detail)
+        head_key = self.trail.head_key(release_id)
+        for _ in range(TRAIL_RETRIES):
+            with self.r.pipeline() as pipe:
+                try:
+                    pipe.watch(head_key)
+                    head = pipe.hgetall(head_key)
+                    pipe.multi()
+                    self.trail.add(pipe, release_id, fields, head)
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
+        log.warning("audit entry %s of %s not recorded: the trail kept moving", action, release_id)
 
     # -- stage clocks (when a stage started / became ready), for deadlines and bake time ----
     def stage_clock(self, release_id: str, stage: int | str, kind: str, now: float) -> float:

@@ -10,6 +10,7 @@ from bot.language import text
 from bot.language.grammar import (ActionCommand, Command, PolicyCommand, QueryCommand, StartCommand,
                                   UsageError, parse)
 
+from . import audittrail
 from .engine import Engine, Refused
 from .requests import Tone
 
@@ -23,6 +24,7 @@ class Reply:
     tone: Tone = Tone.INFO
 
 
+AUDIT_SHOWN = 15          # entries /release audit shows; the CLI lists every one
 May = Callable[[str, Release], "str | None"]     # (verb, release) -> why not, or None
 
 
@@ -39,6 +41,9 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
         return Reply(_with_freezes(engine, text.list_text(store.active())))
     if cmd.verb == "history" and cmd.app:
         return Reply(text.history_text(cmd.app, store.history(cmd.app)))
+    if cmd.verb == "audit" and cmd.app:
+        rows = audittrail.entries(store, cmd.app)
+        return Reply(text.audit_text(cmd.app, rows[-AUDIT_SHOWN:], len(rows), audittrail.broken(store, cmd.app)))
     if cmd.verb == "gitops-diff" and cmd.app:
         done = next((r for r in store.history(cmd.app) if r.phase == Phase.SUCCEEDED), None)
         if done is None:

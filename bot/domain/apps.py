@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .audit import AuditSpec, parse_audit
 from .checks import boolean, unknown_keys
 from .clusters import DEFAULT_CLUSTER, ClusterSpec, Placement, parse_clusters, parse_placement
 from .durations import parse_duration
@@ -31,7 +32,7 @@ APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "rule", 
             "approvers", "requester_can_approve", "gates", "gitops", "clusters", "waves") + RULE_KEYS
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics",
              "requests", "min_requests")
-TOP_KEYS = ("apps", "policy", "clusters")
+TOP_KEYS = ("apps", "policy", "clusters", "audit")
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Registry(dict[str, AppSpec]):
     windows: Windows = Windows()
     clusters: dict[str, ClusterSpec] = {DEFAULT_CLUSTER: ClusterSpec(DEFAULT_CLUSTER)}
     explicit_clusters: bool = False     # apps.yaml has a clusters: section (check-config then checks them)
+    audit: AuditSpec = AuditSpec()
 
 
 def _gates(raw: object, where: str, problems: list[str]) -> Gates:
@@ -188,6 +190,7 @@ def parse_registry(doc: object, base: Path | None = None) -> Registry:
     registry.windows = parse_windows(policy, "policy", problems)
     registry.clusters = parse_clusters(doc.get("clusters"), base, problems)
     registry.explicit_clusters = "clusters" in doc
+    registry.audit = parse_audit(doc.get("audit"), problems)
     for name, raw in doc["apps"].items():
         spec = _app(str(name), raw, problems, registry.clusters)
         if spec is not None:

@@ -1,9 +1,9 @@
-"""Durations (`30s`, `10m`, `2h`, `1h30m`) and clock times (`02:00`), shared by grammar and config."""
+"""Durations (`30s`, `10m`, `2h`, `1h30m`, `400d`) and clock times (`02:00`), shared by grammar and config."""
 from __future__ import annotations
 
 import re
 
-_DURATION = re.compile(r"^(?:(\d{1,4})h)?(?:(\d{1,5})m)?(?:(\d{1,6})s)?$")
+_DURATION = re.compile(r"^(?:(\d{1,4})d)?(?:(\d{1,4})h)?(?:(\d{1,5})m)?(?:(\d{1,6})s)?$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -12,8 +12,8 @@ def parse_duration(text: str) -> int | None:
     m = _DURATION.match(text.strip().lower())
     if not m or not any(m.groups()):
         return None
-    h, mi, s = (int(g or 0) for g in m.groups())
-    total = h * 3600 + mi * 60 + s
+    d, h, mi, s = (int(g or 0) for g in m.groups())
+    total = d * 86400 + h * 3600 + mi * 60 + s
     return total or None
 
 

@@ -13,7 +13,7 @@ DEFAULT_PROVIDER = "prometheus"
 # what people type -> the verb it means (aliases included)
 VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume": "resume",
          "rollback": "rollback", "abort": "rollback", "continue": "continue"}
-QUERIES = ("status", "list", "history", "help", "gitops-diff")
+QUERIES = ("status", "list", "history", "help", "gitops-diff", "audit")
 
 # how a person, group or channel may be named in apps.yaml, whatever the chat platform (each edge
 # checks its own shape at start: handlers/access.py for Slack)

@@ -66,7 +66,7 @@ class ActionCommand:
 
 @dataclass(frozen=True)
 class QueryCommand:
-    verb: str            # status | list | history | help
+    verb: str            # status | list | history | audit | help | gitops-diff
     app: str | None = None
     topic: str | None = None
     cluster: str | None = None
@@ -240,12 +240,12 @@ def _action(verb: str, args: list[str], apps: list[str]) -> ActionCommand:
 def _query(verb: str, args: list[str], apps: list[str]) -> QueryCommand:
     usage = USAGE[verb]
     cluster, args = action_cluster(args, usage) if verb in ("status", "gitops-diff") else (None, args)
-    limit = {"list": 0, "status": 1, "history": 1, "help": 1, "gitops-diff": 1}[verb]
+    limit = {"list": 0, "status": 1, "history": 1, "audit": 1, "help": 1, "gitops-diff": 1}[verb]
     if len(args) > limit:
         raise UsageError(f"unexpected {args[limit][:40]!r}", usage)
     if verb == "help":
         return QueryCommand("help", topic=args[0].lower() if args else None)
-    if verb in ("history", "gitops-diff") and not args:
+    if verb in ("history", "audit", "gitops-diff") and not args:
         raise UsageError("APP missing", usage)
     if cluster and not args:
         raise UsageError(f"{verb} --cluster needs an APP", usage)

@@ -124,6 +124,23 @@ def history_text(app: str, releases: list[Release]) -> str:
                      for r in releases)
 
 
+def audit_line(row: dict) -> str:
+    """One audit entry: when, release, cluster, who, what, the phases, the evidence."""
+    moved = f"{row['before']} -> {row['after']}" if row.get("before") or row.get("after") else ""
+    parts = [row["when"], row["release"], row.get("cluster") or "-", row.get("actor", ""), row.get("action", ""),
+             moved, row.get("detail", "")]
+    return "  ".join(p for p in parts if p)
+
+
+def audit_text(app: str, rows: list[dict], total: int, broken: dict[str, list[str]]) -> str:
+    if not rows:
+        return f"No audit entries for {app}."
+    head = f"Audit trail of {app}: the last {len(rows)} of {total} entries (`graybot audit {app}` lists all)"
+    chain = ("hash chains intact" if not broken else
+             "hash chain BROKEN: " + "; ".join(f"{r}: {', '.join(p)}" for r, p in broken.items()))
+    return "\n".join([head, *(audit_line(r) for r in rows), chain])
+
+
 def help_text(topic: str | None = None) -> str:
     if topic and topic in USAGE:
         return USAGE[topic]
@@ -131,7 +148,7 @@ def help_text(topic: str | None = None) -> str:
         return POLICY_USAGE[topic]
     lines = ["graybot moves an app to a new version in stages. Commands:"]
     lines += [f"  {USAGE[s]}" for s in STRATEGIES]
-    lines += [f"  {USAGE[v]}" for v in ("plan", "status", "list", "history", "gitops-diff", "approve", "pause",
+    lines += [f"  {USAGE[v]}" for v in ("plan", "status", "list", "history", "audit", "gitops-diff", "approve", "pause",
                                          "resume", "rollback", "continue", "help")]
     lines += [f"  {POLICY_USAGE[v]}" for v in POLICY_USAGE]
     lines.append("Aliases: promote = approve, abort = rollback. Durations: 30s, 10m, 2h.")

@@ -16,6 +16,7 @@ USAGE = {
              "[--window HH:MM-HH:MM] [--tz ZONE] [--manual]",
     "plan": "/release plan <strategy line>, e.g. /release plan canary user-v2 10% --waves staging,prod",
     "status": "/release status [APP] [--cluster NAME]", "list": "/release list", "history": "/release history APP",
+    "audit": "/release audit APP   (who changed what and when, with the hash chain checked)",
     "gitops-diff": "/release gitops-diff APP [--cluster NAME]   (what Git must now hold after the last release)",
     "help": "/release help [TOPIC]",
     "approve": "/release approve APP [--full] [--now] [--cluster NAME]", "pause": "/release pause APP [--cluster NAME]",

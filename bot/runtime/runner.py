@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 from bot import jobs
 from bot.core.engine import Engine
@@ -15,6 +16,7 @@ from .clusterwatch import ClusterWatch
 from .driver import Driver, join_pool
 from .healthwatch import HealthWatcher
 from .leadership import Leadership
+from .lifecycle import Loop
 from .timers import Timers
 
 log = logging.getLogger("graybot.runner")
@@ -38,6 +40,8 @@ class Runner:
         self.timers: Timers | None = None
         self.clusterwatch: ClusterWatch | None = None
         self.duties: list = []          # more rounds the leader runs every second (e.g. the inbox)
+        self.leader_loops: list[Callable[[], Loop]] = []    # loops made and run only while leading
+        self._leader_running: list[Loop] = []
         self.timers_problem = ""        # why the timers cannot run ("" when they can, or this is no leader)
         self._followers: ThreadPoolExecutor | None = ThreadPoolExecutor(2, "follow")
         self._following: set[str] = set()
@@ -107,6 +111,7 @@ class Runner:
         self.clusterwatch = ClusterWatch(self.engine).start()
         self.driver.wake()                  # every release continues where Redis says it is, at once and
                                             # concurrently (one in an unreachable cluster holds up no other)
+        self._leader_running = [make().start() for make in self.leader_loops]
         self.timers = Timers(self.engine, self.conn, self.grace)
         try:
             self.timers.start()
@@ -116,6 +121,9 @@ class Runner:
             log.error("%s", self.timers_problem)
 
     def _lost(self) -> None:
+        for loop in self._leader_running:
+            loop.stop()
+        self._leader_running = []
         for part in (self.timers, self.clusterwatch, self.watcher, self.driver):
             if part is not None:
                 part.stop()
