@@ -72,7 +72,7 @@ def build_core(settings: Settings) -> Core:
 def engine_parts(registry: Registry, store: Store, clusters: Clusters, metric_gate: MetricGate,
                  default_tz: str) -> Parts:
     """Every collaborator of the engine, each built once, here."""
-    workload_of = lambda cluster: workloads.build("deployment", clusters[cluster])  # noqa: E731
+    workload_of = lambda cluster, kind="deployment": workloads.build(kind, clusters[cluster])  # noqa: E731
     made = strategies.build(registry)
     gitops = GitOpsGuard(workload_of)
     return Parts(store=store, clusters=clusters, registry=registry, strategies=made, workload_of=workload_of,

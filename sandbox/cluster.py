@@ -10,6 +10,7 @@ import yaml
 
 from .api import KubeApi
 from . import datadog, gitops
+from .argo_rollouts import RolloutController
 from .controller import DeploymentController
 from .gateway import GatewayController
 from .objstore import ObjectStore
@@ -30,6 +31,7 @@ class Sandbox:
         self.api = KubeApi(self.store)
         self.server = SandboxHTTPServer((host, port), self.api)
         self.deployments = DeploymentController(self.store)
+        self.rollouts = RolloutController(self.store)
         self.pods = PodSimulator(self.store, self.timing)
         self.gateways = GatewayController(self.store)
         self.gitops = gitops.GitOpsController(self.store)
@@ -58,6 +60,7 @@ class Sandbox:
             self.pods.sync_pods()
             self.pods.sync_replicasets()
             self.deployments.sync_all()
+            self.rollouts.sync_all()
             self.pods.collect_garbage()
             self.gateways.sync()
             self.gitops.sync()

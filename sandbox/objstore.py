@@ -98,10 +98,10 @@ class ObjectStore:
         with self.lock:
             return [clone(o) for o in self._iter(skey, namespace) if where is None or where(o)]
 
-    def orphans(self, skey: StorageKey, owner_skey: StorageKey) -> list[ObjectKey]:
-        """Objects whose controller (of kind owner_skey) no longer exists."""
+    def orphans(self, skey: StorageKey, *owner_skeys: StorageKey) -> list[ObjectKey]:
+        """Objects whose controller (of one of the kinds owner_skeys) no longer exists."""
         with self.lock:
-            owners = self.uids(owner_skey)
+            owners = set().union(*(self.uids(k) for k in owner_skeys))
             return sorted(key for uid, keys in self._children.get(skey, {}).items()
                           if uid not in owners for key in keys)
 

@@ -15,6 +15,7 @@ from . import rollout as R
 from .objstore import ObjectStore, clone, now_rfc3339
 
 POD, RS, DEPLOY = ("", "pods"), ("apps", "replicasets"), ("apps", "deployments")
+ROLLOUT = ("argoproj.io", "rollouts")       # Argo Rollouts own ReplicaSets too (argo_rollouts.py)
 
 
 @dataclass
@@ -150,6 +151,6 @@ class PodSimulator:
 
     # -- garbage collector -------------------------------------------------------------
     def collect_garbage(self) -> None:
-        for kind, owner_kind in ((RS, DEPLOY), (POD, RS)):
-            for namespace, name in self.store.orphans(kind, owner_kind):
+        for kind, owner_kinds in ((RS, (DEPLOY, ROLLOUT)), (POD, (RS,))):
+            for namespace, name in self.store.orphans(kind, *owner_kinds):
                 self.store.delete(kind, namespace, name)

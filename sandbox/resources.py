@@ -57,6 +57,10 @@ RESOURCES: list[Resource] = [
              custom=True),
     Resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization", short_names=("ks",),
              subresources=("status",), custom=True),
+    Resource("argoproj.io", "v1alpha1", "rollouts", "Rollout", short_names=("ro",),
+             subresources=("status", "scale"), custom=True),
+    Resource("argoproj.io", "v1alpha1", "analysisruns", "AnalysisRun", short_names=("ar",),
+             subresources=("status",), custom=True),
 ]
 
 

@@ -121,3 +121,28 @@ def seed_demo(store: ObjectStore, config_dir: Path | None = None, metrics: bool 
     path = Path(config_dir) / "apps.yaml"
     path.write_text(yaml.safe_dump(apps_yaml(metrics=metrics), sort_keys=False))
     return path
+
+
+ROLLOUT_STEPS = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {"duration": "2s"}}]
+
+
+def argo_rollout(app: str, version: str = "v1", replicas: int = 10, steps: list | None = None,
+                 namespace: str = "default") -> dict:
+    """An Argo Rollout with a basic canary (no traffic router): the pods' share is the weight."""
+    labels = {"app": app}
+    return {"metadata": {"name": app, "namespace": namespace, "labels": dict(labels)},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
+                     "template": {"metadata": {"labels": dict(labels)},
+                                  "spec": {"containers": [{"name": app, "image": f"nginx:{app}-{version}",
+                                                           "ports": [{"containerPort": 80}]}]}},
+                     "strategy": {"canary": {"steps": list(ROLLOUT_STEPS if steps is None else steps)}}}}
+
+
+def seed_rollout(store: ObjectStore, app: str = "shop", replicas: int = 10, steps: list | None = None) -> dict:
+    """An app released by Argo Rollouts: its Rollout (run by sandbox/argo_rollouts.py) and Service;
+    returns its apps.yaml entry."""
+    _create(store, "argoproj.io", "v1alpha1", "rollouts", argo_rollout(app, replicas=replicas, steps=steps))
+    _create(store, "", "v1", "services", service(app))
+    return {"namespace": "default", "selector": {"app": app}, "service": app, "workload": "argo-rollout",
+            "image": f"nginx:{app}-{{version}}", "channels": [], "approvers": [], "requester_can_approve": True,
+            "gates": {"progress_deadline": "10m", "max_restarts": 1, "metrics": []}}

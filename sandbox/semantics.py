@@ -129,7 +129,7 @@ def prepare_create(res: Resource, obj: dict) -> dict:
     elif res.plural == "httproutes":
         gateway.default_httproute(obj)
         gateway.validate_httproute(obj)
-    if res.group == gateway.GROUP:
+    if res.group == gateway.GROUP or (res.group, res.plural) == ("argoproj.io", "rollouts"):
         obj.pop("status", None)          # status subresource: a create cannot set it
     return obj
 
@@ -152,7 +152,7 @@ def prepare_update(res: Resource, old: dict, new: dict, subresource: str | None)
         merged["status"] = new.get("status", {})
         merged["metadata"]["resourceVersion"] = meta.get("resourceVersion")
         return merged
-    if "status" in old or res.plural in ("deployments", "replicasets", "pods") or res.group == gateway.GROUP:
+    if "status" in old or res.plural in ("deployments", "replicasets", "pods", "rollouts") or res.group == gateway.GROUP:
         new["status"] = copy.deepcopy(old.get("status", {}))
     if res.plural == "deployments":
         default_deployment(new)

@@ -25,4 +25,6 @@ def build(apps: dict[str, AppSpec]) -> dict[str, Strategy]:
     for name, strategy in made.items():
         assert getattr(strategy, "traits", traits.PLAIN) == traits.of(name), \
             f"{name}: its traits must be the ones registered in bot.domain.traits"
+    from .controlled import Controlled        # not typed by people: apps whose controller runs the steps
+    made[Controlled.name] = Controlled(apps)
     return made

@@ -18,14 +18,11 @@ import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
+from .kube_custom import CustomObjects
+from .kubeerrors import KubeError
+
 log = logging.getLogger("graybot.kube")
 T = TypeVar("T")
-
-
-class KubeError(Exception):
-    def __init__(self, status: int, reason: str, message: str):
-        super().__init__(f"{status} {reason}: {message}")
-        self.status, self.reason, self.message = status, reason, message
 
 
 RETRIABLE = (0, 429, 500, 502, 503, 504)
@@ -42,7 +39,7 @@ def selector_text(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
-class Kube:
+class Kube(CustomObjects):
     def __init__(self, api: client.ApiClient, retries: int = 4, backoff: float = 0.2,
                  timeout: tuple[float, float] = (3.0, 5.0)):
         """`timeout`: (connect, read) seconds for every call; a watch reads for longer."""
@@ -175,6 +172,9 @@ class Kube:
     def deployment(self, ns: str, name: str) -> dict | None:
         return self._read(self.apps.read_namespaced_deployment, name, ns)
 
+    def replicaset(self, ns: str, name: str) -> dict | None:
+        return self._read(self.apps.read_namespaced_replica_set, name, ns)
+
     def deployments(self, ns: str, labels: dict[str, str]) -> list[dict]:
         doc = self._read(self.apps.list_namespaced_deployment, ns, label_selector=selector_text(labels))
         return (doc or {}).get("items", [])
@@ -202,8 +202,8 @@ class Kube:
         stream is kept in `streams` while it runs: its owner's `stream.stop()` closes the
         connection at once (set `stop` first)."""
         streams = set() if streams is None else streams
-        fn = {"pods": self.core.list_namespaced_pod,
-              "deployments": self.apps.list_namespaced_deployment}[plural]
+        fn = {"pods": self.core.list_namespaced_pod, "deployments": self.apps.list_namespaced_deployment,
+              "rollouts": self.list_namespaced_rollout}[plural]
         rv, failures = None, 0
         while not stop.is_set():
             try:
@@ -248,6 +248,11 @@ class Kube:
                 break
         return rv
 
+    def list_namespaced_rollout(self, namespace: str, **kwargs):
+        """Argo Rollouts in a namespace, shaped like the typed list calls (for the watch)."""
+        group, version = self.ARGO_ROLLOUTS
+        return self.custom.list_namespaced_custom_object(group, version, namespace, "rollouts", **kwargs)
+
     # -- Pods and Services --------------------------------------------------------------
     def pods(self, ns: str, labels: dict[str, str]) -> list[dict]:
         doc = self._read(self.core.list_namespaced_pod, ns, label_selector=selector_text(labels))
@@ -282,51 +287,6 @@ class Kube:
 
     def delete_ingress(self, ns: str, name: str) -> bool:
         return self._delete(self.net.delete_namespaced_ingress, name, ns)
-
-    # -- Istio custom objects ------------------------------------------------------------
-    ISTIO = ("networking.istio.io", "v1beta1")
-    ISTIO_PLURALS = ("virtualservices", "destinationrules")    # what the RBAC must grant
-
-    def istio(self, ns: str, plural: str, name: str) -> dict | None:
-        group, version = self.ISTIO
-        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, plural, name)
-
-    def create_istio(self, ns: str, plural: str, body: dict) -> dict:
-        group, version = self.ISTIO
-        return self._create(self.custom.create_namespaced_custom_object, (group, version, ns, plural), body,
-                            lambda: self.istio(ns, plural, body["metadata"]["name"]))
-
-    def merge_istio(self, ns: str, plural: str, name: str, patch: dict) -> dict:
-        """Merge patch (CRs take no strategic merge); lists in it replace whole lists."""
-        group, version = self.ISTIO
-        return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural,
-                           name, patch, _content_type="application/merge-patch+json")
-
-    # -- Gateway API HTTPRoutes ----------------------------------------------------------
-    GATEWAY = ("gateway.networking.k8s.io", "v1")
-    GATEWAY_PLURALS = ("httproutes",)                           # what the RBAC must grant
-
-    def httproute(self, ns: str, name: str) -> dict | None:
-        group, version = self.GATEWAY
-        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "httproutes", name)
-
-    def replace_httproute(self, ns: str, name: str, body: dict) -> dict:
-        """PUT with the body's resourceVersion: 409 Conflict when someone wrote since it was read."""
-        group, version = self.GATEWAY
-        return self._write(self.custom.replace_namespaced_custom_object, group, version, ns,
-                           "httproutes", name, body)
-
-    # -- GitOps controllers' objects (Argo CD Applications, Flux Kustomizations) -----------
-    GITOPS = {"applications": ("argoproj.io", "v1alpha1"), "kustomizations": ("kustomize.toolkit.fluxcd.io", "v1")}
-
-    def gitops_object(self, plural: str, ns: str, name: str) -> dict | None:
-        group, version = self.GITOPS[plural]
-        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, plural, name)
-
-    def merge_gitops_object(self, plural: str, ns: str, name: str, patch: dict) -> dict:
-        group, version = self.GITOPS[plural]
-        return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural, name, patch,
-                           _content_type="application/merge-patch+json")
 
     def annotate(self, kind: str, ns: str, name: str, annotations: dict[str, str | None]) -> dict:
         """Set (None: remove) annotations on a Deployment or Service, nothing else."""

@@ -5,7 +5,7 @@ timer or a person's approval moves a release, the difference is looked for, and 
 from __future__ import annotations
 
 import logging
-from typing import Callable, Protocol
+from typing import Protocol
 
 from bot.adapters.clusters import Clusters
 from bot.adapters.kube import KubeError
@@ -21,7 +21,8 @@ log = logging.getLogger("graybot.engine")
 class Holds(Protocol):
     """What holding a release needs of the engine: its clusters, their workloads, its one save."""
     clusters: Clusters
-    workload_of: Callable[[str], Workload]
+
+    def workload_for(self, release: Release) -> Workload: ...
 
     def save(self, release: Release, event: Event, actor: str, reason: str = "", detail: str = "",
              extra: dict | None = None) -> Release: ...
@@ -51,7 +52,7 @@ def hold_if_stale(engine: Holds, release: Release) -> None:
     """Before anything moves a waiting release on: the cluster must be as its saved stage says.
     A difference pauses it, said, and refuses the move (Refused)."""
     try:        # quietly: a cluster that does not answer is said by the step that needs it
-        mismatch = stage_mismatch(engine.workload_of(release.cluster), release)
+        mismatch = stage_mismatch(engine.workload_for(release), release)
     except KubeError:
         return
     if not mismatch:

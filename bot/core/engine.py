@@ -21,7 +21,7 @@ from bot.domain.machine import IllegalTransition, transition
 from bot.domain.model import Event, Phase, Release
 from bot.domain.names import GRAYBOT, SCHEDULER
 from bot.gates import MetricGate
-from bot.workloads import Workload
+from bot.workloads import Workload, WorkloadOf
 from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
 
@@ -55,7 +55,7 @@ class Parts:
     clusters: Clusters
     registry: Registry
     strategies: dict                      # name -> strategy (strategies.build)
-    workload_of: Callable[[str], Workload]    # cluster -> the apps' workload there (bot.workloads)
+    workload_of: WorkloadOf                   # (cluster, kind) -> that kind's workload there (bot.workloads)
     metrics: MetricGate
     webhooks: WebhookGate
     freezes: FreezeDesk
@@ -83,7 +83,8 @@ class Engine(TimedSteps):
         return self.planner.plan(cmd, actor)
 
     def workload_for(self, release: Release) -> Workload:
-        return self.workload_of(release.cluster)
+        app = self.registry.get(release.app)
+        return self.workload_of(release.cluster, app.workload if app else "deployment")
 
     # -- commands -----------------------------------------------------------------------
     def start(self, cmd: StartCommand, actor: str, channel: str = "", platform: str = "slack",
@@ -210,6 +211,8 @@ class Engine(TimedSteps):
         """Ready pods now, per side (for the live message); empty when the cluster is unreachable."""
         workload = self.workload_for(release)
         try:
+            if workload.controller_owns_steps:       # its controller's own account: steps, phase, message
+                return getattr(workload, "describe")(workload.get(release.namespace, release.new_name))
             new = workload.ready(workload.get(release.namespace, release.new_name))
             old = 0 if release.new_name == release.stable_name else \
                 workload.ready(workload.get(release.namespace, release.stable_name))

@@ -5,10 +5,9 @@ changes, restored on success or rollback), or go ahead because the team told its
 ignore graybot's fields (`ignore`; a revert then pauses the release, naming the manager)."""
 from __future__ import annotations
 
-from typing import Callable
 
 from bot.adapters.kube import Kube
-from bot.workloads import Workload
+from bot.workloads import Workload, WorkloadOf
 from bot.domain.apps import AppSpec
 from bot.domain.gitops import FLUX_RECONCILE, Claim, claims
 from bot.domain.model import Release
@@ -24,7 +23,7 @@ def _self_heal(app: dict) -> bool:
 
 
 class GitOpsGuard:
-    def __init__(self, workload_of: Callable[[str], Workload]):
+    def __init__(self, workload_of: WorkloadOf):
         """`workload_of(cluster)`: the app's workload in one cluster (each has its own
         controllers); its `kube` reaches the GitOps objects and the Service."""
         self.workload_of = workload_of
@@ -32,7 +31,7 @@ class GitOpsGuard:
     # -- before the release -------------------------------------------------------------
     def inspect(self, app: AppSpec, stable: dict, cluster: str = "") -> list[dict]:
         """Every live claim on the objects a release changes, with whether the claimer reverts."""
-        workload = self.workload_of(cluster)
+        workload = self.workload_of(cluster, app.workload)
         targets, kube = [(stable, workload.api_kind)], workload.kube
         service = kube.service(app.namespace, app.service)
         if service is not None:
@@ -64,7 +63,7 @@ class GitOpsGuard:
 
     def origin(self, app: AppSpec, stable: dict, cluster: str = "") -> dict:
         """What the plan keeps: the claims, the policy, and (for suspend) what to restore."""
-        found, workload = self.inspect(app, stable, cluster), self.workload_of(cluster)
+        found, workload = self.inspect(app, stable, cluster), self.workload_of(cluster, app.workload)
         if not found:
             return {}
         policy = app.gitops or "refuse"

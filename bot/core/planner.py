@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable
 
 from bot.adapters.clusters import Clusters
 from bot.adapters.kube import KubeError
@@ -14,8 +13,9 @@ from bot.adapters.store import Store
 from bot.domain.apps import AppSpec, Registry
 from bot.domain.model import Release, Wave, WaveState
 from bot.domain.plans import PlanError
-from bot.workloads import Workload
-from bot.language.grammar import StartCommand
+from bot.workloads import WorkloadOf
+from bot.domain.names import CONTROLLER_STRATEGY
+from bot.language.grammar import DEFAULT_STEPS, StartCommand
 
 from .gitops import GitOpsGuard
 from .refusals import Refused
@@ -48,13 +48,14 @@ def wave_clusters(app: AppSpec, cmd: StartCommand, known: Clusters) -> tuple[str
 
 class Planner:
     def __init__(self, store: Store, clusters: Clusters, registry: Registry, strategies: dict,
-                 gitops: GitOpsGuard, workload_of: Callable[[str], Workload], default_tz: str):
+                 gitops: GitOpsGuard, workload_of: WorkloadOf, default_tz: str):
         self.store, self.clusters, self.registry = store, clusters, registry
         self.strategies, self.gitops, self.default_tz = strategies, gitops, default_tz
         self.workload_of = workload_of
 
     def wave(self, cmd: StartCommand, cluster: str) -> Wave:
-        app, workload = self.registry[cmd.app].at(cluster), self.workload_of(cluster)
+        app = self.registry[cmd.app].at(cluster)
+        workload = self.workload_of(cluster, app.workload)
         try:
             target = find_target(workload, self.store, app, cmd.version)
             plan = self.strategies[cmd.strategy].plan(workload, target, cmd)
@@ -85,6 +86,8 @@ class Planner:
         if cmd.strategy not in self.strategies:
             raise Refused(f"the {cmd.strategy} strategy is not available yet")
         app = self.registry[cmd.app]
+        if app.controlled:
+            cmd = controller_command(app, cmd)
         waves = [self.wave(cmd, cluster) for cluster in wave_clusters(app, cmd, self.clusters)]
         now = time.time()
         saved = cmd.saved(tz=cmd.tz or self.default_tz, approvals_needed=app.rules.approvals)
@@ -94,6 +97,21 @@ class Planner:
                        last_actor=actor, last_action="create",
                        waves=tuple(dataclasses.replace(w, state=WaveState.RUNNING) if i == 0 else w
                                    for i, w in enumerate(waves)))
+
+
+def controller_command(app: AppSpec, cmd: StartCommand) -> StartCommand:
+    """The start command of an app whose controller runs the steps: only a canary, and none of
+    the options that the controller's own spec decides (steps, router, stickiness, matches)."""
+    kind = app.workload
+    if cmd.strategy not in ("canary", CONTROLLER_STRATEGY):
+        raise Refused(f"{app.name} is released by its {kind} ({app.object}): use /release canary "
+                      f"{app.name}-VERSION; the {kind}'s own strategy decides the rest")
+    given = [flag for flag, on in (("a first weight or --steps", cmd.steps != DEFAULT_STEPS),
+                                   ("--router", bool(cmd.router)), ("--sticky", cmd.sticky),
+                                   ("a header or cookie match", cmd.match is not None)) if on]
+    if given:
+        raise Refused(f"{app.name}'s steps are its {kind}'s own ({app.object}): drop {', '.join(given)}")
+    return dataclasses.replace(cmd, strategy=CONTROLLER_STRATEGY)
 
 
 def command_of(release: Release) -> StartCommand:

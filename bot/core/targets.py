@@ -19,7 +19,7 @@ def find_target(workload: Workload, store: Store, app: AppSpec, version: str) ->
         last = next(iter(store.history(app.name, 1)), None)
         raise Refused(refusals.ambiguous(app.name, serving, last, workload.api_kind))
     stable = serving[0]
-    current = app.version_of(workload.image_of(stable, app.name)) or workload.version_label(stable) or "unknown"
+    current = app.version_of(workload.serving_image(stable, app.name)) or workload.version_label(stable) or "unknown"
     if current == version:
         raise Refused(f"{app.name} already runs {version} ({stable['metadata']['name']})")
     return Target(app, stable, current, version, app.image_for(version))

@@ -12,7 +12,7 @@ from .checks import boolean, unknown_keys
 from .clusters import DEFAULT_CLUSTER, ClusterSpec, Placement, parse_clusters, parse_placement
 from .durations import parse_duration
 from .metrics import Metric, parse_metrics
-from .names import IDENTITY, IDS_PROBLEM, ROUTERS
+from .names import IDENTITY, IDS_PROBLEM, ROUTERS, WORKLOADS, WORKLOADS_READY
 from .gitops import POLICIES as GITOPS_POLICIES
 from .rules import POLICY_KEYS, RULE_KEYS, Rules, Windows, parse_rules, parse_windows
 
@@ -29,7 +29,8 @@ class ConfigError(Exception):
 
 
 APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "rule", "router", "image", "channels",
-            "approvers", "requester_can_approve", "gates", "gitops", "clusters", "waves") + RULE_KEYS
+            "approvers", "requester_can_approve", "gates", "gitops", "clusters", "waves", "workload",
+            "object") + RULE_KEYS
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics",
              "requests", "min_requests")
 TOP_KEYS = ("apps", "policy", "clusters", "audit")
@@ -66,6 +67,13 @@ class AppSpec:
     gitops: str | None = None     # refuse | suspend | ignore; unset: refuse when a controller would revert
     placement: Placement = field(default_factory=Placement)   # clusters, waves, per-cluster overrides
     replicas: int | None = None   # a cluster's override of the size to plan for (else the stable's)
+    workload: str = "deployment"  # what a release moves: Deployments, or a controller's object (names.WORKLOADS)
+    object: str = ""              # that object's name, for a controller's kind (default: the app's name)
+
+    @property
+    def controlled(self) -> bool:
+        """A progressive-delivery controller runs the steps; graybot approves its pauses."""
+        return self.workload != "deployment"
 
     @property
     def clusters(self) -> tuple[str, ...]:
@@ -164,7 +172,15 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
     for key, ids in (("channels", channels), ("approvers", approvers)):
         if not isinstance(ids, list) or not all(IDENTITY.match(str(i)) for i in ids):
             problems.append(f"{where}.{key}: {IDS_PROBLEM}")
-    return AppSpec(name=name, namespace=namespace,
+    workload = str(raw.get("workload", "deployment"))
+    if workload not in WORKLOADS:
+        problems.append(f"{where}.workload: {workload!r} is not one of {', '.join(WORKLOADS)}")
+    elif workload not in WORKLOADS_READY:
+        problems.append(f"{where}.workload: {workload} is not supported yet (supported: {', '.join(WORKLOADS_READY)})")
+    obj = str(raw.get("object") or name)
+    if not DNS_LABEL.match(obj):
+        problems.append(f"{where}.object: {obj!r} is not a DNS-1123 name")
+    return AppSpec(name=name, namespace=namespace, workload=workload, object=obj,
                    selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
                    service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),
                    httproute=str(raw.get("httproute", name)), rule=rule, router=router, gitops=gitops, image=image, channels=tuple(map(str, channels)),

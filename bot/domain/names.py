@@ -13,6 +13,9 @@ DEFAULT_PROVIDER = "prometheus"
 # what people type -> the verb it means (aliases included)
 VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume": "resume",
          "rollback": "rollback", "abort": "rollback", "continue": "continue"}
+WORKLOADS = ("deployment", "argo-rollout", "flagger-canary", "kruise-rollout")   # apps.yaml `workload:`
+WORKLOADS_READY = ("deployment", "argo-rollout")     # the ones graybot drives today
+CONTROLLER_STRATEGY = "controller"   # what a release of such a kind is planned with (strategies/controlled.py)
 QUERIES = ("status", "list", "history", "help", "gitops-diff", "audit")
 
 # how a person, group or channel may be named in apps.yaml, whatever the chat platform (each edge

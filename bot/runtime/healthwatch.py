@@ -14,7 +14,7 @@ from bot.domain.apps import Registry
 from bot.domain.health import drift, pod_failure, pod_of_release
 from bot.domain.model import Phase, Release
 from bot import workloads
-from bot.workloads import Workload
+from bot.workloads import WorkloadOf
 
 log = logging.getLogger("graybot.healthwatch")
 CACHE_FOR = 2.0     # seconds the running releases are kept between pod events (changes here clear it)
@@ -26,10 +26,10 @@ class HealthWatcher:
                  fail: Callable[[str, str], object], wake: Callable[[], None],
                  hold: Callable[[str, str], object] = lambda _id, _why: None,
                  get: Callable[[str], Release | None] = lambda _id: None,
-                 workload_of: Callable[[str], Workload] | None = None):
+                 workload_of: WorkloadOf | None = None):
         self.clusters, self.registry = clusters, registry
         self.active, self.fail, self.wake, self.hold, self.get = active, fail, wake, hold, get
-        self.workload_of = workload_of or (lambda cluster: workloads.build("deployment", clusters[cluster]))
+        self.workload_of = workload_of or (lambda cluster, kind="deployment": workloads.build(kind, clusters[cluster]))
 
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -42,17 +42,34 @@ class HealthWatcher:
         return sorted({(cluster, app.at(cluster).namespace) for app in self.registry.values()
                        for cluster in app.clusters if cluster in self.clusters})
 
+    def controlled_places(self) -> list[tuple[str, str, str]]:
+        """(cluster, namespace, kind) where a controller runs an app's steps: its objects are watched."""
+        return sorted({(cluster, app.at(cluster).namespace, app.workload) for app in self.registry.values()
+                       if app.controlled for cluster in app.clusters if cluster in self.clusters})
+
     def start(self) -> "HealthWatcher":
-        for cluster, ns in self.places():
-            resource = self.workload_of(cluster).resource
-            for plural, handler in (("pods", self.on_pod), (resource, self.on_workload)):
-                thread = threading.Thread(target=self.clusters[cluster].watch, daemon=True,
-                                          name=f"health-{plural}-{cluster}-{ns}",
-                                          args=(plural, ns, functools.partial(handler, cluster), self._stop,
-                                                self._streams))
-                thread.start()
-                self._threads.append(thread)
+        watches = [(cluster, ns, plural, handler) for cluster, ns in self.places()
+                   for plural, handler in (("pods", self.on_pod),
+                                           (self.workload_of(cluster).resource, self.on_workload))]
+        watches += [(cluster, ns, self.workload_of(cluster, kind).resource, self.on_controlled)
+                    for cluster, ns, kind in self.controlled_places()]
+        for cluster, ns, plural, handler in watches:
+            thread = threading.Thread(target=self.clusters[cluster].watch, daemon=True,
+                                      name=f"health-{plural}-{cluster}-{ns}",
+                                      args=(plural, ns, functools.partial(handler, cluster), self._stop, self._streams))
+            thread.start()
+            self._threads.append(thread)
         return self
+
+    def on_controlled(self, cluster: str, kind: str, obj: dict) -> None:
+        """A controller moved its object (a step, a pause, an abort): its release is looked at now,
+        from this watch, not from a poll."""
+        name, ns = obj["metadata"].get("name"), obj["metadata"].get("namespace")
+        def mine(releases: list[Release]) -> bool:
+            return any(self._in(r, cluster) and r.namespace == ns and r.new_name == name for r in releases)
+        if mine(self._releases()) or (time.monotonic() - self._cache[0] > WORKLOAD_REFRESH
+                                      and mine(self._releases(fresh=True))):
+            self.wake()
 
     def _in(self, release: Release, cluster: str) -> bool:
         return self.clusters.name_of(release.cluster) == cluster

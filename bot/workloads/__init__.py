@@ -2,14 +2,18 @@
 a new kind is one module here plus its line in KINDS."""
 from __future__ import annotations
 
+from typing import Callable
+
 from bot.adapters.kube import Kube
 
+from .argo_rollouts import ArgoRollouts
 from .base import Workload
 from .deployments import Deployments
 
-__all__ = ["KINDS", "Workload", "build"]
+__all__ = ["KINDS", "Workload", "WorkloadOf", "build"]
 
-KINDS = {"deployment": Deployments}
+WorkloadOf = Callable[..., Workload]     # (cluster, kind="deployment") -> that kind's workload there
+KINDS: dict[str, Callable[[Kube], Workload]] = {"deployment": Deployments, "argo-rollout": ArgoRollouts}
 
 
 def build(kind: str, kube: Kube) -> Workload:

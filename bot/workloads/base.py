@@ -28,7 +28,10 @@ class Workload(Protocol):
     def serving(self, app: AppSpec) -> list[dict[str, Any]]:
         """The objects of `app` that run pods now, largest first."""
     def get(self, namespace: str, name: str) -> dict[str, Any] | None: ...
-    def image_of(self, obj: dict[str, Any], app: str) -> str: ...
+    def image_of(self, obj: dict[str, Any], app: str) -> str:
+        """The image its template asks for."""
+    def serving_image(self, obj: dict[str, Any], app: str) -> str:
+        """The image its stable pods run (a controller's template may ask for another meanwhile)."""
     def version_label(self, obj: dict[str, Any]) -> str | None: ...
     def size(self, obj: dict[str, Any]) -> int:
         """The replicas it is asked to run."""

@@ -30,6 +30,9 @@ class Deployments:
     def image_of(self, obj: dict[str, Any], app: str) -> str:
         return main_container(obj, app)["image"]
 
+    def serving_image(self, obj: dict[str, Any], app: str) -> str:
+        return self.image_of(obj, app)
+
     def version_label(self, obj: dict[str, Any]) -> str | None:
         return version_label(obj)
 

@@ -98,17 +98,23 @@ def _resource(snake: str, gateway: bool = False) -> list[str]:
     return [plural + ("es" if plural.endswith("s") else "s")]
 
 
+ADAPTER = ("kube.py", "kube_custom.py")        # the Kubernetes client and its custom-resource mixin
+ROLLOUTS_GROUP = "argoproj.io"                 # custom-object calls in the *rollout* methods
+
+
 def needed_permissions() -> set[tuple[str, str, str]]:
-    """(group, resource, verb) for every client method bot/adapters/kube.py references; list methods
-    used in `watch` also need the watch verb."""
-    tree = ast.parse((ROOT / "bot" / "adapters" / "kube.py").read_text())
+    """(group, resource, verb) for every client method bot/adapters/kube.py (and its mixin)
+    references; list methods used in `watch` also need the watch verb."""
+    tree = ast.Module(body=[n for f in ADAPTER for n in ast.parse((ROOT / "bot" / "adapters" / f).read_text()).body],
+                      type_ignores=[])
     needed = set()
     watch_fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "watch")
     watched = {n.attr for n in ast.walk(watch_fn) if isinstance(n, ast.Attribute)}
-    in_gateway = {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and "httproute" in fn.name
-                  for n in ast.walk(fn)}
-    in_gitops = {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and "gitops" in fn.name
-                 for n in ast.walk(fn)}
+
+    def inside(word: str) -> set[int]:
+        return {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and word in fn.name
+                for n in ast.walk(fn)}
+    in_gateway, in_gitops, in_rollouts = inside("httproute"), inside("gitops"), inside("rollout")
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
                 and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
@@ -122,6 +128,12 @@ def needed_permissions() -> set[tuple[str, str, str]]:
         if id(node) in in_gitops:          # Argo CD Applications and Flux Kustomizations
             needed |= {(group, plural, verb) for plural, (group, _v) in Kube.GITOPS.items()}
             continue
+        if id(node) in in_rollouts and node.value.attr == "custom":     # Argo Rollouts
+            name = f"rollouts/{sub}" if sub else "rollouts"
+            needed.add((ROLLOUTS_GROUP, name, verb))
+            if verb == "list" and "list_namespaced_rollout" in watched:
+                needed.add((ROLLOUTS_GROUP, name, "watch"))
+            continue
         gateway = id(node) in in_gateway
         group = GATEWAY_GROUP if gateway else API_GROUPS[node.value.attr]
         for resource in _resource(rest, gateway):
@@ -134,8 +146,7 @@ def needed_permissions() -> set[tuple[str, str, str]]:
 
 def granted_rules() -> list[dict]:
     rules = []
-    for path in (MANIFESTS / "base" / "rbac.yaml", MANIFESTS / "components" / "istio" / "rbac.yaml",
-                 MANIFESTS / "components" / "gateway-api" / "rbac.yaml", MANIFESTS / "components" / "gitops" / "rbac.yaml"):
+    for path in sorted(MANIFESTS.rglob("rbac.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc["kind"] == "ClusterRole":
                 rules += doc["rules"]

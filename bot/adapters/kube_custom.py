@@ -1,0 +1,82 @@
+"""The custom resources graybot reads and writes, over the official client's CustomObjectsApi
+(`self.custom`, made by Kube, the module that imports `kubernetes`): Istio routing, Gateway API
+HTTPRoutes, GitOps controllers' objects and Argo Rollouts. A mixin of Kube."""
+from __future__ import annotations
+
+from .kubeerrors import KubeError
+
+
+class CustomObjects:
+    # -- Istio custom objects ------------------------------------------------------------
+    ISTIO = ("networking.istio.io", "v1beta1")
+    ISTIO_PLURALS = ("virtualservices", "destinationrules")    # what the RBAC must grant
+
+    def istio(self, ns: str, plural: str, name: str) -> dict | None:
+        group, version = self.ISTIO
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, plural, name)
+
+    def create_istio(self, ns: str, plural: str, body: dict) -> dict:
+        group, version = self.ISTIO
+        return self._create(self.custom.create_namespaced_custom_object, (group, version, ns, plural), body,
+                            lambda: self.istio(ns, plural, body["metadata"]["name"]))
+
+    def merge_istio(self, ns: str, plural: str, name: str, patch: dict) -> dict:
+        """Merge patch (CRs take no strategic merge); lists in it replace whole lists."""
+        group, version = self.ISTIO
+        return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural,
+                           name, patch, _content_type="application/merge-patch+json")
+
+    # -- Gateway API HTTPRoutes ----------------------------------------------------------
+    GATEWAY = ("gateway.networking.k8s.io", "v1")
+    GATEWAY_PLURALS = ("httproutes",)                           # what the RBAC must grant
+
+    def httproute(self, ns: str, name: str) -> dict | None:
+        group, version = self.GATEWAY
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "httproutes", name)
+
+    def replace_httproute(self, ns: str, name: str, body: dict) -> dict:
+        """PUT with the body's resourceVersion: 409 Conflict when someone wrote since it was read."""
+        group, version = self.GATEWAY
+        return self._write(self.custom.replace_namespaced_custom_object, group, version, ns,
+                           "httproutes", name, body)
+
+    # -- GitOps controllers' objects (Argo CD Applications, Flux Kustomizations) -----------
+    GITOPS = {"applications": ("argoproj.io", "v1alpha1"), "kustomizations": ("kustomize.toolkit.fluxcd.io", "v1")}
+
+    def gitops_object(self, plural: str, ns: str, name: str) -> dict | None:
+        group, version = self.GITOPS[plural]
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, plural, name)
+
+    def merge_gitops_object(self, plural: str, ns: str, name: str, patch: dict) -> dict:
+        group, version = self.GITOPS[plural]
+        return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural, name, patch,
+                           _content_type="application/merge-patch+json")
+
+    # -- Argo Rollouts (what kubectl-argo-rollouts writes) ----------------------------------
+    ARGO_ROLLOUTS = ("argoproj.io", "v1alpha1")
+
+    def rollout(self, ns: str, name: str) -> dict | None:
+        group, version = self.ARGO_ROLLOUTS
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "rollouts", name)
+
+    def replace_rollout(self, ns: str, name: str, body: dict) -> dict:
+        """PUT with the body's resourceVersion: 409 Conflict when someone wrote since it was read."""
+        group, version = self.ARGO_ROLLOUTS
+        return self._write(self.custom.replace_namespaced_custom_object, group, version, ns, "rollouts", name, body)
+
+    def merge_rollout(self, ns: str, name: str, patch: dict) -> dict:
+        group, version = self.ARGO_ROLLOUTS
+        return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, "rollouts", name, patch,
+                           _content_type="application/merge-patch+json")
+
+    def merge_rollout_status(self, ns: str, name: str, patch: dict) -> dict:
+        """A status change through the status subresource; where it is not served (404), as one
+        patch to the object, as kubectl-argo-rollouts does."""
+        group, version = self.ARGO_ROLLOUTS
+        try:
+            return self._write(self.custom.patch_namespaced_custom_object_status, group, version, ns, "rollouts",
+                               name, patch, _content_type="application/merge-patch+json")
+        except KubeError as err:
+            if err.status != 404 or self.rollout(ns, name) is None:
+                raise
+        return self.merge_rollout(ns, name, patch)
