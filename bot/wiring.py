@@ -24,6 +24,7 @@ from .core.gitops import GitOpsGuard
 from .core.planner import Planner
 from .core.reconcile import Reconciler
 from .domain.apps import Registry
+from .domain.names import OBSERVED
 from .runtime.auditsink import AuditSink
 from .runtime.runner import Runner
 
@@ -94,7 +95,7 @@ def audit_sinks(core: Core) -> Callable[[], AuditSink]:
     """A maker of the loop that delivers the trail to audit.webhook and applies audit.retention
     (one per term as leader); every saved change wakes the current one."""
     current: list[AuditSink] = []
-    core.engine.listeners.append(lambda *_: current[-1].wake() if current else None)
+    core.engine.listeners.append(lambda _r, what, _d: current[-1].wake() if current and what != OBSERVED else None)
 
     def make() -> AuditSink:
         current[:] = [AuditSink(core.store.trail, core.registry.audit, core.settings.audit_secret)]

@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 from bot.core.buttons import button_value
 from bot.domain import traits
 from bot.domain.model import Phase, Release
-from bot.domain.names import SCHEDULER
+from bot.domain.names import CONTROLLER_STRATEGY, SCHEDULER
 from bot.domain.timing import describe
 from bot.language.text import stage_marks, when
 
 from . import wave_blocks
+from .controller_blocks import controller_lines
 from .mention import who as _who
 from .mrkdwn import plain
 
@@ -134,7 +135,9 @@ def gate_text(release: Release) -> str:
 
 
 def release_blocks(release: Release, live: dict | None = None, key: bytes = b"") -> list[Block]:
-    title = f"{release.app}: {release.strategy} {release.from_version} → {release.to_version}"
+    kind = ((live or {}).get("controller") or {}).get("kind", "controller")
+    strategy = f"{kind} steps" if release.strategy == CONTROLLER_STRATEGY else release.strategy
+    title = f"{release.app}: {strategy} {release.from_version} → {release.to_version}"
     wave = f"{wave_blocks.where(release).strip()} " if wave_blocks.where(release) else ""
     fields = [MarkdownTextObject(text=f"*Phase*\n{PHASE_ICON[release.phase]} {release.phase.value}"),
               MarkdownTextObject(text=f"*Stage*\n{wave}{release.stage + 1}/{len(release.stages)}: "
@@ -144,6 +147,8 @@ def release_blocks(release: Release, live: dict | None = None, key: bytes = b"")
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_clip(title, 150))),
                            SectionBlock(fields=fields),
                            SectionBlock(text=MarkdownTextObject(text=stage_lines(release, live)))]
+    if (controller := controller_lines(live)):
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(controller, SECTION_LIMIT))))
     if release.in_waves:
         blocks.insert(2, SectionBlock(text=MarkdownTextObject(text=_clip(wave_blocks.wave_lines(release, live),
                                                                          SECTION_LIMIT))))

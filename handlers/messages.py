@@ -18,6 +18,7 @@ from typing import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.names import OBSERVED
 from bot.adapters import telemetry
 from bot.adapters.edgestate import EdgeState
 from bot.adapters.store import Store
@@ -74,6 +75,8 @@ class MessageSync:
         if release.platform != "slack" or not release.conversation:
             return      # started from the CLI: there is no Slack message to keep
         self.refresh(release.id)
+        if what == OBSERVED:
+            return      # the controller moved: the message shows it; no thread reply
         self._put(("thread", release.id, blocks.event_text(release, what, detail), 0))
 
     def refresh(self, release_id: str) -> None:

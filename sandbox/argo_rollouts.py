@@ -114,7 +114,7 @@ class RolloutController:
         if found is not None:
             return found
         image = current["spec"]["template"]["spec"]["containers"][0]["image"]
-        failed = image.rsplit(":", 1)[-1].startswith("errors")
+        failed = "errors" in image.rsplit(":", 1)[-1]      # the sandbox's image tags (docs/sandbox.md)
         message = ('Metric "error-rate" assessed Failed due to failed (1) > failureLimit (0)' if failed
                    else 'Metric "error-rate" assessed Successful')
         run = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisRun",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from bot.domain.names import SCHEDULER
+from bot.domain.names import OBSERVED, SCHEDULER
 
 REGISTRY = CollectorRegistry()        # the worker's: what happens after the ack
 EDGE_REGISTRY = CollectorRegistry()   # the ack path's, served by whichever process acks
@@ -33,7 +33,7 @@ CHAT_ERRORS = Counter("graybot_chat_errors_total", "Chat platform API calls that
 def record_change(event: str, actor: str) -> None:
     """A saved change, by its event; a rollback by its cause (a person, an approval that timed
     out, a failed gate)."""
-    if event in ("cluster_error", "cluster_ok"):       # notices, not state changes
+    if event in ("cluster_error", "cluster_ok", OBSERVED):       # notices, not state changes
         if event == "cluster_error":
             CLUSTER_ERRORS.inc()
         return

@@ -19,7 +19,7 @@ from bot.domain import traits
 from bot.domain.apps import Registry
 from bot.domain.machine import IllegalTransition, transition
 from bot.domain.model import Event, Phase, Release
-from bot.domain.names import GRAYBOT, SCHEDULER
+from bot.domain.names import GRAYBOT, OBSERVED, SCHEDULER
 from bot.gates import MetricGate
 from bot.workloads import Workload, WorkloadOf
 from bot.gates.webhooks import WebhookGate
@@ -265,6 +265,12 @@ class Engine(TimedSteps):
             raise Refused(refusals.already(err.current, first)) from None
         self._announce(new, event.value, detail or reason)
         return new
+
+    def observed(self, release_id: str) -> None:
+        """A controller moved the release's object (watched): the views refresh; nothing is saved."""
+        release = self.store.get(release_id)
+        if release is not None:
+            self._announce(release, OBSERVED, "")
 
     def announce(self, release: Release, what: str, detail: str) -> None:
         """Tell the listeners something that changed no state (a note for the release's thread)."""

@@ -26,9 +26,10 @@ class HealthWatcher:
                  fail: Callable[[str, str], object], wake: Callable[[], None],
                  hold: Callable[[str, str], object] = lambda _id, _why: None,
                  get: Callable[[str], Release | None] = lambda _id: None,
-                 workload_of: WorkloadOf | None = None):
+                 workload_of: WorkloadOf | None = None, observed: Callable[[str], object] = lambda _id: None):
         self.clusters, self.registry = clusters, registry
         self.active, self.fail, self.wake, self.hold, self.get = active, fail, wake, hold, get
+        self.observed = observed
         self.workload_of = workload_of or (lambda cluster, kind="deployment": workloads.build(kind, clusters[cluster]))
 
         self._stop = threading.Event()
@@ -65,10 +66,15 @@ class HealthWatcher:
         """A controller moved its object (a step, a pause, an abort): its release is looked at now,
         from this watch, not from a poll."""
         name, ns = obj["metadata"].get("name"), obj["metadata"].get("namespace")
-        def mine(releases: list[Release]) -> bool:
-            return any(self._in(r, cluster) and r.namespace == ns and r.new_name == name for r in releases)
-        if mine(self._releases()) or (time.monotonic() - self._cache[0] > WORKLOAD_REFRESH
-                                      and mine(self._releases(fresh=True))):
+
+        def mine(releases: list[Release]) -> list[Release]:
+            return [r for r in releases if self._in(r, cluster) and r.namespace == ns and r.new_name == name]
+        found = mine(self._releases())
+        if not found and time.monotonic() - self._cache[0] > WORKLOAD_REFRESH:
+            found = mine(self._releases(fresh=True))
+        for release in found:
+            self.observed(release.id)         # the live message shows the controller's new step
+        if any(r.phase == Phase.PROGRESSING for r in found):
             self.wake()
 
     def _in(self, release: Release, cluster: str) -> bool:

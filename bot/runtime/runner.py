@@ -11,6 +11,7 @@ from typing import Callable
 from bot import jobs
 from bot.core.engine import Engine
 from bot.domain.model import Phase, Release
+from bot.domain.names import OBSERVED
 
 from .clusterwatch import ClusterWatch
 from .driver import Driver, join_pool
@@ -25,7 +26,8 @@ log = logging.getLogger("graybot.runner")
 def health_watcher(engine: Engine, wake) -> HealthWatcher:
     """The shared pod watch: fails gates through the engine, wakes the driver on changes."""
     return HealthWatcher(engine.clusters, engine.registry, engine.store.active, engine.fail_gate, wake,
-                         hold=engine.notice_drift, get=engine.store.get, workload_of=engine.workload_of)
+                         hold=engine.notice_drift, get=engine.store.get, workload_of=engine.workload_of,
+                         observed=engine.observed)
 
 
 class Runner:
@@ -98,6 +100,8 @@ class Runner:
                 self._following.discard(release_id)
 
     def _on_change(self, release: Release, what: str, detail: str) -> None:
+        if what == OBSERVED:
+            return          # nothing saved: no timer, no tick
         if self.timers is not None:
             self.timers.on_change(release, what, detail)
         if self.watcher is not None:

@@ -1,0 +1,155 @@
+"""graybot as the chat front end of Argo Rollouts, through signed Slack requests against the
+sandbox (whose controller runs the Rollout's steps), real Redis and the fake Slack: the
+Rollout's own steps, its pause approved from Slack as `kubectl argo rollouts promote` writes it,
+Rollback as an abort and a new start as a retry, the release policy on the pauses (approvers,
+two approvals, a freeze), and the controller's own abort after a failed analysis."""
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.model import Phase
+from sandbox.seed import apps_yaml, seed_rollout
+from tests.kit.slack import ephemeral_ack, start_slack_world, stop_slack_world
+from tests.kit.wait import wait_until
+
+NS = "default"
+
+
+def world_with_rollout(sandbox, kube, redis_client, tmp_path, steps=None, **rules):
+    doc = apps_yaml()
+    doc["apps"]["shop"] = dict(seed_rollout(sandbox.store, steps=steps), approvers=["U0ALICE", "U0BOB"], **rules)
+    sw = start_slack_world(sandbox, kube, redis_client, tmp_path, doc)
+    wait_until(lambda: status(sw).get("phase") == "Healthy", timeout=30, message="the Rollout healthy at v1")
+    return sw
+
+
+@pytest.fixture
+def sw(sandbox, kube, redis_client, tmp_path):
+    world = world_with_rollout(sandbox, kube, redis_client, tmp_path)
+    yield world
+    stop_slack_world(world)
+
+
+def rollout(sw) -> dict:
+    return sw.world.kube.rollout(NS, "shop")
+
+
+def status(sw) -> dict:
+    return rollout(sw).get("status") or {}
+
+
+def paused_at_step_2(sw) -> dict:
+    return wait_until(lambda: (s := status(sw)).get("currentStepIndex") == 1 and s.get("pauseConditions") and s,
+                      timeout=30, message="the Rollout paused at its step 2")
+
+
+def finished(sw, phase: Phase):
+    return wait_until(lambda: (h := sw.world.store.history("shop")) and h[0].phase == phase and h[0],
+                      timeout=60, message=f"the release {phase.value}")
+
+
+def text_of(message: dict) -> str:
+    return str(message["blocks"])
+
+
+def test_the_rollout_pauses_at_20_percent_and_an_approval_promotes_it_to_100(sw):
+    assert "/release canary shop-v2" in ephemeral_ack(sw.command("canary shop-v2"))
+    msg = sw.wait_buttons("approve", "pause", "rollback")
+    paused_at_step_2(sw)
+    assert sw.world.pods_by_image("shop") == {"nginx:shop-v2": 2, "nginx:shop-v1": 8}
+    assert msg["blocks"][0]["text"]["text"] == "shop: Rollout steps v1 → v2"
+    wait_until(lambda: "*Rollout* Paused · step 2/4 · canary weight 20%" in text_of(sw.live_message()),
+               timeout=20, message="the controller's state in the live message")
+    shown = text_of(sw.live_message())
+    assert "step 1: setWeight 20" in shown and "step 2: pause (until promoted)" in shown and "step 4: pause 2s" in shown
+
+    before = rollout(sw)["metadata"]["resourceVersion"]
+    assert sw.click("approve", user="U0EVE").status == 200                    # not an approver
+    told = wait_until(lambda: sw.ephemeral_texts("U0EVE"), timeout=20, message="the refusal")
+    assert "approver" in told[-1] and rollout(sw)["metadata"]["resourceVersion"] == before
+
+    assert sw.click("approve", user="U0BOB").status == 200
+    done = finished(sw, Phase.SUCCEEDED)
+    s = status(sw)
+    assert s["phase"] == "Healthy" and s["stableRS"] == s["currentPodHash"]
+    assert sw.world.pods_by_image("shop") == {"nginx:shop-v2": 10}
+    actions = [(e["actor"], e["action"]) for e in sw.world.store.audit(done.id)]
+    assert ("U0BOB", "approve") in actions and ("U0EVE", "refused") in actions
+    assert [a for _, a in actions].count("approve") == 1        # the timed pause was the controller's own
+    assert not sw.buttons(sw.live_message())
+
+
+def test_rollback_aborts_the_rollout_and_starting_again_retries_it(sw):
+    sw.command("canary shop-v2")
+    sw.wait_buttons("approve", "pause", "rollback")
+    paused_at_step_2(sw)
+    assert sw.click("rollback", user="U0ALICE").status == 200
+    finished(sw, Phase.ROLLED_BACK)
+    s = status(sw)
+    assert s["abort"] is True and s["phase"] == "Degraded" and s["message"].startswith("RolloutAborted")
+    wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v1": 10}, timeout=30, message="v1 back")
+
+    sw.command("canary shop-v2")                                  # the same version again: a retry
+    paused_at_step_2(sw)
+    assert not status(sw).get("abort")
+    wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v2": 2, "nginx:shop-v1": 8}, timeout=30,
+               message="the canary's 20% again")
+
+
+def test_the_rollouts_own_steps_are_not_overridden(sw):
+    said = ephemeral_ack(sw.command("canary shop-v2 30%"))
+    wait_until(lambda: sw.ephemeral_texts("U0ALICE") or "drop" in said, timeout=20, message="the refusal")
+    refusal = " ".join(sw.ephemeral_texts("U0ALICE")) + said
+    assert "steps are its argo-rollout's own" in refusal and "drop a first weight or --steps" in refusal
+    assert status(sw)["currentPodHash"] == status(sw)["stableRS"] and sw.world.store.active_for("shop") is None
+
+
+def test_two_approvals_promote_the_pause(sandbox, kube, redis_client, tmp_path):
+    sw = world_with_rollout(sandbox, kube, redis_client, tmp_path, approvals=2)
+    try:
+        sw.command("canary shop-v2")
+        sw.wait_buttons("approve", "pause", "rollback")
+        paused_at_step_2(sw)
+        release = sw.world.store.active_for("shop")
+        assert sw.click("approve", user="U0ALICE").status == 200
+        wait_until(lambda: "vote" in [e["action"] for e in sw.world.store.audit(release.id)], timeout=20,
+                   message="the first vote")
+        assert paused_at_step_2(sw)                                   # one of two: still paused
+        assert sw.click("approve", user="U0BOB").status == 200
+        finished(sw, Phase.SUCCEEDED)
+        assert sw.world.pods_by_image("shop") == {"nginx:shop-v2": 10}
+    finally:
+        stop_slack_world(sw)
+
+
+def test_a_freeze_keeps_the_timer_from_promoting_and_refuses_a_new_image(sw):
+    sw.command("canary shop-v2 --auto 6s")                        # a timer would promote the pause
+    paused_at_step_2(sw)
+    timed = sw.world.store.active_for("shop")
+    sw.command('freeze shop for 1h "incident"')
+    entry = wait_until(lambda: next((e for e in sw.world.store.audit(timed.id) if e["action"] == "schedule"
+                                     and "frozen" in e["detail"]), None), timeout=30,
+                       message="the timer held by the freeze")
+    assert entry["actor"] == "scheduler" and paused_at_step_2(sw)
+    assert sw.world.store.get(timed.id).phase == Phase.WAITING and sw.world.store.get(timed.id).stage == 0
+    sw.command("rollback shop")
+    finished(sw, Phase.ROLLED_BACK)
+    template = rollout(sw)["spec"]["template"]
+    sw.command("canary shop-v4")                                   # a new image during the freeze
+    wait_until(lambda: any("frozen" in t for t in sw.ephemeral_texts("U0ALICE")), timeout=20,
+               message="the start refused")
+    assert rollout(sw)["spec"]["template"] == template and sw.world.store.active_for("shop") is None
+
+
+def test_a_failed_analysis_aborts_the_rollout_and_the_release_says_which_metric(sandbox, kube, redis_client,
+                                                                                 tmp_path):
+    steps = [{"setWeight": 20}, {"analysis": {"templates": [{"templateName": "error-rate"}]}}, {"pause": {}}]
+    sw = world_with_rollout(sandbox, kube, redis_client, tmp_path, steps=steps)
+    try:
+        sw.command("canary shop-errors")
+        done = finished(sw, Phase.ROLLED_BACK)
+        assert 'Metric "error-rate" assessed Failed' in done.reason
+        assert status(sw)["abort"] is True
+        wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v1": 10}, timeout=30, message="v1 back")
+    finally:
+        stop_slack_world(sw)
