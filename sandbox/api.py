@@ -159,7 +159,8 @@ class KubeApi:
         else:
             stored = semantics.prepare_update(route.res, current, new, route.sub)
         stored["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        managed.record(current, stored, getattr(self, "manager", "unknown-client"), route.res.group_version)
+        managed.record(current, stored, getattr(self, "manager", "unknown-client"), route.res.group_version,
+                       "status" if route.sub == "status" else None)
         if not dry_run:
             stored = self.store.update(self._skey(route.res), stored)
         return scale_of(stored) if route.sub == "scale" else stored

@@ -19,16 +19,18 @@ def _leaves(value, prefix: tuple = ()) -> set[tuple]:
     return {prefix}
 
 
-def _owned_part(obj: dict | None) -> dict:
+def _owned_part(obj: dict | None, subresource: str | None = None) -> dict:
     if not obj:
         return {}
+    if subresource == "status":
+        return {"status": obj.get("status") or {}}
     meta = obj.get("metadata") or {}
     return {"spec": obj.get("spec") or {}, "metadata": {k: meta[k] for k in META_TRACKED if meta.get(k)}}
 
 
-def changed_paths(old: dict | None, new: dict) -> set[tuple]:
-    before, after = _leaves(_owned_part(old)), _leaves(_owned_part(new))
-    values_old, values_new = _flatten(_owned_part(old)), _flatten(_owned_part(new))
+def changed_paths(old: dict | None, new: dict, subresource: str | None = None) -> set[tuple]:
+    before, after = _leaves(_owned_part(old, subresource)), _leaves(_owned_part(new, subresource))
+    values_old, values_new = _flatten(_owned_part(old, subresource)), _flatten(_owned_part(new, subresource))
     return {p for p in before | after if values_old.get(p) != values_new.get(p) and p != ("metadata",)}
 
 
@@ -60,12 +62,16 @@ def from_fields(fields: dict, prefix: tuple = ()) -> set[tuple]:
     return out
 
 
-def record(old: dict | None, new: dict, manager: str, api_version: str) -> None:
-    """Give `manager` the fields this write changed (in place on `new`)."""
-    changed = changed_paths(old, new)
+def record(old: dict | None, new: dict, manager: str, api_version: str, subresource: str | None = None) -> None:
+    """Give `manager` the fields this write changed (in place on `new`); a write through the status
+    subresource owns status fields, in an entry marked `subresource: status`."""
+    changed = changed_paths(old, new, subresource)
     entries = [dict(e) for e in ((old or {}).get("metadata") or {}).get("managedFields") or []]
     kept = []
     for entry in entries:
+        if entry.get("subresource") != subresource:
+            kept.append(entry)              # the other part's owners keep what they own
+            continue
         if entry["manager"] == manager:
             changed |= from_fields(entry.get("fieldsV1") or {})
             continue
@@ -74,6 +80,7 @@ def record(old: dict | None, new: dict, manager: str, api_version: str) -> None:
             kept.append(dict(entry, fieldsV1=to_fields(rest)))
     if changed:
         kept.append({"manager": manager, "operation": "Update", "apiVersion": api_version, "time": now_rfc3339(),
-                     "fieldsType": "FieldsV1", "fieldsV1": to_fields(changed)})
+                     "fieldsType": "FieldsV1", "fieldsV1": to_fields(changed)}
+                    | ({"subresource": subresource} if subresource else {}))
     new.setdefault("metadata", {})["managedFields"] = kept
 

@@ -26,6 +26,7 @@ from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
 
 from . import approvals, drift, refusals
+from . import outside
 from .freezes import FreezeDesk
 from .gitops import GitOpsGuard
 from .reconcile import Reconciler
@@ -265,6 +266,10 @@ class Engine(TimedSteps):
             raise Refused(refusals.already(err.current, first)) from None
         self._announce(new, event.value, detail or reason)
         return new
+
+    def follow_outside(self, release_id: str) -> Release | None:
+        """Its controller was promoted or aborted outside graybot: follow, saying who (outside.py)."""
+        return outside.follow(self, release_id)
 
     def observed(self, release_id: str) -> None:
         """A controller moved the release's object (watched): the views refresh; nothing is saved."""

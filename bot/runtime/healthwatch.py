@@ -26,10 +26,11 @@ class HealthWatcher:
                  fail: Callable[[str, str], object], wake: Callable[[], None],
                  hold: Callable[[str, str], object] = lambda _id, _why: None,
                  get: Callable[[str], Release | None] = lambda _id: None,
-                 workload_of: WorkloadOf | None = None, observed: Callable[[str], object] = lambda _id: None):
+                 workload_of: WorkloadOf | None = None, observed: Callable[[str], object] = lambda _id: None,
+                 outside: Callable[[str], object] = lambda _id: None):
         self.clusters, self.registry = clusters, registry
         self.active, self.fail, self.wake, self.hold, self.get = active, fail, wake, hold, get
-        self.observed = observed
+        self.observed, self.outside = observed, outside
         self.workload_of = workload_of or (lambda cluster, kind="deployment": workloads.build(kind, clusters[cluster]))
 
         self._stop = threading.Event()
@@ -73,6 +74,8 @@ class HealthWatcher:
         if not found and time.monotonic() - self._cache[0] > WORKLOAD_REFRESH:
             found = mine(self._releases(fresh=True))
         for release in found:
+            if release.phase == Phase.WAITING:
+                self.outside(release.id)      # promoted or aborted by someone else: followed, said
             self.observed(release.id)         # the live message shows the controller's new step
         if any(r.phase == Phase.PROGRESSING for r in found):
             self.wake()

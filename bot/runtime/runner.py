@@ -27,7 +27,7 @@ def health_watcher(engine: Engine, wake) -> HealthWatcher:
     """The shared pod watch: fails gates through the engine, wakes the driver on changes."""
     return HealthWatcher(engine.clusters, engine.registry, engine.store.active, engine.fail_gate, wake,
                          hold=engine.notice_drift, get=engine.store.get, workload_of=engine.workload_of,
-                         observed=engine.observed)
+                         observed=engine.observed, outside=engine.follow_outside)
 
 
 class Runner:

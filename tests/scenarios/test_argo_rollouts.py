@@ -153,3 +153,37 @@ def test_a_failed_analysis_aborts_the_rollout_and_the_release_says_which_metric(
         wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v1": 10}, timeout=30, message="v1 back")
     finally:
         stop_slack_world(sw)
+
+
+def test_a_promotion_outside_graybot_is_followed_and_named(sw, kube):
+    from kubernetes import client
+
+    sw.command("canary shop-v2")
+    sw.wait_buttons("approve", "pause", "rollback")
+    paused_at_step_2(sw)
+    release = sw.world.store.active_for("shop")
+    client.CustomObjectsApi(kube).patch_namespaced_custom_object_status(       # as kubectl argo rollouts promote
+        "argoproj.io", "v1alpha1", NS, "rollouts", "shop", {"status": {"pauseConditions": None}},
+        field_manager="kubectl-argo-rollouts")
+    done = finished(sw, Phase.SUCCEEDED)
+    assert done.id == release.id
+    approved = next(e for e in sw.world.store.audit(done.id) if e["action"] == "approve")
+    assert approved["actor"] == "kubectl-argo-rollouts"
+    assert approved["detail"] == "promoted outside graybot by kubectl-argo-rollouts"
+    wait_until(lambda: any("kubectl-argo-rollouts" in t for t in sw.thread_texts()), timeout=20,
+               message="the thread says who promoted it")
+    assert sw.world.pods_by_image("shop") == {"nginx:shop-v2": 10}
+
+
+def test_an_abort_outside_graybot_rolls_the_release_back_and_names_who(sw, kube):
+    from kubernetes import client
+
+    sw.command("canary shop-v2")
+    sw.wait_buttons("approve", "pause", "rollback")
+    paused_at_step_2(sw)
+    client.CustomObjectsApi(kube).patch_namespaced_custom_object_status(       # an Argo CD resource action
+        "argoproj.io", "v1alpha1", NS, "rollouts", "shop", {"status": {"abort": True}}, field_manager="argocd-server")
+    done = finished(sw, Phase.ROLLED_BACK)
+    rolled = next(e for e in sw.world.store.audit(done.id) if e["action"] == "rollback")
+    assert (rolled["actor"], rolled["detail"]) == ("argocd-server", "aborted outside graybot by argocd-server")
+    wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v1": 10}, timeout=30, message="v1 back")
