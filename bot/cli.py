@@ -58,7 +58,8 @@ def _check_config(args: argparse.Namespace) -> int:
     if problems:
         print(f"{path} has problems:\n  - " + "\n  - ".join(problems), file=sys.stderr)
         return 1
-    if registry.explicit_clusters:          # each cluster answers, each app's Deployments are there
+    if registry.explicit_clusters or any(app.controlled for app in registry.values()):
+        # each cluster answers, each app's Deployments (or its controller's object) are there
         from .core.clustercheck import cluster_problems
 
         settings = Settings.from_env()
@@ -69,8 +70,8 @@ def _check_config(args: argparse.Namespace) -> int:
             return 1
     for app in registry.values():
         where = f", clusters {', '.join(app.clusters)}" if registry.explicit_clusters else ""
-        print(f"{app.name}: namespace {app.namespace}, selector {app.labels}, router {app.router}, "
-              f"image {app.image}{where}")
+        moved = f"{app.workload} {app.object}" if app.controlled else f"selector {app.labels}, router {app.router}"
+        print(f"{app.name}: namespace {app.namespace}, {moved}, image {app.image}{where}")
     print(f"{path}: {len(registry)} app(s), OK")
     return 0
 

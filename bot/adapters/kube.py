@@ -172,6 +172,24 @@ class Kube(CustomObjects):
     def deployment(self, ns: str, name: str) -> dict | None:
         return self._read(self.apps.read_namespaced_deployment, name, ns)
 
+    def serves(self, group: str, version: str, plural: str) -> bool:
+        """Whether the API server serves this resource (discovery): False when its CRD is not installed."""
+        try:
+            doc = self._call(self._discovery, f"/apis/{group}/{version}")
+        except KubeError as err:
+            if err.status == 404:
+                return False
+            raise
+        return any(r.get("name") == plural for r in doc.get("resources") or [])
+
+    def _discovery(self, path: str, _request_timeout=None) -> dict:
+        method, url, headers, _body, _post = self.api.param_serialize("GET", path, auth_settings=["BearerToken"])
+        resp = self.api.call_api(method, url, header_params=headers, _request_timeout=_request_timeout)
+        resp.read()
+        if resp.status >= 400:
+            raise ApiException(status=resp.status, reason=resp.reason)
+        return json.loads(resp.data)
+
     def replicaset(self, ns: str, name: str) -> dict | None:
         return self._read(self.apps.read_namespaced_replica_set, name, ns)
 

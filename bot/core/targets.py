@@ -13,6 +13,8 @@ from .refusals import Refused
 
 def find_target(workload: Workload, store: Store, app: AppSpec, version: str) -> Target:
     serving = workload.serving(app)
+    if not serving and workload.controller_owns_steps:
+        raise Refused(getattr(workload, "missing")(app))
     if not serving:
         raise Refused(f"no running {workload.api_kind} of {app.name} matches {app.labels} in namespace {app.namespace}")
     if len(serving) > 1:

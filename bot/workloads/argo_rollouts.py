@@ -53,6 +53,14 @@ class ArgoRollouts:
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.kube.rollout(namespace, name)
 
+    def missing(self, app: AppSpec) -> str:
+        """Why the app's Rollout cannot be found, for a refusal and check-config."""
+        where = f"Rollout {app.namespace}/{app.object or app.name}"
+        if not self.kube.serves("argoproj.io", "v1alpha1", "rollouts"):
+            return (f"{where}: this cluster does not serve argoproj.io/v1alpha1 rollouts; is Argo Rollouts "
+                    "installed (its CRDs and controller)?")
+        return f"{where} does not exist (apps.{app.name}.object names the Rollout graybot drives)"
+
     def image_of(self, obj: dict[str, Any], app: str) -> str:
         return self._container(obj, app)["image"]
 

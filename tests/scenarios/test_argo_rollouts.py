@@ -187,3 +187,35 @@ def test_an_abort_outside_graybot_rolls_the_release_back_and_names_who(sw, kube)
     rolled = next(e for e in sw.world.store.audit(done.id) if e["action"] == "rollback")
     assert (rolled["actor"], rolled["detail"]) == ("argocd-server", "aborted outside graybot by argocd-server")
     wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v1": 10}, timeout=30, message="v1 back")
+
+
+def test_a_rollout_that_is_not_there_is_refused_at_start_and_by_check_config(sandbox, kube, redis_client, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    doc = apps_yaml()
+    doc["apps"]["shop"] = dict(seed_rollout(sandbox.store), object="nosuch")
+    sw = start_slack_world(sandbox, kube, redis_client, tmp_path, doc)
+    try:
+        assert sw.world.kube.serves("argoproj.io", "v1alpha1", "rollouts")
+        assert not sw.world.kube.serves("flagger.app", "v1beta1", "canaries")        # not installed here
+        sw.command("canary shop-v2")
+        told = wait_until(lambda: sw.ephemeral_texts("U0ALICE"), timeout=20, message="the refusal")
+        assert "Rollout default/nosuch does not exist (apps.shop.object" in told[-1]
+        assert sw.world.store.active_for("shop") is None and status(sw).get("currentPodHash") == status(sw)["stableRS"]
+        config = tmp_path / "check.yaml"
+        config.write_text(yaml.safe_dump(doc))
+        env = dict(os.environ, KUBECONFIG=str(sandbox.kubeconfig), GRAYBOT_CONFIG=str(config))
+        run = subprocess.run([sys.executable, "-m", "bot.cli", "check-config"], env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 1 and "apps.shop in default: Rollout default/nosuch does not exist" in run.stderr
+        doc["apps"]["shop"]["object"] = "shop"
+        config.write_text(yaml.safe_dump(doc))
+        run = subprocess.run([sys.executable, "-m", "bot.cli", "check-config"], env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0 and "shop: namespace default, argo-rollout shop" in run.stdout, run.stderr
+    finally:
+        stop_slack_world(sw)
