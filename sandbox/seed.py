@@ -143,6 +143,11 @@ def seed_rollout(store: ObjectStore, app: str = "shop", replicas: int = 10, step
     returns its apps.yaml entry."""
     _create(store, "argoproj.io", "v1alpha1", "rollouts", argo_rollout(app, replicas=replicas, steps=steps))
     _create(store, "", "v1", "services", service(app))
+    return rollout_entry(app)
+
+
+def rollout_entry(app: str = "shop") -> dict:
+    """apps.yaml's entry of an app an Argo Rollout releases."""
     return {"namespace": "default", "selector": {"app": app}, "service": app, "workload": "argo-rollout",
             "image": f"nginx:{app}-{{version}}", "channels": [], "approvers": [], "requester_can_approve": True,
             "gates": {"progress_deadline": "10m", "max_restarts": 1, "metrics": []}}

@@ -53,11 +53,12 @@ def start_prod(timing: Timing) -> Sandbox:
 
 
 def two_cluster_world(staging: Sandbox, prod: Sandbox, redis_client, tmp_path, user: dict | None = None,
-                      specs: dict | None = None, **settings) -> TwoClusters:
+                      specs: dict | None = None, apps: dict | None = None, **settings) -> TwoClusters:
     """`staging` is the suite's `sandbox` fixture (its demo seed is made by build_world); `specs`:
     more keys of each cluster's entry in `clusters:` (for example its own `prometheus:`)."""
     kubeconfig = write_kubeconfig(tmp_path / "clusters.kubeconfig", {"staging": staging, "prod": prod})
     doc = two_cluster_doc(kubeconfig.name, **(user or {}))
+    doc["apps"].update(apps or {})                      # more apps (e.g. an Argo Rollout in both)
     for name, extra in (specs or {}).items():
         doc["clusters"][name].update(extra)
     world = build_world(staging, _api(kubeconfig, "staging"), redis_client, tmp_path, doc, **settings)
@@ -77,11 +78,11 @@ def write_doc(both: TwoClusters, doc: dict) -> None:
 
 
 def slack_over_two(staging: Sandbox, prod: Sandbox, redis_client, tmp_path, user: dict | None = None,
-                   **settings) -> SlackWorld:
+                   apps: dict | None = None, **settings) -> SlackWorld:
     """graybot in HTTP mode over the two clusters, with the fake Slack; `.both` is the TwoClusters."""
     slack = FakeSlack().start()
-    both = two_cluster_world(staging, prod, redis_client, tmp_path, user, leader_ttl=3, **slack_settings(slack),
-                             **settings)
+    both = two_cluster_world(staging, prod, redis_client, tmp_path, user, apps=apps, leader_ttl=3,
+                             **slack_settings(slack), **settings)
     sw = slack_world_over(both.world, slack)
     sw.both = both
     return sw

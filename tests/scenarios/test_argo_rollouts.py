@@ -219,3 +219,45 @@ def test_a_rollout_that_is_not_there_is_refused_at_start_and_by_check_config(san
         assert run.returncode == 0 and "shop: namespace default, argo-rollout shop" in run.stdout, run.stderr
     finally:
         stop_slack_world(sw)
+
+
+def test_waves_promote_prods_rollout_only_after_staging_completed_and_a_wave_approval(sandbox, prod, redis_client,
+                                                                                        tmp_path):
+    from bot.domain.model import WaveState
+    from tests.kit.clusters import at, slack_over_two
+
+    entry = seed_rollout(sandbox.store)
+    seed_rollout(prod.store)
+    shop = dict(entry, clusters=["staging", "prod"], waves=["staging", "prod"])
+    sw = slack_over_two(sandbox, prod, redis_client, tmp_path, apps={"shop": shop})
+    both, store = sw.both, sw.world.store
+
+    def rollout_in(cluster: str) -> dict:
+        return both.kube(cluster).rollout(NS, "shop")
+    try:
+        wait_until(lambda: all((rollout_in(c).get("status") or {}).get("phase") == "Healthy" for c in ("staging", "prod")),
+                   timeout=30, message="both Rollouts healthy")
+        sw.command("canary shop-v2")
+        at(store, "shop", 0, 0)
+        wait_until(lambda: "Approve 100%" in str(sw.live_message()["blocks"]), timeout=20, message="staging's pause")
+        sw.click("approve", user="U0ALICE")
+        gate = at(store, "shop", 0, 1)                              # staging fully promoted: the wave gate
+        assert gate.waves[0].state == WaveState.DONE and gate.waves[1].state == WaveState.PENDING
+        s = rollout_in("staging")["status"]
+        assert s["phase"] == "Healthy" and s["stableRS"] == s["currentPodHash"]
+        assert rollout_in("prod")["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:shop-v1"
+        wait_until(lambda: "Approve wave prod" in str(sw.live_message()["blocks"]), timeout=20,
+                   message="the wave's Approve")
+        sw.click("approve", user="U0ALICE")                         # the wave's approval
+        at(store, "shop", 1, 0)
+        p = rollout_in("prod")
+        assert p["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:shop-v2"
+        assert p["status"]["currentStepIndex"] == 1 and p["status"]["pauseConditions"]
+        wait_until(lambda: "Approve 100%" in str(sw.live_message()["blocks"]), timeout=20, message="prod's pause")
+        sw.click("approve", user="U0ALICE")
+        done = wait_until(lambda: (h := store.history("shop")) and h[0].phase == Phase.SUCCEEDED and h[0], timeout=60,
+                          message="shop succeeded in both")
+        assert [w.state for w in done.waves] == [WaveState.DONE, WaveState.DONE]
+        assert rollout_in("prod")["status"]["stableRS"] == rollout_in("prod")["status"]["currentPodHash"]
+    finally:
+        stop_slack_world(sw)
