@@ -261,3 +261,16 @@ def test_waves_promote_prods_rollout_only_after_staging_completed_and_a_wave_app
         assert rollout_in("prod")["status"]["stableRS"] == rollout_in("prod")["status"]["currentPodHash"]
     finally:
         stop_slack_world(sw)
+
+
+def test_stop_all_pauses_the_rollout_and_resume_unpauses_it(sw):
+    sw.command("canary shop-v2")
+    sw.wait_buttons("approve", "pause", "rollback")
+    paused_at_step_2(sw)
+    sw.command('stop-all "incident 42"')
+    wait_until(lambda: rollout(sw)["spec"].get("paused") is True and status(sw).get("phase") == "Paused"
+               and sw.world.store.active_for("shop").phase == Phase.PAUSED, timeout=20, message="paused by stop-all")
+    sw.wait_buttons("resume", "rollback")
+    assert sw.click("resume", user="U0ALICE").status == 200
+    wait_until(lambda: not rollout(sw)["spec"].get("paused"), timeout=20, message="spec.paused cleared")
+    paused_at_step_2(sw)                                            # back at its pause, waiting for Approve
