@@ -28,7 +28,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def playground(redis_url, tmp_path):
+def playground(redis_client, redis_url, tmp_path):
+    """`redis_client` empties the worker's Redis first: what an earlier test left there (an active
+    release of user, a leader lock) is not the playground's."""
     port = free_port()
     env = dict(os.environ, REDIS_URL=redis_url)
     log = open(tmp_path / "playground.log", "w")
