@@ -11,6 +11,7 @@ import yaml
 from .api import KubeApi
 from . import datadog, gitops
 from .argo_rollouts import RolloutController
+from .kruise_rollouts import KruiseRolloutController
 from .controller import DeploymentController
 from .gateway import GatewayController
 from .objstore import ObjectStore
@@ -32,6 +33,7 @@ class Sandbox:
         self.server = SandboxHTTPServer((host, port), self.api)
         self.deployments = DeploymentController(self.store)
         self.rollouts = RolloutController(self.store)
+        self.kruise = KruiseRolloutController(self.store)
         self.pods = PodSimulator(self.store, self.timing)
         self.gateways = GatewayController(self.store)
         self.gitops = gitops.GitOpsController(self.store)
@@ -59,6 +61,7 @@ class Sandbox:
         with self.store.lock:
             self.pods.sync_pods()
             self.pods.sync_replicasets()
+            self.kruise.sync_all()          # first: it pauses a Deployment before it rolls (its webhook)
             self.deployments.sync_all()
             self.rollouts.sync_all()
             self.pods.collect_garbage()

@@ -61,6 +61,7 @@ RESOURCES: list[Resource] = [
              subresources=("status", "scale"), custom=True),
     Resource("argoproj.io", "v1alpha1", "analysisruns", "AnalysisRun", short_names=("ar",),
              subresources=("status",), custom=True),
+    Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout", subresources=("status",), custom=True),
 ]
 
 

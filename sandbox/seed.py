@@ -151,3 +151,18 @@ def rollout_entry(app: str = "shop") -> dict:
     return {"namespace": "default", "selector": {"app": app}, "service": app, "workload": "argo-rollout",
             "image": f"nginx:{app}-{{version}}", "channels": [], "approvers": [], "requester_can_approve": True,
             "gates": {"progress_deadline": "10m", "max_restarts": 1, "metrics": []}}
+
+
+KRUISE_STEPS = [{"replicas": 2, "pause": {}}, {"replicas": "50%", "pause": {}}, {"replicas": "100%", "pause": {}}]
+
+
+def seed_kruise(store: ObjectStore, app: str = "cart", replicas: int = 4, steps: list | None = None) -> dict:
+    """An app released by OpenKruise Rollouts: its Deployment, a Rollout (rollouts.kruise.io) of it
+    (run by sandbox/kruise_rollouts.py) and a Service; returns its apps.yaml entry."""
+    _create(store, "apps", "v1", "deployments", deployment(app, "v1", replicas, name=app))
+    _create(store, "", "v1", "services", service(app))
+    _create(store, "rollouts.kruise.io", "v1beta1", "rollouts", {
+        "metadata": {"name": app, "namespace": "default"},
+        "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
+                 "strategy": {"canary": {"steps": list(KRUISE_STEPS if steps is None else steps)}}}})
+    return dict(rollout_entry(app), workload="kruise-rollout")

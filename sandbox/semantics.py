@@ -129,7 +129,8 @@ def prepare_create(res: Resource, obj: dict) -> dict:
     elif res.plural == "httproutes":
         gateway.default_httproute(obj)
         gateway.validate_httproute(obj)
-    if res.group == gateway.GROUP or (res.group, res.plural) == ("argoproj.io", "rollouts"):
+    if res.group == gateway.GROUP or (res.group, res.plural) in (("argoproj.io", "rollouts"),
+                                                                 ("rollouts.kruise.io", "rollouts")):
         obj.pop("status", None)          # status subresource: a create cannot set it
     return obj
 

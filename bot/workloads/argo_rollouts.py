@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.adapters.kube import Kube, KubeError
 from bot.domain.apps import AppSpec
+from bot.domain.model import Stage
 
 PAUSE_STEP = "CanaryPauseStep"
 PUT_TRIES = 3
@@ -34,6 +35,24 @@ def step_text(step: dict[str, Any]) -> str:
 def weight_at(steps: list[dict[str, Any]], index: int) -> int:
     """The canary's weight once the steps before `index` ran (the last setWeight)."""
     return next((int(s["setWeight"]) for s in reversed(steps[:index]) if "setWeight" in s), 0)
+
+
+def indefinite_pauses(steps: list[dict[str, Any]]) -> list[int]:
+    return [i for i, s in enumerate(steps) if "pause" in s and (s["pause"] or {}).get("duration") is None]
+
+
+def stages_of(steps: list[dict[str, Any]], pauses: list[int], replicas: int, weight_of, text_of) -> tuple[Stage, ...]:
+    """A release's stages from a controller's steps: one ending at each pause where a person approves
+    (its weight then) and one ending at full promotion."""
+    stages, start = [], 0
+    for end in pauses + [len(steps)]:
+        weight = 100 if end == len(steps) else weight_of(steps, end)
+        ran = [text_of(s) for s in steps[start:end]]
+        note = ", ".join(ran) + (", then full promotion" if end == len(steps) else ", then pause until approved")
+        new = canary_pods(replicas, weight)
+        stages.append(Stage(f"{weight}%", weight, new, replicas - new, note.lstrip(", ")))
+        start = end + 1
+    return tuple(stages)
 
 
 class ArgoRollouts:
@@ -63,6 +82,10 @@ class ArgoRollouts:
 
     def image_of(self, obj: dict[str, Any], app: str) -> str:
         return self._container(obj, app)["image"]
+
+    def template(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """The object holding the pod template (`spec.template`): the Rollout itself."""
+        return obj
 
     def serving_image(self, obj: dict[str, Any], app: str) -> str:
         """The stable ReplicaSet's image: after an abort the template still asks for the new one."""
@@ -143,6 +166,52 @@ class ArgoRollouts:
                                "step": index, "steps": [step_text(x) for x in steps],
                                "weight": 100 if s.get("stableRS") == s.get("currentPodHash") else weight_at(steps, index)},
                 "new_ready": s.get("updatedReplicas", 0), "old_ready": max(0, stable_ready)}
+
+    # -- its steps as a release's stages, and what stops an update ------------------------------------
+    def steps(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        return steps_of(obj)
+
+    def pause_points(self, steps: list[dict[str, Any]]) -> list[int]:
+        return indefinite_pauses(steps)
+
+    def stages(self, obj: dict[str, Any], replicas: int) -> tuple[Stage, ...]:
+        steps = steps_of(obj)
+        return stages_of(steps, indefinite_pauses(steps), replicas, weight_at, step_text)
+
+    def in_update(self, obj: dict[str, Any]) -> bool:
+        s = self.status(obj)
+        return s.get("currentPodHash") != s.get("stableRS")
+
+    def origin(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """What a release keeps of the object before it starts: an abort it may retry."""
+        s = self.status(obj)
+        return {"aborted_at": s.get("abortedAt", "") if s.get("abort") else ""}
+
+    def trouble(self, obj: dict[str, Any], origin: dict[str, Any], first_stage: bool) -> tuple[str, str]:
+        """("retry", what) when this release retries an update aborted before it started;
+        ("failure", why) when the controller aborted it; ("", "") otherwise."""
+        s = self.status(obj)
+        if not s.get("abort"):
+            return "", ""
+        if first_stage and origin.get("aborted_at") and s.get("abortedAt") == origin["aborted_at"]:
+            self.retry(obj["metadata"]["namespace"], obj["metadata"]["name"])
+            return "retry", f"{obj['metadata']['name']}: retrying the aborted update"
+        return "failure", self.deadline_failure(obj)
+
+    def undo(self, obj: dict[str, Any], container: str, from_image: str, replicas: int) -> tuple[bool, str]:
+        """Rollback as `kubectl argo rollouts abort`: (done, what now)."""
+        ns, name, s = obj["metadata"]["namespace"], obj["metadata"]["name"], self.status(obj)
+        if self.image_of(obj, container) == from_image:
+            return self.settled(obj, replicas), f"{name} runs its stable version again"
+        if not s.get("abort"):
+            self.abort(ns, name)
+            return False, f"{name}: aborting"
+        if obj["spec"].get("paused"):
+            self.resume(ns, name)
+        stable = s.get("availableReplicas", 0) - s.get("updatedReplicas", 0)
+        if s.get("updatedReplicas", 0) == 0 and stable >= replicas:
+            return True, f"{name}: update aborted, {stable} stable pods serve"
+        return False, self.progress(obj, replicas)
 
     # -- the controller's verbs, as kubectl argo rollouts writes them ------------------------------
     def set_image(self, namespace: str, name: str, container: str, image: str) -> dict[str, Any]:
