@@ -80,3 +80,20 @@ class CustomObjects:
             if err.status != 404 or self.rollout(ns, name) is None:
                 raise
         return self.merge_rollout(ns, name, patch)
+
+    # -- OpenKruise Rollouts (what kubectl-kruise writes) -----------------------------------
+    KRUISE_ROLLOUTS = ("rollouts.kruise.io", "v1beta1")
+
+    def kruise_rollout(self, ns: str, name: str) -> dict | None:
+        group, version = self.KRUISE_ROLLOUTS
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "rollouts", name)
+
+    def merge_kruise_rollout(self, ns: str, name: str, patch: dict) -> dict:
+        group, version = self.KRUISE_ROLLOUTS
+        return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, "rollouts", name, patch,
+                           _content_type="application/merge-patch+json")
+
+    def merge_kruise_rollout_status(self, ns: str, name: str, patch: dict) -> dict:
+        group, version = self.KRUISE_ROLLOUTS
+        return self._write(self.custom.patch_namespaced_custom_object_status, group, version, ns, "rollouts",
+                           name, patch, _content_type="application/merge-patch+json")

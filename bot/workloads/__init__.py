@@ -9,11 +9,13 @@ from bot.adapters.kube import Kube
 from .argo_rollouts import ArgoRollouts
 from .base import Workload
 from .deployments import Deployments
+from .kruise_rollouts import KruiseRollouts
 
 __all__ = ["KINDS", "Workload", "WorkloadOf", "build"]
 
 WorkloadOf = Callable[..., Workload]     # (cluster, kind="deployment") -> that kind's workload there
-KINDS: dict[str, Callable[[Kube], Workload]] = {"deployment": Deployments, "argo-rollout": ArgoRollouts}
+KINDS: dict[str, Callable[[Kube], Workload]] = {"deployment": Deployments, "argo-rollout": ArgoRollouts,
+                                                  "kruise-rollout": KruiseRollouts}
 
 
 def build(kind: str, kube: Kube) -> Workload:

@@ -13,7 +13,7 @@ import yaml
 
 from ..cluster import Sandbox, write_kubeconfig
 from ..pods import Timing
-from ..seed import apps_yaml, rollout_entry, seed_demo, seed_rollout
+from ..seed import apps_yaml, rollout_entry, seed_demo, seed_kruise, seed_rollout
 from ..slack import FakeSlack
 from .console import USERS, Console, serve_console
 from .redis_local import LocalRedis, scratch_dir
@@ -34,6 +34,7 @@ def playground_apps(bake: str, kubeconfig: str) -> dict:
     """The demo apps in two clusters, released in waves: staging first, then prod."""
     doc = apps_yaml(metrics=True, bake=bake)
     doc["apps"]["shop"] = rollout_entry("shop")         # an Argo Rollout: graybot approves its pauses
+    doc["apps"]["cart"] = dict(rollout_entry("cart"), workload="kruise-rollout")   # a Kruise Rollout
     doc["clusters"] = {name: {"kubeconfig": kubeconfig, "context": name} for name in CLUSTERS}
     for app in doc["apps"].values():
         app.update(clusters=list(CLUSTERS), waves=list(CLUSTERS))
@@ -59,6 +60,7 @@ class Playground:
         for sandbox in self.clusters.values():
             seed_demo(sandbox.store)
             seed_rollout(sandbox.store, "shop")
+            seed_kruise(sandbox.store, "cart")
         config = work / "apps.yaml"
         config.write_text(yaml.safe_dump(playground_apps("1s" if self.fast else "5s", str(kubeconfig)),
                                          sort_keys=False))
@@ -94,6 +96,7 @@ class Playground:
             "Try: /release canary user-v2 10%   (staging, then prod once you approve the wave;",
             "     as alice: eve is not an approver of user)",
             "     /release canary shop-v2       (an Argo Rollout: its own steps, its pauses approved here)",
+            "     /release canary cart-v2       (a Kruise Rollout: each step approved here)",
             "Ctrl-C stops everything."])
 
     def stop(self) -> None:

@@ -56,7 +56,8 @@ def test_the_rollout_pauses_at_20_percent_and_an_approval_promotes_it_to_100(sw)
     assert "/release canary shop-v2" in ephemeral_ack(sw.command("canary shop-v2"))
     msg = sw.wait_buttons("approve", "pause", "rollback")
     paused_at_step_2(sw)
-    assert sw.world.pods_by_image("shop") == {"nginx:shop-v2": 2, "nginx:shop-v1": 8}
+    wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v2": 2, "nginx:shop-v1": 8}, timeout=20,
+               message="20% of the pods on v2")            # the stable's scale-down lands a tick later
     assert msg["blocks"][0]["text"]["text"] == "shop: Rollout steps v1 → v2"
     wait_until(lambda: "*Rollout* Paused · step 2/4 · canary weight 20%" in text_of(sw.live_message()),
                timeout=20, message="the controller's state in the live message")
@@ -72,7 +73,7 @@ def test_the_rollout_pauses_at_20_percent_and_an_approval_promotes_it_to_100(sw)
     done = finished(sw, Phase.SUCCEEDED)
     s = status(sw)
     assert s["phase"] == "Healthy" and s["stableRS"] == s["currentPodHash"]
-    assert sw.world.pods_by_image("shop") == {"nginx:shop-v2": 10}
+    wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v2": 10}, timeout=20, message="all v2")
     actions = [(e["actor"], e["action"]) for e in sw.world.store.audit(done.id)]
     assert ("U0BOB", "approve") in actions and ("U0EVE", "refused") in actions
     assert [a for _, a in actions].count("approve") == 1        # the timed pause was the controller's own
@@ -117,7 +118,7 @@ def test_two_approvals_promote_the_pause(sandbox, kube, redis_client, tmp_path):
         assert paused_at_step_2(sw)                                   # one of two: still paused
         assert sw.click("approve", user="U0BOB").status == 200
         finished(sw, Phase.SUCCEEDED)
-        assert sw.world.pods_by_image("shop") == {"nginx:shop-v2": 10}
+        wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v2": 10}, timeout=20, message="all v2")
     finally:
         stop_slack_world(sw)
 
@@ -172,7 +173,7 @@ def test_a_promotion_outside_graybot_is_followed_and_named(sw, kube):
     assert approved["detail"] == "promoted outside graybot by kubectl-argo-rollouts"
     wait_until(lambda: any("kubectl-argo-rollouts" in t for t in sw.thread_texts()), timeout=20,
                message="the thread says who promoted it")
-    assert sw.world.pods_by_image("shop") == {"nginx:shop-v2": 10}
+    wait_until(lambda: sw.world.pods_by_image("shop") == {"nginx:shop-v2": 10}, timeout=20, message="all v2")
 
 
 def test_an_abort_outside_graybot_rolls_the_release_back_and_names_who(sw, kube):
@@ -274,3 +275,38 @@ def test_stop_all_pauses_the_rollout_and_resume_unpauses_it(sw):
     assert sw.click("resume", user="U0ALICE").status == 200
     wait_until(lambda: not rollout(sw)["spec"].get("paused"), timeout=20, message="spec.paused cleared")
     paused_at_step_2(sw)                                            # back at its pause, waiting for Approve
+
+
+def test_a_kruise_rollout_is_approved_step_by_step_and_an_early_approval_is_refused(sandbox, kube, redis_client,
+                                                                                     tmp_path):
+    from sandbox.seed import seed_kruise
+
+    doc = apps_yaml()
+    doc["apps"]["cart"] = dict(seed_kruise(sandbox.store), approvers=["U0ALICE"])
+    sw = start_slack_world(sandbox, kube, redis_client, tmp_path, doc)
+    kruise = lambda: sw.world.kube.kruise_rollout(NS, "cart").get("status") or {}   # noqa: E731
+    try:
+        wait_until(lambda: kruise().get("phase") == "Healthy", timeout=30, message="cart healthy")
+        workload = sw.world.engine.workload_of("default", "kruise-rollout")
+        with pytest.raises(Exception, match="its step is no canary running, not StepPaused"):
+            workload.approve(NS, "cart")                                # nothing to approve yet
+        sw.command("canary cart-v2")
+        for step in (1, 2, 3):
+            canary = wait_until(lambda: (c := kruise().get("canaryStatus") or {}).get("currentStepIndex") == step
+                                and c.get("currentStepState") == "StepPaused" and c, timeout=30,
+                                message=f"cart paused at step {step}")
+            wait_until(lambda: "approve" in sw.buttons(sw.live_message()), timeout=20, message="Approve shown")
+            if step == 1:
+                wait_until(lambda: sw.world.pods_by_image("cart") == {"nginx:cart-v1": 4, "nginx:cart-v2": 2},
+                           timeout=20, message="2 canary pods beside the 4 stable ones")
+                assert "*Kruise Rollout* Progressing · step 1/3" in str(sw.live_message()["blocks"])
+            before = kruise()
+            sw.click("approve", user="U0ALICE")
+            wait_until(lambda: kruise() != before, timeout=20, message=f"step {step} approved")
+            assert canary["currentStepIndex"] == step
+        done = wait_until(lambda: (h := sw.world.store.history("cart")) and h[0].phase == Phase.SUCCEEDED and h[0],
+                          timeout=60, message="cart succeeded")
+        assert [e["action"] for e in sw.world.store.audit(done.id)].count("approve") == 3
+        wait_until(lambda: sw.world.pods_by_image("cart") == {"nginx:cart-v2": 4}, timeout=30, message="all v2")
+    finally:
+        stop_slack_world(sw)

@@ -100,6 +100,7 @@ def _resource(snake: str, gateway: bool = False) -> list[str]:
 
 ADAPTER = ("kube.py", "kube_custom.py")        # the Kubernetes client and its custom-resource mixin
 ROLLOUTS_GROUP = "argoproj.io"                 # custom-object calls in the *rollout* methods
+KRUISE_GROUP = "rollouts.kruise.io"            # ... and in the *kruise_rollout* ones
 
 
 def needed_permissions() -> set[tuple[str, str, str]]:
@@ -115,6 +116,7 @@ def needed_permissions() -> set[tuple[str, str, str]]:
         return {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and word in fn.name
                 for n in ast.walk(fn)}
     in_gateway, in_gitops, in_rollouts = inside("httproute"), inside("gitops"), inside("rollout")
+    in_kruise = inside("kruise")
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
                 and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
@@ -128,11 +130,13 @@ def needed_permissions() -> set[tuple[str, str, str]]:
         if id(node) in in_gitops:          # Argo CD Applications and Flux Kustomizations
             needed |= {(group, plural, verb) for plural, (group, _v) in Kube.GITOPS.items()}
             continue
-        if id(node) in in_rollouts and node.value.attr == "custom":     # Argo Rollouts
+        if id(node) in in_rollouts and node.value.attr == "custom":     # Argo and Kruise Rollouts
+            group, lister = (KRUISE_GROUP, "list_namespaced_kruise_rollout") if id(node) in in_kruise else \
+                (ROLLOUTS_GROUP, "list_namespaced_rollout")
             name = f"rollouts/{sub}" if sub else "rollouts"
-            needed.add((ROLLOUTS_GROUP, name, verb))
-            if verb == "list" and "list_namespaced_rollout" in watched:
-                needed.add((ROLLOUTS_GROUP, name, "watch"))
+            needed.add((group, name, verb))
+            if verb == "list" and lister in watched:
+                needed.add((group, name, "watch"))
             continue
         gateway = id(node) in in_gateway
         group = GATEWAY_GROUP if gateway else API_GROUPS[node.value.attr]
