@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -158,7 +159,8 @@ def _edge(args: argparse.Namespace) -> int:
     from .config import Settings
 
     run_edge(Settings.from_env(), args.host, args.port, args.worker, args.worker_url, socket=args.socket)
-    return 0
+    logging.shutdown()
+    os._exit(0)     # at once: a stray library thread must not keep an edge alive without its worker
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -55,9 +55,9 @@ class Controlled:
         if kind:
             return Progress(False, said) if kind == "retry" else Progress(False, failure=said)
         pauses, at = origin["pauses"], ctl.paused_at(obj)
-        if release.stage > 0 and at == pauses[release.stage - 1]:
-            ctl.promote(ns, name)                  # the approval of the last stage, carried out
-            return Progress(False, f"{name}: promoted past step {pauses[release.stage - 1] + 1}")
+        if at in pauses and (release.stage == len(pauses) or at < pauses[release.stage]):
+            ctl.promote(ns, name)        # an approval carried out (after `approve --full`, each pause in turn)
+            return Progress(False, f"{name}: promoted past step {at + 1}")
         if release.stage < len(pauses):
             if at == pauses[release.stage] and ctl.in_update(obj):
                 return Progress(True, f"{name}: paused at step {pauses[release.stage] + 1}")

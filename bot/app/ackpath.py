@@ -91,11 +91,21 @@ def die_with_parent() -> None:
         pass
 
 
+def worker_pid(worker: str) -> int | None:
+    """The worker's pid from its identity (HOST:PID): the parent to watch even when it died before
+    this process looked (then getppid() is already someone else)."""
+    pid = worker.rpartition(":")[2]
+    return int(pid) if pid.isdigit() else None
+
+
 def run_edge(settings: Settings, host: str, port: int, worker: str, worker_url: str, socket: bool = False) -> None:
     """Serve until SIGTERM, or until the worker that started this process is gone."""
     catch_interrupts()
-    parent = os.getppid()
-    die_with_parent()
+    parent = worker_pid(worker) or os.getppid()
+    die_with_parent()        # set before the check below: a worker that dies from here on is noticed
+    if os.getppid() != parent:
+        log.warning("the worker process %s is gone before the edge started; the edge stops", worker)
+        return
     bolt, edge = build_edge(settings, worker)
     probe = WorkerProbe(worker_url)
     server = SlackHTTPServer((host, port), bolt, probe.health, probe.metrics, slack_events=not socket)

@@ -56,6 +56,13 @@ class SentinelRedis:
                                             stdout=open(self.dir / f"{name}.log", "a"), stderr=subprocess.STDOUT)
 
     def start(self) -> "SentinelRedis":
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()                 # no server or sentinel outlives a start that failed
+            raise
+
+    def _start(self) -> "SentinelRedis":
         master = self._server("a")
         self._server("b", "--replicaof", "127.0.0.1", str(self.ports["a"]))
         for name in ("s1", "s2", "s3"):

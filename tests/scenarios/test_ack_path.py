@@ -102,3 +102,19 @@ def test_the_probe_through_the_edge_fails_when_the_worker_does_not_answer(bots):
     finally:
         os.kill(worker.pid, signal.SIGCONT)
     wait_until(b._healthy, timeout=10, message="healthy again once the worker runs")
+
+
+def test_an_edge_whose_worker_is_already_gone_stops_at_once(tmp_path):
+    """The race a restart can meet: the worker dies before its new edge even started. The edge
+    watches the pid in its --worker identity, not whoever its parent is by then."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen(["true"])
+    dead.wait(10)
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "edge", "--host", "127.0.0.1", "--port", "0",
+                          "--worker", f"vm:{dead.pid}", "--worker-url", "http://127.0.0.1:9"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and time.monotonic() - started < 20
+    assert f"the worker process vm:{dead.pid} is gone before the edge started" in run.stderr + run.stdout

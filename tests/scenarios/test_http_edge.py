@@ -102,7 +102,9 @@ def test_a_garbage_timestamp_is_refused_not_an_error(sw):
 
 def test_idle_connections_do_not_starve_a_real_request(sw):
     host, port = urlsplit(sw.url).hostname, urlsplit(sw.url).port
-    idle = [socket.create_connection((host, port)) for _ in range(200)]
+    # the flood from one address (127.0.0.2, also loopback), the real request from another: the
+    # per-address limit refuses the flood's extra connections, never another client's request
+    idle = [socket.create_connection((host, port), source_address=("127.0.0.2", 0)) for _ in range(200)]
     for conn in idle[:100]:
         conn.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf")
     try:

@@ -14,7 +14,6 @@ from tests.kit.wait import wait_until
 NS = "default"
 
 
-
 def test_a_kruise_rollout_is_approved_step_by_step_and_an_early_approval_is_refused(sandbox, kube, redis_client,
                                                                                      tmp_path):
     from sandbox.seed import seed_kruise
@@ -45,6 +44,27 @@ def test_a_kruise_rollout_is_approved_step_by_step_and_an_early_approval_is_refu
         done = wait_until(lambda: (h := sw.world.store.history("cart")) and h[0].phase == Phase.SUCCEEDED and h[0],
                           timeout=60, message="cart succeeded")
         assert [e["action"] for e in sw.world.store.audit(done.id)].count("approve") == 3
+        wait_until(lambda: sw.world.pods_by_image("cart") == {"nginx:cart-v2": 4}, timeout=30, message="all v2")
+    finally:
+        stop_slack_world(sw)
+
+
+def test_approve_full_goes_past_every_step_to_the_end(sandbox, kube, redis_client, tmp_path):
+    from sandbox.seed import seed_kruise
+
+    doc = apps_yaml()
+    doc["apps"]["cart"] = dict(seed_kruise(sandbox.store), approvers=["U0ALICE"])
+    sw = start_slack_world(sandbox, kube, redis_client, tmp_path, doc)
+    try:
+        wait_until(lambda: (sw.world.kube.kruise_rollout(NS, "cart").get("status") or {}).get("phase") == "Healthy",
+                   timeout=30, message="cart healthy")
+        sw.command("canary cart-v2")
+        wait_until(lambda: (r := sw.world.store.active_for("cart")) and r.phase == Phase.WAITING, timeout=30,
+                   message="cart waiting at its first step")
+        sw.command("approve cart --full")
+        done = wait_until(lambda: (h := sw.world.store.history("cart")) and h[0].phase == Phase.SUCCEEDED and h[0],
+                          timeout=60, message="cart succeeded after one full approval")
+        assert [e["action"] for e in sw.world.store.audit(done.id)].count("approve_full") == 1
         wait_until(lambda: sw.world.pods_by_image("cart") == {"nginx:cart-v2": 4}, timeout=30, message="all v2")
     finally:
         stop_slack_world(sw)
