@@ -13,6 +13,8 @@ from bot.adapters.kube import Kube, KubeError
 from bot.domain.apps import AppSpec
 from bot.domain.model import Stage
 
+from .base import ControllerOwned
+
 PAUSE_STEP = "CanaryPauseStep"
 PUT_TRIES = 3
 
@@ -55,7 +57,7 @@ def stages_of(steps: list[dict[str, Any]], pauses: list[int], replicas: int, wei
     return tuple(stages)
 
 
-class ArgoRollouts:
+class ArgoRollouts(ControllerOwned):
     kind = "argo-rollout"
     api_kind = "Rollout"
     controller_owns_steps = True
@@ -108,20 +110,6 @@ class ArgoRollouts:
 
     def ready(self, obj: dict[str, Any] | None) -> int:
         return 0 if obj is None else int((obj.get("status") or {}).get("availableReplicas", 0))
-
-    # -- what graybot does not do to it: its controller makes and scales ReplicaSets ----------------
-    def new_version(self, stable: dict[str, Any], app: AppSpec, version: str, image: str,
-                    replicas: int) -> dict[str, Any]:
-        raise NotImplementedError("an Argo Rollout makes its own ReplicaSets")
-
-    def create(self, namespace: str, obj: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError("an Argo Rollout makes its own ReplicaSets")
-
-    def scale(self, namespace: str, name: str, replicas: int) -> None:
-        raise NotImplementedError("an Argo Rollout's steps decide its sizes")
-
-    def delete(self, namespace: str, name: str) -> None:
-        raise NotImplementedError("graybot never deletes a Rollout")
 
     def patch(self, namespace: str, name: str, patch: Any) -> dict[str, Any]:
         return self.kube.merge_rollout(namespace, name, patch)

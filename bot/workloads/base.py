@@ -75,3 +75,22 @@ class Controller(Workload, Protocol):
     def resume(self, namespace: str, name: str) -> None: ...
     def describe(self, obj: dict[str, Any] | None) -> dict[str, Any]: ...
     def missing(self, app: AppSpec) -> str: ...
+
+
+class ControllerOwned:
+    """What graybot never does to a controller's object (the controller makes, scales and keeps
+    its pods): the Workload's write methods, refused."""
+    api_kind = "object"
+
+    def new_version(self, stable: dict[str, Any], app: AppSpec, version: str, image: str,
+                    replicas: int) -> dict[str, Any]:
+        raise NotImplementedError(f"a {self.api_kind}'s controller makes its own pods")
+
+    def create(self, namespace: str, obj: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError(f"a {self.api_kind}'s controller makes its own pods")
+
+    def scale(self, namespace: str, name: str, replicas: int) -> None:
+        raise NotImplementedError(f"a {self.api_kind}'s steps decide its sizes")
+
+    def delete(self, namespace: str, name: str) -> None:
+        raise NotImplementedError(f"graybot never deletes a {self.api_kind}")

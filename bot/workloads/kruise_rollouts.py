@@ -14,6 +14,7 @@ from bot.domain.apps import AppSpec
 from bot.domain.model import Stage
 
 from .argo_rollouts import stages_of
+from .base import ControllerOwned
 
 
 class NotPaused(Exception):
@@ -35,7 +36,7 @@ def step_text(step: dict[str, Any]) -> str:
     return f"replicas {size}" + (f", pause {wait}s" if wait is not None else ", pause (until approved)")
 
 
-class KruiseRollouts:
+class KruiseRollouts(ControllerOwned):
     kind = "kruise-rollout"
     api_kind = "Rollout"
     controller_owns_steps = True
@@ -95,20 +96,6 @@ class KruiseRollouts:
     @staticmethod
     def status(obj: dict[str, Any] | None) -> dict[str, Any]:
         return dict((obj or {}).get("status") or {})
-
-    # -- not graybot's to do: the controller makes the canary ---------------------------------------
-    def new_version(self, stable: dict[str, Any], app: AppSpec, version: str, image: str,
-                    replicas: int) -> dict[str, Any]:
-        raise NotImplementedError("a Kruise Rollout makes its own canary")
-
-    def create(self, namespace: str, obj: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError("a Kruise Rollout makes its own canary")
-
-    def scale(self, namespace: str, name: str, replicas: int) -> None:
-        raise NotImplementedError("a Kruise Rollout's steps decide its sizes")
-
-    def delete(self, namespace: str, name: str) -> None:
-        raise NotImplementedError("graybot never deletes a Rollout")
 
     def patch(self, namespace: str, name: str, patch: Any) -> dict[str, Any]:
         return self.kube.merge_kruise_rollout(namespace, name, patch)
