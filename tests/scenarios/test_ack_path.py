@@ -118,3 +118,25 @@ def test_an_edge_whose_worker_is_already_gone_stops_at_once(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and time.monotonic() - started < 20
     assert f"the worker process vm:{dead.pid} is gone before the edge started" in run.stderr + run.stdout
+
+
+def test_an_edge_that_cannot_serve_stops_the_worker_after_three_tries(bots):
+    """The edge's port is taken by another program: each edge exits at once; the worker starts it
+    again twice, then stops with exit code 1 and says why (a pod restart, not a silent no-ack)."""
+    import socket
+    import subprocess
+    import sys
+
+    b = bots
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    port = squatter.getsockname()[1]
+    try:
+        run = subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                             env=b.env, capture_output=True, text=True, timeout=120)
+    finally:
+        squatter.close()
+    said = run.stdout + run.stderr
+    assert run.returncode == 1, said[-2000:]
+    assert "the edge process exited 3 times in 30 s" in said and said.count("starting it again") == 2
