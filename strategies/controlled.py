@@ -13,10 +13,13 @@ stage's failure, with the controller's message as the reason.
 """
 from __future__ import annotations
 
+from typing import cast
+
 from bot.domain.model import Release
 from bot.domain.names import CONTROLLER_STRATEGY
 from bot.language.grammar import StartCommand
 from bot.workloads import Workload
+from bot.workloads.base import Controller
 
 from .base import Plan, PlanError, Progress, Target, main_container
 
@@ -28,7 +31,7 @@ class Controlled:
         self.apps = apps
 
     def plan(self, workload: Workload, target: Target, cmd: StartCommand) -> Plan:
-        ctl = workload
+        ctl = cast(Controller, workload)
         steps = ctl.steps(target.stable)
         if not steps:
             raise PlanError(f"{target.stable_name} has no canary steps: graybot approves a controller's "
@@ -40,7 +43,7 @@ class Controlled:
         return Plan(ctl.stages(target.stable, target.replicas), target.stable_name, origin)
 
     def converge(self, workload: Workload, release: Release) -> Progress:
-        ctl = workload
+        ctl = cast(Controller, workload)
         ns, name, origin = release.namespace, release.new_name, release.origin
         obj = workload.get(ns, name)
         if obj is None:
@@ -73,12 +76,12 @@ class Controlled:
         if obj is None:
             return Progress(False, failure=f"{workload.api_kind} {release.namespace}/{release.new_name} is gone; "
                                            "cannot roll back")
-        done, said = workload.undo(obj, release.origin["container"], release.origin["from_image"],
+        done, said = cast(Controller, workload).undo(obj, release.origin["container"], release.origin["from_image"],
                                    release.replicas)
         return Progress(done, said)
 
     def pause(self, workload: Workload, release: Release) -> None:
-        workload.pause(release.namespace, release.new_name)
+        cast(Controller, workload).pause(release.namespace, release.new_name)
 
     def resume(self, workload: Workload, release: Release) -> None:
-        workload.resume(release.namespace, release.new_name)
+        cast(Controller, workload).resume(release.namespace, release.new_name)

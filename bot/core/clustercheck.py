@@ -2,13 +2,14 @@
 and does every app have a serving workload in each cluster it runs in? Every problem at once."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 from bot.adapters.clusters import Clusters
 from bot import workloads
 from bot.adapters.kube import KubeError
 from bot.domain.apps import Registry
 from bot.workloads import Workload
+from bot.workloads.base import Controller
 
 
 def cluster_problems(registry: Registry, kubeconfig: str = "", timeout: tuple[float, float] = (3.0, 5.0)) -> list[str]:
@@ -42,7 +43,7 @@ def _app_problems(registry: Registry, cluster: str, workload_of: Callable[[str],
             problems.append(f"apps.{app.name} in {cluster}: cannot list {workload.api_kind}s: {err.message}")
             continue
         if not found and workload.controller_owns_steps:
-            problems.append(f"apps.{app.name} in {cluster}: {getattr(workload, 'missing')(here)}")
+            problems.append(f"apps.{app.name} in {cluster}: {cast(Controller, workload).missing(here)}")
         elif not found:
             problems.append(f"apps.{app.name} in {cluster}: no running {workload.api_kind} matches {here.labels} "
                             f"in namespace {here.namespace}")

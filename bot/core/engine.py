@@ -10,7 +10,7 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Iterator, TypeVar, cast
 
 from bot.adapters.clusters import Clusters
 from bot.adapters.kube import KubeError
@@ -22,6 +22,7 @@ from bot.domain.model import Event, Phase, Release
 from bot.domain.names import GRAYBOT, OBSERVED, SCHEDULER
 from bot.gates import MetricGate
 from bot.workloads import Workload, WorkloadOf
+from bot.workloads.base import Controller
 from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
 
@@ -213,7 +214,7 @@ class Engine(TimedSteps):
         workload = self.workload_for(release)
         try:
             if workload.controller_owns_steps:       # its controller's own account: steps, phase, message
-                return getattr(workload, "describe")(workload.get(release.namespace, release.new_name))
+                return cast(Controller, workload).describe(workload.get(release.namespace, release.new_name))
             new = workload.ready(workload.get(release.namespace, release.new_name))
             old = 0 if release.new_name == release.stable_name else \
                 workload.ready(workload.get(release.namespace, release.stable_name))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.domain.model import Event, Phase, Release
 from bot.domain.names import CONTROLLER_STRATEGY, GRAYBOT
-from bot.workloads import Workload
+from bot.workloads.base import Controller
 
 from .refusals import Refused
 
@@ -22,8 +22,8 @@ def last_writer(obj: dict, part: str) -> str:
     return max(entries, key=lambda e: e.get("time", ""))["manager"] if entries else UNKNOWN
 
 
-def moved_outside(workload: Workload, release: Release) -> tuple[Event, str] | None:
-    """(what the release does, what to say) when its controller left the pause it waits at."""
+def moved_outside(workload: Controller, release: Release) -> tuple[Event, str, str] | None:
+    """(what the release does, who did it, what to say) when its controller left the pause it waits at."""
     if release.phase != Phase.WAITING or release.strategy != CONTROLLER_STRATEGY:
         return None
     pauses = release.origin.get("pauses") or []
@@ -35,12 +35,12 @@ def moved_outside(workload: Workload, release: Release) -> tuple[Event, str] | N
     status = obj.get("status") or {}
     if status.get("abort"):
         who = last_writer(obj, "status")
-        return Event.ROLLBACK, f"aborted outside graybot by {who}"
+        return Event.ROLLBACK, who, f"aborted outside graybot by {who}"
     promoted = int(status.get("currentStepIndex", 0)) > pauses[release.stage] or \
         status.get("stableRS") == status.get("currentPodHash")
-    if promoted and getattr(workload, "paused_at")(obj) != pauses[release.stage]:
+    if promoted and workload.paused_at(obj) != pauses[release.stage]:
         who = last_writer(obj, "status")
-        return Event.APPROVE, f"promoted outside graybot by {who}"
+        return Event.APPROVE, who, f"promoted outside graybot by {who}"
     return None
 
 
@@ -48,11 +48,12 @@ def follow(engine, release_id: str) -> Release | None:
     release = engine.store.get(release_id)
     if release is None:
         return None
-    moved = moved_outside(engine.workload_for(release), release)
+    workload = engine.workload_for(release)
+    moved = moved_outside(workload, release) if workload.controller_owns_steps else None
     if moved is None:
         return release
-    event, words = moved
+    event, who, words = moved
     try:
-        return engine.apply(release_id, event, words.rsplit(" by ", 1)[1], release.version, reason=words)
+        return engine.apply(release_id, event, who, release.version, reason=words)
     except Refused:
         return engine.store.get(release_id)           # it moved on meanwhile

@@ -2,10 +2,13 @@
 two serve), the version it runs, and the image of the version asked for."""
 from __future__ import annotations
 
+from typing import cast
+
 from bot.adapters.store import Store
 from bot.domain.apps import AppSpec
 from bot.domain.plans import Target
 from bot.workloads import Workload
+from bot.workloads.base import Controller
 
 from . import refusals
 from .refusals import Refused
@@ -14,7 +17,7 @@ from .refusals import Refused
 def find_target(workload: Workload, store: Store, app: AppSpec, version: str) -> Target:
     serving = workload.serving(app)
     if not serving and workload.controller_owns_steps:
-        raise Refused(getattr(workload, "missing")(app))
+        raise Refused(cast(Controller, workload).missing(app))
     if not serving:
         raise Refused(f"no running {workload.api_kind} of {app.name} matches {app.labels} in namespace {app.namespace}")
     if len(serving) > 1:

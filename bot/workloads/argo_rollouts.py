@@ -1,12 +1,10 @@
 """An Argo Rollout as a workload: its controller runs the canary steps (setWeight, pause, analysis)
 and graybot approves its pauses, writing exactly what `kubectl argo rollouts` writes (merge
-patches; status through the status subresource): promote clears `status.pauseConditions`, a full
-promote sets `status.promoteFull`, abort and retry set `status.abort`, pause and resume
+patches; status through the status subresource): promote clears `status.pauseConditions`, abort and retry set `status.abort`, pause and resume
 `spec.paused`; the new image goes into `spec.template` by GET and PUT (again on a 409)."""
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 from bot.adapters.kube import Kube, KubeError
@@ -14,6 +12,7 @@ from bot.domain.apps import AppSpec
 from bot.domain.model import Stage
 
 from .base import ControllerOwned
+from .steps import stages_of
 
 PAUSE_STEP = "CanaryPauseStep"
 PUT_TRIES = 3
@@ -42,19 +41,6 @@ def weight_at(steps: list[dict[str, Any]], index: int) -> int:
 def indefinite_pauses(steps: list[dict[str, Any]]) -> list[int]:
     return [i for i, s in enumerate(steps) if "pause" in s and (s["pause"] or {}).get("duration") is None]
 
-
-def stages_of(steps: list[dict[str, Any]], pauses: list[int], replicas: int, weight_of, text_of) -> tuple[Stage, ...]:
-    """A release's stages from a controller's steps: one ending at each pause where a person approves
-    (its weight then) and one ending at full promotion."""
-    stages, start = [], 0
-    for end in pauses + [len(steps)]:
-        weight = 100 if end == len(steps) else weight_of(steps, end)
-        ran = [text_of(s) for s in steps[start:end]]
-        note = ", ".join(ran) + (", then full promotion" if end == len(steps) else ", then pause until approved")
-        new = canary_pods(replicas, weight)
-        stages.append(Stage(f"{weight}%", weight, new, replicas - new, note.lstrip(", ")))
-        start = end + 1
-    return tuple(stages)
 
 
 class ArgoRollouts(ControllerOwned):
@@ -218,17 +204,14 @@ class ArgoRollouts(ControllerOwned):
                     raise
         raise AssertionError("unreachable")
 
-    def promote(self, namespace: str, name: str, full: bool = False) -> None:
+    def promote(self, namespace: str, name: str) -> None:
         obj = self.get(namespace, name)
         if obj is None:
             raise KubeError(404, "NotFound", f"Rollout {namespace}/{name} is gone")
         if obj["spec"].get("paused"):
             self.kube.merge_rollout(namespace, name, {"spec": {"paused": False}})
         s, steps = self.status(obj), steps_of(obj)
-        if full:
-            if s.get("currentPodHash") != s.get("stableRS"):
-                self.kube.merge_rollout_status(namespace, name, {"status": {"promoteFull": True}})
-        elif s.get("pauseConditions"):
+        if s.get("pauseConditions"):
             self.kube.merge_rollout_status(namespace, name, {"status": {"pauseConditions": None}})
         elif steps and int(s.get("currentStepIndex", 0)) < len(steps):
             step = min(int(s.get("currentStepIndex", 0)) + 1, len(steps))
@@ -246,8 +229,3 @@ class ArgoRollouts(ControllerOwned):
 
     def resume(self, namespace: str, name: str) -> None:
         self.kube.merge_rollout(namespace, name, {"spec": {"paused": False}})
-
-
-def canary_pods(replicas: int, weight: int) -> int:
-    """Argo's basic canary (no traffic router): the canary's share of the pods, rounded up."""
-    return math.ceil(replicas * weight / 100)

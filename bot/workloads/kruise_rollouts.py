@@ -13,8 +13,8 @@ from bot.adapters.kube import Kube, KubeError
 from bot.domain.apps import AppSpec
 from bot.domain.model import Stage
 
-from .argo_rollouts import stages_of
 from .base import ControllerOwned
+from .steps import stages_of
 
 
 class NotPaused(Exception):
