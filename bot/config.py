@@ -120,6 +120,10 @@ def startup_problems(settings: Settings, registry: Registry, slack_http: bool = 
     if registry.audit.webhook and is_placeholder(settings.audit_secret):
         problems.append("audit.webhook is set but GRAYBOT_AUDIT_SECRET is not (or is a placeholder): "
                         "the receiver could not tell graybot's entries from forged ones")
+    for app in registry.values():
+        if app.flagger_token and is_placeholder(os.environ.get(app.flagger_token, "")):
+            problems.append(f"apps.{app.name}.flagger.token_secret: {app.flagger_token} is not set (or is a "
+                            "placeholder): every request of its Canary's webhooks would be refused")
     needs = {"prometheus": [("PROMETHEUS_URL", settings.prometheus_url)],
              "datadog": [("DATADOG_API_KEY", settings.datadog_api_key), ("DATADOG_APP_KEY", settings.datadog_app_key)],
              "web": []}
@@ -131,3 +135,8 @@ def startup_problems(settings: Settings, registry: Registry, slack_http: bool = 
                     problems.append(f"apps.{app.name}.gates.metrics: {metric.name!r} needs {variable}, "
                                     "which is not set")
     return problems
+
+
+def flagger_tokens(registry: Registry) -> dict[str, str]:
+    """app -> the token its Flagger Canary's webhooks must carry (from the environment)."""
+    return {app.name: os.environ.get(app.flagger_token, "") for app in registry.values() if app.flagger_token}

@@ -13,12 +13,14 @@ from bot import gates, workloads
 from bot.gates import MetricGate
 from bot.gates.webhooks import WebhookGate
 
+from .adapters.flaggergates import FlaggerGates
 from .adapters.edgestate import EdgeState, ack_client
 from .adapters.clusters import Clusters
 from .adapters.kube import Kube, KubeError
 from .adapters.store import Store
-from .config import ConfigError, Settings, load_registry
+from .config import ConfigError, Settings, flagger_tokens, load_registry
 from .core.engine import Engine, Parts
+from .core.flagger_webhooks import FlaggerWebhooks
 from .core.freezes import FreezeDesk
 from .core.gitops import GitOpsGuard
 from .core.planner import Planner
@@ -73,13 +75,20 @@ def build_core(settings: Settings) -> Core:
 def engine_parts(registry: Registry, store: Store, clusters: Clusters, metric_gate: MetricGate,
                  default_tz: str) -> Parts:
     """Every collaborator of the engine, each built once, here."""
-    workload_of = lambda cluster, kind="deployment": workloads.build(kind, clusters[cluster])  # noqa: E731
+    flagger_gates = FlaggerGates(store.r, store.replicas)
+    workload_of = lambda cluster, kind="deployment": workloads.build(kind, clusters[cluster], flagger_gates)  # noqa: E731
     made = strategies.build(registry)
     gitops = GitOpsGuard(workload_of)
     return Parts(store=store, clusters=clusters, registry=registry, strategies=made, workload_of=workload_of,
                  metrics=metric_gate, webhooks=WebhookGate(), freezes=FreezeDesk(store, registry, default_tz, time.time),
                  gitops=gitops, planner=Planner(store, clusters, registry, made, gitops, workload_of, default_tz),
                  reconciler=Reconciler(), default_tz=default_tz)
+
+
+def flagger_webhooks(registry: Registry, store: Store, default_tz: str) -> FlaggerWebhooks:
+    """The answerer of Flagger Canaries' gates (served on the HTTP port by whichever process has it)."""
+    return FlaggerWebhooks(registry, store, FlaggerGates(store.r, store.replicas), flagger_tokens(registry),
+                           FreezeDesk(store, registry, default_tz, time.time).held)
 
 
 def build_runner(core: Core, driver_period: float = 1.0) -> Runner:

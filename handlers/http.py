@@ -1,4 +1,5 @@
-"""HTTP mode: POST /slack/events (commands and interactivity), GET /healthz, GET /metrics.
+"""HTTP mode: POST /slack/events (commands and interactivity), GET /healthz, GET /metrics, and
+POST /flagger/gates/HOOK (a Flagger Canary's webhooks: bot/core/flagger_webhooks.py answers).
 
 Served by waitress, a production WSGI server, through Bolt's own WSGI adapter: no hand-written
 HTTP parsing here. waitress answers 413 to a body over 1 MiB before reading it, handles
@@ -12,6 +13,7 @@ import logging
 import threading
 import time
 from typing import Callable, Iterable
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -25,17 +27,21 @@ IDLE_TIMEOUT = 15                   # seconds a connection may sit without a req
 REQUEST_DEADLINE = 10               # seconds from a request's first byte to its last (head and body)
 PER_CLIENT = 64                     # connections open at once from one address
 CONNECTIONS = 512                   # connections open at once in all
+GATES = "/flagger/gates/"
+
+FlaggerGate = Callable[[str, str, str, bytes], "tuple[int, str]"]    # (hook, token, cluster, body) -> answer
+STATUS = {200: "200 OK", 400: "400 Bad Request", 403: "403 Forbidden", 404: "404 Not Found"}
 
 
 class GraybotWSGI:
     """Routes the probes and the metrics beside Bolt, and counts requests in flight."""
 
     def __init__(self, bolt: App, health: Callable[[], dict], metrics: Callable[[], bytes],
-                 slack_events: bool = True):
+                 slack_events: bool = True, flagger: FlaggerGate | None = None):
         """`slack_events` False (Socket Mode: Slack's events come over the WebSocket): only the
-        probes and the metrics are served; /slack/events is not there to be tried."""
+        probes, the metrics and Flagger's gates are served; /slack/events is not there to be tried."""
         self.slack = SlackRequestHandler(bolt, path="/slack/events")
-        self.slack_events = slack_events
+        self.slack_events, self.flagger = slack_events, flagger
         self.health, self.metrics = health, metrics
         self.inflight = 0
         self._lock = threading.Lock()
@@ -57,6 +63,8 @@ class GraybotWSGI:
                           json.dumps(report).encode(), "application/json")
         if method == "GET" and path == "/metrics":
             return _reply(start_response, "200 OK", self.metrics(), "text/plain; version=0.0.4")
+        if path.startswith(GATES) and self.flagger is not None:
+            return self._gate(environ, start_response, method, path[len(GATES):])
         if path != "/slack/events" or not self.slack_events:
             return _reply(start_response, "404 Not Found", b"not found", "text/plain")
         if method != "POST":
@@ -72,6 +80,22 @@ class GraybotWSGI:
             return _reply(start_response, "400 Bad Request", b"bad request", "text/plain")
 
 
+    def _gate(self, environ: dict, start_response, method: str, hook: str) -> Iterable[bytes]:
+        if method != "POST":
+            return _reply(start_response, "405 Method Not Allowed", b"POST only", "text/plain")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        bearer = environ.get("HTTP_AUTHORIZATION", "")
+        token = bearer[7:] if bearer.startswith("Bearer ") else (query.get("token") or [""])[0]
+        try:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            size = 0
+        body = environ["wsgi.input"].read(min(size, MAX_BODY)) if size > 0 else b""
+        assert self.flagger is not None
+        status, text = self.flagger(hook, token, (query.get("cluster") or [""])[0], body)
+        return _reply(start_response, STATUS.get(status, f"{status} Error"), text.encode(), "text/plain")
+
+
 def _reply(start_response, status: str, body: bytes, content_type: str) -> list[bytes]:
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]
@@ -79,8 +103,9 @@ def _reply(start_response, status: str, body: bytes, content_type: str) -> list[
 
 class SlackHTTPServer:
     def __init__(self, address: tuple[str, int], bolt: App, health: Callable[[], dict],
-                 metrics: Callable[[], bytes], threads: int = 16, slack_events: bool = True):
-        self.app = GraybotWSGI(bolt, health, metrics, slack_events)
+                 metrics: Callable[[], bytes], threads: int = 16, slack_events: bool = True,
+                 flagger: FlaggerGate | None = None):
+        self.app = GraybotWSGI(bolt, health, metrics, slack_events, flagger)
         self.server = create_server(self.app, host=address[0], port=address[1], threads=threads,
                                     max_request_body_size=MAX_BODY, channel_timeout=IDLE_TIMEOUT,
                                     connection_limit=CONNECTIONS, cleanup_interval=1, ident="graybot",

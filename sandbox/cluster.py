@@ -11,6 +11,7 @@ import yaml
 from .api import KubeApi
 from . import datadog, gitops
 from .argo_rollouts import RolloutController
+from .flagger import FlaggerController
 from .kruise_rollouts import KruiseRolloutController
 from .controller import DeploymentController
 from .gateway import GatewayController
@@ -34,6 +35,7 @@ class Sandbox:
         self.deployments = DeploymentController(self.store)
         self.rollouts = RolloutController(self.store)
         self.kruise = KruiseRolloutController(self.store)
+        self.flagger = FlaggerController(self.store)
         self.pods = PodSimulator(self.store, self.timing)
         self.gateways = GatewayController(self.store)
         self.gitops = gitops.GitOpsController(self.store)
@@ -77,8 +79,11 @@ class Sandbox:
 
     def start(self) -> "Sandbox":
         self._threads = [self.server.serve_in_thread(),
-                         threading.Thread(target=self._loop, name="sandbox-controllers", daemon=True)]
+                         threading.Thread(target=self._loop, name="sandbox-controllers", daemon=True),
+                         threading.Thread(target=self.flagger.run, args=(self._stop,), name="sandbox-flagger",
+                                          daemon=True)]
         self._threads[1].start()
+        self._threads[2].start()
         self.generator.start()
         return self
 

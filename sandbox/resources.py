@@ -62,6 +62,8 @@ RESOURCES: list[Resource] = [
     Resource("argoproj.io", "v1alpha1", "analysisruns", "AnalysisRun", short_names=("ar",),
              subresources=("status",), custom=True),
     Resource("rollouts.kruise.io", "v1beta1", "rollouts", "Rollout", subresources=("status",), custom=True),
+    Resource("flagger.app", "v1beta1", "canaries", "Canary", short_names=("canary",), subresources=("status",),
+             custom=True),
 ]
 
 

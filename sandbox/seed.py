@@ -166,3 +166,34 @@ def seed_kruise(store: ObjectStore, app: str = "cart", replicas: int = 4, steps:
         "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
                  "strategy": {"canary": {"steps": list(KRUISE_STEPS if steps is None else steps)}}}})
     return dict(rollout_entry(app), workload="kruise-rollout")
+
+
+FLAGGER_HOOKS = ("confirm-rollout", "confirm-traffic-increase", "confirm-promotion", "rollback")
+
+
+def flagger_canary(app: str, gates_url: str, token: str, cluster: str = "", step: int = 25, top: int = 50,
+                   interval: str = "1s") -> dict:
+    """A Flagger Canary of the Deployment `app` whose webhooks are graybot's gates at `gates_url`."""
+    where = f"&cluster={cluster}" if cluster else ""
+    return {"metadata": {"name": app, "namespace": "default"},
+            "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
+                     "service": {"port": 80},
+                     "analysis": {"interval": interval, "threshold": 2, "stepWeight": step, "maxWeight": top,
+                                  "webhooks": [{"name": f"graybot-{hook}", "type": hook, "timeout": "5s",
+                                                "url": f"{gates_url}/flagger/gates/{hook}?token={token}{where}"}
+                                               for hook in FLAGGER_HOOKS]}}}
+
+
+def seed_flagger(store: ObjectStore, gates_url: str, token: str, app: str = "wallet", replicas: int = 4,
+                 cluster: str = "") -> dict:
+    """An app released by Flagger: its Deployment, Service and Canary (run by sandbox/flagger.py,
+    calling graybot's gates at `gates_url`); returns its apps.yaml entry."""
+    _create(store, "apps", "v1", "deployments", deployment(app, "v1", replicas, name=app))
+    _create(store, "", "v1", "services", service(app))
+    _create(store, "flagger.app", "v1beta1", "canaries", flagger_canary(app, gates_url, token, cluster))
+    return flagger_entry(app)
+
+
+def flagger_entry(app: str = "wallet", token_env: str = "FLAGGER_GATE_TOKEN") -> dict:
+    """apps.yaml's entry of an app a Flagger Canary releases."""
+    return dict(rollout_entry(app), workload="flagger-canary", flagger={"token_secret": token_env})

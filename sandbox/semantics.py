@@ -130,7 +130,8 @@ def prepare_create(res: Resource, obj: dict) -> dict:
         gateway.default_httproute(obj)
         gateway.validate_httproute(obj)
     if res.group == gateway.GROUP or (res.group, res.plural) in (("argoproj.io", "rollouts"),
-                                                                 ("rollouts.kruise.io", "rollouts")):
+                                                                 ("rollouts.kruise.io", "rollouts"),
+                                                                 ("flagger.app", "canaries")):
         obj.pop("status", None)          # status subresource: a create cannot set it
     return obj
 

@@ -36,6 +36,8 @@ class Controlled:
         if not steps:
             raise PlanError(f"{target.stable_name} has no canary steps: graybot approves a controller's "
                             "pauses and has none to approve")
+        if problems := ctl.problems(target.stable):
+            raise PlanError(f"{target.stable_name}: " + "; ".join(problems))
         origin = dict(ctl.origin(target.stable),
                       container=main_container(ctl.template(target.stable), target.app.name)["name"],
                       pauses=ctl.pause_points(steps),

@@ -103,3 +103,11 @@ def timer_run_times() -> str:
 
 def freezes() -> str:
     return f"{PREFIX}freezes"                       # scope (app, or * for all) -> freeze (JSON)
+
+
+def flagger_asked(place: str) -> str:
+    return f"{PREFIX}flagger-asked:{place}"         # hook -> the last request Flagger made of that gate (JSON)
+
+
+def flagger_open(place: str) -> str:
+    return f"{PREFIX}flagger-open:{place}"          # set of CHECKSUM/HOOK a person opened

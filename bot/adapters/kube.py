@@ -221,7 +221,8 @@ class Kube(CustomObjects):
         connection at once (set `stop` first)."""
         streams = set() if streams is None else streams
         fn = {"pods": self.core.list_namespaced_pod, "deployments": self.apps.list_namespaced_deployment,
-              "rollouts": self.list_namespaced_rollout, "kruise-rollouts": self.list_namespaced_kruise_rollout}[plural]
+              "rollouts": self.list_namespaced_rollout, "kruise-rollouts": self.list_namespaced_kruise_rollout,
+              "flagger-canaries": self.list_namespaced_flagger_canary}[plural]
         rv, failures = None, 0
         while not stop.is_set():
             try:
@@ -265,16 +266,6 @@ class Kube(CustomObjects):
                 stream.stop()
                 break
         return rv
-
-    def list_namespaced_rollout(self, namespace: str, **kwargs):
-        """Argo Rollouts in a namespace, shaped like the typed list calls (for the watch)."""
-        group, version = self.ARGO_ROLLOUTS
-        return self.custom.list_namespaced_custom_object(group, version, namespace, "rollouts", **kwargs)
-
-    def list_namespaced_kruise_rollout(self, namespace: str, **kwargs):
-        """OpenKruise Rollouts in a namespace, shaped like the typed list calls (for the watch)."""
-        group, version = self.KRUISE_ROLLOUTS
-        return self.custom.list_namespaced_custom_object(group, version, namespace, "rollouts", **kwargs)
 
     # -- Pods and Services --------------------------------------------------------------
     def pods(self, ns: str, labels: dict[str, str]) -> list[dict]:

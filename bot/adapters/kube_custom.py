@@ -1,6 +1,6 @@
 """The custom resources graybot reads and writes, over the official client's CustomObjectsApi
 (`self.custom`, made by Kube, the module that imports `kubernetes`): Istio routing, Gateway API
-HTTPRoutes, GitOps controllers' objects and Argo Rollouts. A mixin of Kube."""
+HTTPRoutes, GitOps controllers' objects, Argo Rollouts, Kruise Rollouts and Flagger Canaries. A mixin of Kube."""
 from __future__ import annotations
 
 from .kubeerrors import KubeError
@@ -97,3 +97,31 @@ class CustomObjects:
         group, version = self.KRUISE_ROLLOUTS
         return self._write(self.custom.patch_namespaced_custom_object_status, group, version, ns, "rollouts",
                            name, patch, _content_type="application/merge-patch+json")
+
+    # -- Flagger Canaries (spec.suspend is the only write; its gates are graybot's webhooks) --
+    FLAGGER = ("flagger.app", "v1beta1")
+
+    def flagger_canary(self, ns: str, name: str) -> dict | None:
+        group, version = self.FLAGGER
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "canaries", name)
+
+    def merge_flagger_canary(self, ns: str, name: str, patch: dict) -> dict:
+        group, version = self.FLAGGER
+        return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, "canaries", name, patch,
+                           _content_type="application/merge-patch+json")
+
+    # -- the controllers' lists, shaped like the typed list calls (for the watch) -------------
+    def list_namespaced_rollout(self, namespace: str, **kwargs):
+        """Argo Rollouts in a namespace, shaped like the typed list calls (for the watch)."""
+        group, version = self.ARGO_ROLLOUTS
+        return self.custom.list_namespaced_custom_object(group, version, namespace, "rollouts", **kwargs)
+
+    def list_namespaced_kruise_rollout(self, namespace: str, **kwargs):
+        """OpenKruise Rollouts in a namespace, shaped like the typed list calls (for the watch)."""
+        group, version = self.KRUISE_ROLLOUTS
+        return self.custom.list_namespaced_custom_object(group, version, namespace, "rollouts", **kwargs)
+
+    def list_namespaced_flagger_canary(self, namespace: str, **kwargs):
+        """Flagger Canaries in a namespace."""
+        group, version = self.FLAGGER
+        return self.custom.list_namespaced_custom_object(group, version, namespace, "canaries", **kwargs)

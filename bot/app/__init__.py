@@ -26,7 +26,7 @@ from ..runtime.driver import join_pool
 from ..runtime.handoff import HandedOff
 from ..runtime.inbox import Inbox
 from ..runtime.runner import Runner
-from ..wiring import Core, build_core, build_runner
+from ..wiring import Core, build_core, build_runner, flagger_webhooks
 
 log = logging.getLogger("graybot.app")
 
@@ -127,7 +127,9 @@ class Graybot:
         return telemetry.exposition(part)
 
     def http_server(self, host: str = "0.0.0.0", port: int = 3000, slack_events: bool = True) -> SlackHTTPServer:
-        return SlackHTTPServer((host, port), self.bolt, self.health, self.metrics_text, slack_events=slack_events)
+        gates = flagger_webhooks(self.core.registry, self.core.store, self.core.settings.timezone)
+        return SlackHTTPServer((host, port), self.bolt, self.health, self.metrics_text, slack_events=slack_events,
+                               flagger=gates.answer)
 
     def connect_socket(self, app_token: str):
         """Socket Mode: open the WebSocket to Slack (handlers/socket.py); `.close()` ends it."""

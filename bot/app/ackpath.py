@@ -23,7 +23,7 @@ from slack_bolt import App
 
 from handlers import actions, commands, guard
 from handlers.edge import Edge, SlackReplier
-from handlers.http import SlackHTTPServer
+from handlers.http import FlaggerGate, SlackHTTPServer
 
 from ..adapters import outbound, telemetry
 from ..adapters.edgestate import EdgeState, ack_client
@@ -32,6 +32,7 @@ from ..config import Settings, load_registry
 from ..core.requests import Request, Said
 from ..runtime.inbox import Inbox
 from ..runtime.lifecycle import catch_interrupts, interrupted
+from ..wiring import flagger_webhooks
 from . import slack_client
 
 log = logging.getLogger("graybot.edge")
@@ -63,10 +64,12 @@ class WorkerProbe:
         return worker + telemetry.exposition(part="edge")
 
 
-def build_edge(settings: Settings, worker: str) -> tuple[App, Edge]:
-    """The Bolt app of the ack path: accepted requests are handed to `worker` (an identity)."""
+def build_edge(settings: Settings, worker: str) -> tuple[App, Edge, FlaggerGate]:
+    """The Bolt app of the ack path: accepted requests are handed to `worker` (an identity); and the
+    answerer of Flagger's gates, which needs Redis only (served on the same port)."""
     registry = load_registry(settings.config_path)
-    conn = Store.from_url(settings.redis_url).r
+    store = Store.from_url(settings.redis_url)
+    conn = store.r
     state = EdgeState(conn, ack=ack_client(conn))
     client = slack_client(settings)
     # process_before_response: the listener (parse, write, ack) runs in the HTTP thread itself.
@@ -80,7 +83,7 @@ def build_edge(settings: Settings, worker: str) -> tuple[App, Edge]:
     guard.register(bolt, edge)
     commands.register(bolt, edge)
     actions.register(bolt, edge)
-    return bolt, edge
+    return bolt, edge, flagger_webhooks(registry, store, settings.timezone).answer
 
 
 def die_with_parent() -> None:
@@ -106,9 +109,10 @@ def run_edge(settings: Settings, host: str, port: int, worker: str, worker_url: 
     if os.getppid() != parent:
         log.warning("the worker process %s is gone before the edge started; the edge stops", worker)
         return
-    bolt, edge = build_edge(settings, worker)
+    bolt, edge, flagger = build_edge(settings, worker)
     probe = WorkerProbe(worker_url)
-    server = SlackHTTPServer((host, port), bolt, probe.health, probe.metrics, slack_events=not socket)
+    server = SlackHTTPServer((host, port), bolt, probe.health, probe.metrics, slack_events=not socket,
+                             flagger=flagger)
     server.serve_in_thread()
     handler = None
     if socket:

@@ -27,4 +27,4 @@ def find_target(workload: Workload, store: Store, app: AppSpec, version: str) ->
     current = app.version_of(workload.serving_image(stable, app.name)) or workload.version_label(stable) or "unknown"
     if current == version:
         raise Refused(f"{app.name} already runs {version} ({stable['metadata']['name']})")
-    return Target(app, stable, current, version, app.image_for(version))
+    return Target(app, stable, current, version, app.image_for(version), workload.size(stable))

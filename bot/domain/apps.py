@@ -12,11 +12,12 @@ from .checks import boolean, unknown_keys
 from .clusters import DEFAULT_CLUSTER, ClusterSpec, Placement, parse_clusters, parse_placement
 from .durations import parse_duration
 from .metrics import Metric, parse_metrics
-from .names import IDENTITY, IDS_PROBLEM, ROUTERS, WORKLOADS, WORKLOADS_READY
+from .names import IDENTITY, IDS_PROBLEM, ROUTERS, WORKLOADS
 from .gitops import POLICIES as GITOPS_POLICIES
 from .rules import POLICY_KEYS, RULE_KEYS, Rules, Windows, parse_rules, parse_windows
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
 
 
@@ -30,7 +31,7 @@ class ConfigError(Exception):
 
 APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "rule", "router", "image", "channels",
             "approvers", "requester_can_approve", "gates", "gitops", "clusters", "waves", "workload",
-            "object") + RULE_KEYS
+            "object", "flagger") + RULE_KEYS
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics",
              "requests", "min_requests")
 TOP_KEYS = ("apps", "policy", "clusters", "audit")
@@ -69,6 +70,7 @@ class AppSpec:
     replicas: int | None = None   # a cluster's override of the size to plan for (else the stable's)
     workload: str = "deployment"  # what a release moves: Deployments, or a controller's object (names.WORKLOADS)
     object: str = ""              # that object's name, for a controller's kind (default: the app's name)
+    flagger_token: str = ""       # flagger-canary: the environment variable holding its gates' token
 
     @property
     def controlled(self) -> bool:
@@ -175,12 +177,11 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
     workload = str(raw.get("workload", "deployment"))
     if workload not in WORKLOADS:
         problems.append(f"{where}.workload: {workload!r} is not one of {', '.join(WORKLOADS)}")
-    elif workload not in WORKLOADS_READY:
-        problems.append(f"{where}.workload: {workload} is not supported yet (supported: {', '.join(WORKLOADS_READY)})")
     obj = str(raw.get("object") or name)
     if not DNS_LABEL.match(obj):
         problems.append(f"{where}.object: {obj!r} is not a DNS-1123 name")
     return AppSpec(name=name, namespace=namespace, workload=workload, object=obj,
+                   flagger_token=_flagger(raw.get("flagger"), workload, where, problems),
                    selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
                    service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),
                    httproute=str(raw.get("httproute", name)), rule=rule, router=router, gitops=gitops, image=image, channels=tuple(map(str, channels)),
@@ -189,6 +190,27 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
                    gates=_gates(raw.get("gates"), where, problems),
                    rules=parse_rules(raw, where, problems),
                    placement=parse_placement(raw, where, clusters, problems))
+
+
+def _flagger(raw: object, workload: str, where: str, problems: list[str]) -> str:
+    """`flagger: {token_secret: ENV}`: the variable holding the token Flagger's webhooks carry."""
+    if raw is None:
+        if workload == "flagger-canary":
+            problems.append(f"{where}.flagger: a flagger-canary app needs `flagger: {{token_secret: ENV_NAME}}`, "
+                            "the variable holding the token its Canary's webhooks carry")
+        return ""
+    if workload != "flagger-canary":
+        problems.append(f"{where}.flagger: only for `workload: flagger-canary`, not {workload}")
+        return ""
+    if not isinstance(raw, dict):
+        problems.append(f"{where}.flagger: must be a mapping like {{token_secret: FLAGGER_GATE_TOKEN}}")
+        return ""
+    unknown_keys(raw, ("token_secret",), f"{where}.flagger", problems)
+    env = str(raw.get("token_secret", ""))
+    if not ENV_NAME.match(env):
+        problems.append(f"{where}.flagger.token_secret: {env!r} is not an environment variable name")
+        return ""
+    return env
 
 
 def parse_registry(doc: object, base: Path | None = None) -> Registry:

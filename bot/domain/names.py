@@ -14,7 +14,7 @@ DEFAULT_PROVIDER = "prometheus"
 VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume": "resume",
          "rollback": "rollback", "abort": "rollback", "continue": "continue"}
 WORKLOADS = ("deployment", "argo-rollout", "flagger-canary", "kruise-rollout")   # apps.yaml `workload:`
-WORKLOADS_READY = ("deployment", "argo-rollout", "kruise-rollout")     # the ones graybot drives today
+FLAGGER_HOOKS = ("confirm-rollout", "confirm-traffic-increase", "confirm-promotion", "rollback")
 OBSERVED = "observed"      # a notice to listeners: a controller moved the release's object; nothing was saved
 CONTROLLER_STRATEGY = "controller"   # what a release of such a kind is planned with (strategies/controlled.py)
 QUERIES = ("status", "list", "history", "help", "gitops-diff", "audit")

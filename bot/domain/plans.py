@@ -19,6 +19,7 @@ class Target:
     from_version: str
     to_version: str
     image: str                      # the new version's image
+    size: int | None = None         # the replicas its workload runs (a controller's object may not say)
 
     @property
     def stable_name(self) -> str:
@@ -27,7 +28,7 @@ class Target:
     @property
     def replicas(self) -> int:
         """The size the release plans for: the cluster's `replicas:` override, else the stable's."""
-        return self.app.replicas or self.stable["spec"].get("replicas", 1)
+        return self.app.replicas or self.size or self.stable["spec"].get("replicas", 1)
 
     @property
     def new_name(self) -> str:

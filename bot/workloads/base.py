@@ -75,12 +75,17 @@ class Controller(Workload, Protocol):
     def resume(self, namespace: str, name: str) -> None: ...
     def describe(self, obj: dict[str, Any] | None) -> dict[str, Any]: ...
     def missing(self, app: AppSpec) -> str: ...
+    def problems(self, obj: dict[str, Any]) -> list[str]:
+        """What the object lacks for graybot to drive it (none for most)."""
 
 
 class ControllerOwned:
     """What graybot never does to a controller's object (the controller makes, scales and keeps
     its pods): the Workload's write methods, refused."""
     api_kind = "object"
+
+    def problems(self, obj: dict[str, Any]) -> list[str]:
+        return []
 
     def new_version(self, stable: dict[str, Any], app: AppSpec, version: str, image: str,
                     replicas: int) -> dict[str, Any]:

@@ -43,10 +43,11 @@ class Bots:
         self.urls: dict[int, str] = {}             # pid -> its URL
 
     def start(self, mode: str = "serve", python: str = sys.executable, cwd: str | None = None,
-              env: dict | None = None) -> subprocess.Popen:
+              env: dict | None = None, port: int | None = None) -> subprocess.Popen:
         """`graybot serve`, or `graybot socket` (then Slack's side is the fake's socket server);
-        `python`, `cwd`, `env`: another graybot's interpreter, source tree and environment."""
-        port = free_port()
+        `python`, `cwd`, `env`: another graybot's interpreter, source tree and environment; `port`:
+        the one a process before it had (what a Service in front of graybot would keep)."""
+        port = port or free_port()
         log = open(self.tmp / f"bot-{len(self.procs)}.log", "w")
         env = dict(env or self.env)
         if mode == "socket":

@@ -202,7 +202,7 @@ def test_a_rollout_that_is_not_there_is_refused_at_start_and_by_check_config(san
     sw = start_slack_world(sandbox, kube, redis_client, tmp_path, doc)
     try:
         assert sw.world.kube.serves("argoproj.io", "v1alpha1", "rollouts")
-        assert not sw.world.kube.serves("flagger.app", "v1beta1", "canaries")        # not installed here
+        assert not sw.world.kube.serves("flagger.app", "v1", "canaries")        # no such version here
         sw.command("canary shop-v2")
         told = wait_until(lambda: sw.ephemeral_texts("U0ALICE"), timeout=20, message="the refusal")
         assert "Rollout default/nosuch does not exist (apps.shop.object" in told[-1]
