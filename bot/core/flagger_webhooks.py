@@ -54,10 +54,13 @@ class FlaggerWebhooks:
             log.warning("flagger gate %s refused for %s/%s (cluster %r)", hook, namespace, name, cluster)
             return REFUSED
         where = place(cluster or app.clusters[0], namespace, name)
-        opened = self.gates.ask(where, hook, checksum, phase)
-        if hook not in PERSON_GATES and not opened:
-            opened = self._running(app)
-        return (200, "open") if opened else (403, self._closed(hook, app))
+        if self.gates.ask(where, hook, checksum, phase):
+            return 200, "open"
+        if hook in PERSON_GATES:
+            return 403, ("no rollback asked" if hook == "rollback"
+                         else f"waiting for an approval in graybot (/release approve {app.name})")
+        held = self._holding(app)
+        return (403, held) if held else (200, "open")
 
     def _app(self, namespace: str, name: str, cluster: str, token: str) -> AppSpec | None:
         for app in self.registry.values():
@@ -67,14 +70,12 @@ class FlaggerWebhooks:
                 return app if wanted and hmac.compare_digest(wanted.encode(), token.encode()) else None
         return None
 
-    def _running(self, app: AppSpec) -> bool:
+    def _holding(self, app: AppSpec) -> str:
+        """Why the machine's gates are closed now ("" when they are open)."""
         release = self.store.active_for(app.name)
-        return release is not None and release.phase in (Phase.PROGRESSING, Phase.WAITING) \
-            and self.held(app.name) is None
-
-    def _closed(self, hook: str, app: AppSpec) -> str:
-        if hook == "rollback":
-            return "no rollback asked"
-        if hook == "confirm-promotion":
-            return f"waiting for an approval in graybot (/release approve {app.name})"
-        return f"no graybot release of {app.name} is running (or a freeze holds it)"
+        if release is None:
+            return f"no graybot release of {app.name} is running"
+        if release.phase not in (Phase.PROGRESSING, Phase.WAITING):
+            return f"graybot's release of {app.name} is {release.phase}"
+        held = self.held(app.name)
+        return f"{app.name} is frozen: {held[1]}" if isinstance(held, tuple) else ""

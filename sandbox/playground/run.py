@@ -5,6 +5,7 @@ then the fake Slack also plays Slack's WebSocket side), and the console."""
 from __future__ import annotations
 
 import faulthandler
+import os
 import logging
 import secrets
 import socket
@@ -13,7 +14,7 @@ import yaml
 
 from ..cluster import Sandbox, write_kubeconfig
 from ..pods import Timing
-from ..seed import apps_yaml, rollout_entry, seed_demo, seed_kruise, seed_rollout
+from ..seed import apps_yaml, flagger_entry, rollout_entry, seed_demo, seed_flagger, seed_kruise, seed_rollout
 from ..slack import FakeSlack
 from .console import USERS, Console, serve_console
 from .redis_local import LocalRedis, scratch_dir
@@ -28,6 +29,7 @@ def _free_port() -> int:
 
 
 CLUSTERS = ("staging", "prod")
+FLAGGER_TOKEN = "FLAGGER_GATE_TOKEN"
 
 
 def playground_apps(bake: str, kubeconfig: str) -> dict:
@@ -35,6 +37,7 @@ def playground_apps(bake: str, kubeconfig: str) -> dict:
     doc = apps_yaml(metrics=True, bake=bake)
     doc["apps"]["shop"] = rollout_entry("shop")         # an Argo Rollout: graybot approves its pauses
     doc["apps"]["cart"] = dict(rollout_entry("cart"), workload="kruise-rollout")   # a Kruise Rollout
+    doc["apps"]["wallet"] = flagger_entry("wallet")    # a Flagger Canary: graybot is its gates
     doc["clusters"] = {name: {"kubeconfig": kubeconfig, "context": name} for name in CLUSTERS}
     for app in doc["apps"].values():
         app.update(clusters=list(CLUSTERS), waves=list(CLUSTERS))
@@ -64,6 +67,7 @@ class Playground:
         config = work / "apps.yaml"
         config.write_text(yaml.safe_dump(playground_apps("1s" if self.fast else "5s", str(kubeconfig)),
                                          sort_keys=False))
+        os.environ.setdefault(FLAGGER_TOKEN, secrets.token_hex(16))     # what the Canaries' webhooks carry
         self.slack = FakeSlack(socket_mode=self.socket_mode).start()
         secret = secrets.token_hex(16)
         settings = Settings(slack_bot_token="xoxb-playground", slack_signing_secret=secret,
@@ -73,6 +77,8 @@ class Playground:
         self.bot = build(settings, message_retry=0.5, driver_period=0.5).start()
         self.bot_http = self.bot.http_server("127.0.0.1", _free_port())
         self.bot_http.serve_in_thread()
+        for name, sandbox in self.clusters.items():     # Flagger calls graybot's gates, so they come after
+            seed_flagger(sandbox.store, self.bot_http.url, os.environ[FLAGGER_TOKEN], "wallet", cluster=name)
         if self.socket_mode:
             self.socket_handler = self.bot.connect_socket(settings.slack_app_token)
         self.console = serve_console(Console(self.clusters, self.slack, self.bot_http.url, secret),
@@ -97,6 +103,7 @@ class Playground:
             "     as alice: eve is not an approver of user)",
             "     /release canary shop-v2       (an Argo Rollout: its own steps, its pauses approved here)",
             "     /release canary cart-v2       (a Kruise Rollout: each step approved here)",
+            "     /release canary wallet-v2     (a Flagger Canary: graybot is its gates)",
             "Ctrl-C stops everything."])
 
     def stop(self) -> None:

@@ -19,7 +19,7 @@ from tests.scenarios.test_ship import K8S_VERSION, MANIFESTS, ROOT
 
 CHART = ROOT / "charts" / "graybot"
 ALL_PARTS = ["gatewayApi.enabled=true", "istio.enabled=true", "gitops.enabled=true", "clusters.enabled=true",
-             "argoRollouts.enabled=true", "kruiseRollouts.enabled=true"]
+             "argoRollouts.enabled=true", "kruiseRollouts.enabled=true", "flagger.enabled=true"]
 OPTION_SETS = {
     "defaults": [],
     "socket": ["mode=socket"],
@@ -89,7 +89,7 @@ def test_every_option_set_renders_valid_kubernetes_documents(helm, name):
             in pod["volumes"] and pod["securityContext"]["fsGroup"] == 10001
         bound = {(d["metadata"]["name"], d["metadata"]["namespace"]) for d in docs if d["kind"] == "RoleBinding"}
         assert bound == {(role, ns) for role in ("graybot", "graybot-gateway-api", "graybot-istio",
-                                                 "graybot-argo-rollouts", "graybot-kruise-rollouts")
+                                                 "graybot-argo-rollouts", "graybot-kruise-rollouts", "graybot-flagger")
                          for ns in ("default", "shop")} | {("graybot-gitops", "argocd")}
     if name == "ingress":
         assert deploy["spec"]["replicas"] == 3 and env["PROMETHEUS_URL"]["value"] == "http://prometheus:9090"

@@ -94,6 +94,21 @@ def test_the_promotion_waits_for_approve_and_a_new_revision_waits_again(sw):
                message="the canary scaled to zero, the primary still v2")
 
 
+def test_a_freeze_closes_the_machine_gates_and_a_failed_analysis_rolls_the_release_back(sw):
+    sw.command("canary wallet-errors")
+    started = wait_until(lambda: (s := canary(sw)).get("canaryWeight") == 25 and s, timeout=30,
+                         message="the first traffic increase")
+    assert ask(sw.url, "confirm-traffic-increase", payload(started)).status == 200      # the release runs
+    sw.command('freeze wallet for 1h "incident"')
+    refused = wait_until(lambda: (r := ask(sw.url, "confirm-traffic-increase", payload(started))).status == 403
+                         and r, timeout=20, message="the machine's gate closed by the freeze")
+    assert refused.data.decode().startswith("wallet is frozen: frozen by U0ALICE (incident)")
+    done = finished(sw, Phase.ROLLED_BACK)           # Flagger's own threshold of failed checks
+    assert "Flagger rolled the canary back: Canary analysis failed" in done.reason
+    assert (canary(sw)["phase"], canary(sw)["canaryWeight"]) == ("Failed", 0)
+    wait_until(lambda: pods(sw) == ({"nginx:wallet-v1": 4}, {}), timeout=30, message="the canary at zero")
+
+
 def test_requests_without_the_token_or_for_unknown_canaries_change_nothing(sw, redis_client):
     status = canary(sw)
     before = sorted(redis_client.keys("graybot:flagger*"))

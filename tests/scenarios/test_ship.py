@@ -101,6 +101,7 @@ def _resource(snake: str, gateway: bool = False) -> list[str]:
 ADAPTER = ("kube.py", "kube_custom.py")        # the Kubernetes client and its custom-resource mixin
 ROLLOUTS_GROUP = "argoproj.io"                 # custom-object calls in the *rollout* methods
 KRUISE_GROUP = "rollouts.kruise.io"            # ... and in the *kruise_rollout* ones
+FLAGGER_GROUP = "flagger.app"                  # custom-object calls in the *flagger_canary* methods
 
 
 def needed_permissions() -> set[tuple[str, str, str]]:
@@ -116,7 +117,7 @@ def needed_permissions() -> set[tuple[str, str, str]]:
         return {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and word in fn.name
                 for n in ast.walk(fn)}
     in_gateway, in_gitops, in_rollouts = inside("httproute"), inside("gitops"), inside("rollout")
-    in_kruise = inside("kruise")
+    in_kruise, in_flagger = inside("kruise"), inside("flagger")
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
                 and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
@@ -129,6 +130,11 @@ def needed_permissions() -> set[tuple[str, str, str]]:
         rest = rest[: -len(sub) - 1] if sub else rest
         if id(node) in in_gitops:          # Argo CD Applications and Flux Kustomizations
             needed |= {(group, plural, verb) for plural, (group, _v) in Kube.GITOPS.items()}
+            continue
+        if id(node) in in_flagger and node.value.attr == "custom":      # Flagger Canaries
+            needed.add((FLAGGER_GROUP, "canaries", verb))
+            if verb == "list" and "list_namespaced_flagger_canary" in watched:
+                needed.add((FLAGGER_GROUP, "canaries", "watch"))
             continue
         if id(node) in in_rollouts and node.value.attr == "custom":     # Argo and Kruise Rollouts
             group, lister = (KRUISE_GROUP, "list_namespaced_kruise_rollout") if id(node) in in_kruise else \

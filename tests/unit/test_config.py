@@ -83,6 +83,11 @@ APP = "apps:\n  user:\n    image: 'nginx:user-{version}'\n"
     ("    gates: {metrics: [{name: e, query: q, max: 1, provider: graphite}]}\n",
      "apps.user.gates.metrics[0].provider: 'graphite' is not one of prometheus, datadog, web"),
     ("    gates: {max_restarts: true}\n", "apps.user.gates.max_restarts: must be a whole number >= 0"),
+    ("    workload: flagger-canary\n", "apps.user.flagger: a flagger-canary app needs `flagger: {token_secret: "),
+    ("    workload: flagger-canary\n    flagger: {token_secret: 'my token'}\n",
+     "apps.user.flagger.token_secret: 'my token' is not an environment variable name"),
+    ("    flagger: {token_secret: FLAGGER_GATE_TOKEN}\n", "apps.user.flagger: only for `workload: flagger-canary`"),
+    ("    workload: flagger-canary\n    flagger: {token: X}\n", "apps.user.flagger: unknown key 'token'"),
 ])
 def test_each_config_mistake_is_one_clear_line(tmp_path, extra, line):
     with pytest.raises(ConfigError) as err:
@@ -154,3 +159,15 @@ def test_a_placeholder_signing_secret_refuses_http_mode(tmp_path, secret):
     assert problems and "SLACK_SIGNING_SECRET is a placeholder" in problems[0]
     assert startup_problems(Settings(slack_signing_secret="8f14e45fceea167a5a36dedd4bea2543"), load_registry(path),
                             slack_http=True) == []
+
+
+def test_a_flagger_app_without_its_token_in_the_environment_is_a_start_problem(tmp_path, monkeypatch):
+    from bot.config import Settings, flagger_tokens, startup_problems
+
+    registry = load_text(tmp_path, APP + "    workload: flagger-canary\n    flagger: {token_secret: GATE_TOKEN}\n")
+    monkeypatch.delenv("GATE_TOKEN", raising=False)
+    assert startup_problems(Settings(), registry) == [
+        "apps.user.flagger.token_secret: GATE_TOKEN is not set (or is a placeholder): every request of its "
+        "Canary's webhooks would be refused"]
+    monkeypatch.setenv("GATE_TOKEN", "4f1c2a9e77d04b1b")
+    assert startup_problems(Settings(), registry) == [] and flagger_tokens(registry) == {"user": "4f1c2a9e77d04b1b"}
