@@ -12,7 +12,7 @@ from .objstore import ObjectStore, now_rfc3339
 
 GROUP = "gateway.networking.k8s.io"
 CONTROLLER = "sandbox.graybot.io/gateway-controller"
-GWC, GW, ROUTE = (GROUP, "gatewayclasses"), (GROUP, "gateways"), (GROUP, "httproutes")
+GWC, GW, ROUTE, GRPC = (GROUP, "gatewayclasses"), (GROUP, "gateways"), (GROUP, "httproutes"), (GROUP, "grpcroutes")
 SVC, POD = ("", "services"), ("", "pods")
 MAX_WEIGHT = 1_000_000
 
@@ -68,7 +68,7 @@ def validate_httproute(obj: dict) -> None:
         raise invalid("HTTPRoute", GROUP, obj["metadata"]["name"], causes)
 
 
-# -- the controller: status for Gateways and HTTPRoutes ---------------------------------------
+# -- the controller: status for Gateways, HTTPRoutes and GRPCRoutes ---------------------------------------
 def _condition(kind: str, ok: bool, reason: str, message: str, generation: int, old: list[dict]) -> dict:
     status = "True" if ok else "False"
     before = next((c for c in old if c.get("type") == kind), None)
@@ -102,15 +102,16 @@ class GatewayController:
                 self._write(GW, gw, {"conditions": [_condition("Accepted", True, "Accepted", "", gen, old),
                                                      _condition("Programmed", True, "Programmed", "", gen, old)],
                                      "addresses": [{"type": "IPAddress", "value": "10.0.0.80"}]})
-        for route in self.store.peek(ROUTE):
-            self._route_status(route)
+        for kind in (ROUTE, GRPC):
+            for route in self.store.peek(kind):
+                self._route_status(route, kind)
 
     def _write(self, skey, obj: dict, status: dict) -> None:
         if obj.get("status") != status:
             fresh = dict(obj, status=status)
             self.store.update(skey, fresh)
 
-    def _route_status(self, route: dict) -> None:
+    def _route_status(self, route: dict, kind: tuple = ROUTE) -> None:
         ns, gen = route["metadata"]["namespace"], route["metadata"].get("generation", 1)
         old = {_ref_key(p["parentRef"], ns): p for p in (route.get("status") or {}).get("parents") or []
                if p.get("controllerName") != CONTROLLER}
@@ -127,7 +128,7 @@ class GatewayController:
                 _condition("Accepted", accepted, reason, message, gen, prior),
                 _condition("ResolvedRefs", resolved, "ResolvedRefs" if resolved else "BackendNotFound",
                            why, gen, prior)]})
-        self._write(ROUTE, route, {"parents": parents})
+        self._write(kind, route, {"parents": parents})
 
     @staticmethod
     def _accepted(route: dict, ref: dict, gw: dict) -> tuple[bool, str, str]:
@@ -203,10 +204,10 @@ def _hostname_ok(route: dict, host: str) -> bool:
         host == n or (n.startswith("*.") and host.endswith(n[1:])) for n in names)
 
 
-def attached(store: ObjectStore, namespace: str, gateway: str) -> list[dict]:
-    """Routes in `namespace` the named Gateway has accepted (per their status)."""
+def attached(store: ObjectStore, namespace: str, gateway: str, kind: tuple = ROUTE) -> list[dict]:
+    """Routes (HTTPRoutes, or `kind`) in `namespace` the named Gateway has accepted (per their status)."""
     out = []
-    for route in store.peek(ROUTE, namespace):
+    for route in store.peek(kind, namespace):
         for parent in (route.get("status") or {}).get("parents") or []:
             ref = parent["parentRef"]
             accepted = any(c["type"] == "Accepted" and c["status"] == "True" for c in parent.get("conditions") or [])

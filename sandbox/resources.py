@@ -53,6 +53,8 @@ RESOURCES: list[Resource] = [
              subresources=("status",), custom=True, categories=("gateway-api",)),
     Resource("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", subresources=("status",),
              custom=True, categories=("gateway-api",)),
+    Resource("gateway.networking.k8s.io", "v1", "grpcroutes", "GRPCRoute", subresources=("status",),
+             custom=True, categories=("gateway-api",)),
     Resource("argoproj.io", "v1alpha1", "applications", "Application", short_names=("app", "apps"),
              custom=True),
     Resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization", short_names=("ks",),

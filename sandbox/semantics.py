@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import random
 
-from . import gateway
+from . import gateway, grpcroute
 from .errors import invalid
 from .resources import Resource
 from .selectors import match_labels
@@ -129,6 +129,9 @@ def prepare_create(res: Resource, obj: dict) -> dict:
     elif res.plural == "httproutes":
         gateway.default_httproute(obj)
         gateway.validate_httproute(obj)
+    elif res.plural == "grpcroutes":
+        grpcroute.default_grpcroute(obj)
+        grpcroute.validate_grpcroute(obj)
     if res.group == gateway.GROUP or (res.group, res.plural) in (("argoproj.io", "rollouts"),
                                                                  ("rollouts.kruise.io", "rollouts"),
                                                                  ("flagger.app", "canaries")):
@@ -167,6 +170,9 @@ def prepare_update(res: Resource, old: dict, new: dict, subresource: str | None)
     elif res.plural == "httproutes":
         gateway.default_httproute(new)
         gateway.validate_httproute(new)
+    elif res.plural == "grpcroutes":
+        grpcroute.default_grpcroute(new)
+        grpcroute.validate_grpcroute(new)
     changed = _spec_of(new) != _spec_of(old)
     if res.plural == "deployments":
         changed = new.get("spec") != old.get("spec") or \

@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 
 from . import gateway as G
+from . import grpcroute as GRPC
 from .objstore import ObjectStore
 from .pods import PodSimulator, image_tag
 from .promql import Series
@@ -144,13 +145,18 @@ class Traffic:
     # -- one request --------------------------------------------------------------------
     def request(self, namespace: str = "default", path: str = "/", host: str = "",
                 headers: dict | None = None, cookies: dict | None = None, service: str | None = None,
-                gateway: str | None = None, method: str = "GET", query: dict | None = None) -> dict:
-        """One request: through the named Gateway's HTTPRoutes, else the Ingress for the path,
-        else straight to `service`; then any Istio VirtualService for the chosen Service."""
+                gateway: str | None = None, method: str = "GET", query: dict | None = None, grpc: str = "") -> dict:
+        """One request: through the named Gateway's HTTPRoutes (its GRPCRoutes for a `grpc` call,
+        SERVICE/METHOD, the headers its metadata), else the Ingress for the path, else straight to
+        `service`; then any Istio VirtualService for the chosen Service."""
         headers, cookies = dict(headers or {}), dict(cookies or {})
         if cookies:
             headers["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         with self.store.lock:
+            if gateway and grpc:
+                service_name, _, rpc = grpc.partition("/")
+                return self._routed(namespace, GRPC.pick_rule(GRPC.attached(self.store, namespace, gateway),
+                                                              service_name, rpc, headers, host), f"gRPC call {grpc}")
             if gateway:
                 return self._through_gateway(namespace, gateway, path, host, headers, method, query or {})
             canary = False
@@ -174,8 +180,12 @@ class Traffic:
     def _through_gateway(self, namespace: str, gateway: str, path: str, host: str, headers: dict,
                          method: str, query: dict) -> dict:
         found = G.pick_rule(G.attached(self.store, namespace, gateway), path, method, headers, query, host)
+        return self._routed(namespace, found, f"{host}{path}")
+
+    def _routed(self, namespace: str, found: tuple[dict, tuple] | None, what: str) -> dict:
+        """Serve through the rule a route picked (its weighted backends, its response filters)."""
         if found is None:
-            return {"status": 404, "error": f"no HTTPRoute rule on Gateway {gateway} for {host}{path}"}
+            return {"status": 404, "error": f"no route rule for {what}"}
         rule, key = found
         ref = self.balancer.choose(rule, key)
         if ref is None:

@@ -6,7 +6,7 @@
     curl 'http://127.0.0.1:8001/sandbox/traffic?gateway=public&path=/user&n=2000&users=200'
 
 `gateway=NAME` routes through the HTTPRoutes that Gateway accepted (else the Ingress for the
-path); `method`, and `query=a%3D1` for query-parameter matches; `users=U` spreads the requests
+path), or with `grpc=SERVICE/METHOD` through its GRPCRoutes (`header=` is then gRPC metadata); `method`, and `query=a%3D1` for query-parameter matches; `users=U` spreads the requests
 over U visitors who keep the cookies the responses set, and reports who switched version.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _request_args(query: dict[str, str]) -> dict:
     return {"namespace": query.get("namespace", "default"), "path": query.get("path", "/"),
             "host": query.get("host", ""), "headers": headers, "cookies": cookies,
             "service": query.get("service") or None, "gateway": query.get("gateway") or None,
-            "method": query.get("method", "GET").upper(), "query": params}
+            "method": query.get("method", "GET").upper(), "query": params, "grpc": query.get("grpc", "")}
 
 
 def register_traffic_routes(server, traffic: Traffic) -> None:

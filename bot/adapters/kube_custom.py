@@ -26,9 +26,19 @@ class CustomObjects:
         return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural,
                            name, patch, _content_type="application/merge-patch+json")
 
-    # -- Gateway API HTTPRoutes ----------------------------------------------------------
+    # -- Gateway API HTTPRoutes and GRPCRoutes ----------------------------------------------
     GATEWAY = ("gateway.networking.k8s.io", "v1")
-    GATEWAY_PLURALS = ("httproutes",)                           # what the RBAC must grant
+    GATEWAY_PLURALS = ("httproutes", "grpcroutes")              # what the RBAC must grant
+
+    def grpcroute(self, ns: str, name: str) -> dict | None:
+        group, version = self.GATEWAY
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "grpcroutes", name)
+
+    def replace_grpcroute(self, ns: str, name: str, body: dict) -> dict:
+        """PUT with the body's resourceVersion: 409 Conflict when someone wrote since it was read."""
+        group, version = self.GATEWAY
+        return self._write(self.custom.replace_namespaced_custom_object, group, version, ns,
+                           "grpcroutes", name, body)
 
     def httproute(self, ns: str, name: str) -> dict | None:
         group, version = self.GATEWAY

@@ -29,7 +29,7 @@ class ConfigError(Exception):
         self.problems = problems or [message]
 
 
-APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "rule", "router", "image", "channels",
+APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "grpcroute", "rule", "router", "image", "channels",
             "approvers", "requester_can_approve", "gates", "gitops", "clusters", "waves", "workload",
             "object", "flagger") + RULE_KEYS
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics",
@@ -57,6 +57,7 @@ class AppSpec:
     service: str = ""
     ingress: str = ""
     httproute: str = ""                 # the Gateway API HTTPRoute the gateway router drives
+    grpcroute: str = ""                 # ... or, when set, this GRPCRoute (a gRPC service)
     rule: str | int | None = None       # its rule, by name or index (default: the first to `service`)
     router: str = "replicas"
     image: str = ""
@@ -184,12 +185,21 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
                    flagger_token=_flagger(raw.get("flagger"), workload, where, problems),
                    selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
                    service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),
-                   httproute=str(raw.get("httproute", name)), rule=rule, router=router, gitops=gitops, image=image, channels=tuple(map(str, channels)),
+                   httproute=str(raw.get("httproute", name)), grpcroute=_grpcroute(raw, where, problems), rule=rule, router=router, gitops=gitops, image=image, channels=tuple(map(str, channels)),
                    approvers=tuple(map(str, approvers)),
                    requester_can_approve=boolean(raw, "requester_can_approve", True, where, problems),
                    gates=_gates(raw.get("gates"), where, problems),
                    rules=parse_rules(raw, where, problems),
                    placement=parse_placement(raw, where, clusters, problems))
+
+
+def _grpcroute(raw: dict, where: str, problems: list[str]) -> str:
+    name = str(raw.get("grpcroute") or "")
+    if name and not DNS_LABEL.match(name):
+        problems.append(f"{where}.grpcroute: {name!r} is not a DNS-1123 name")
+    if name and "httproute" in raw:
+        problems.append(f"{where}: `httproute` and `grpcroute` both set; the gateway router drives one route")
+    return name
 
 
 def _flagger(raw: object, workload: str, where: str, problems: list[str]) -> str:

@@ -14,7 +14,8 @@ from .names import IDENTITY, IDS_PROBLEM, ROUTERS
 DEFAULT_CLUSTER = "default"
 CLUSTER_KEYS = ("kubeconfig", "context", "in_cluster", "timeout", "prometheus")
 # what a cluster may change of an app: where it lives, how many pods it plans for, how it routes
-OVERRIDE_KEYS = ("namespace", "replicas", "router", "service", "ingress", "httproute", "rule", "approvers")
+OVERRIDE_KEYS = ("namespace", "replicas", "router", "service", "ingress", "httproute", "grpcroute", "rule",
+                 "approvers")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 

@@ -1,5 +1,7 @@
-"""Gateway API: the app's HTTPRoute rule gets the new version's Service `APP-VERSION` as a second
-weighted backendRef; an A/B segment and sticky users are extra rules graybot names `graybot-*`.
+"""Gateway API: the app's HTTPRoute rule (or GRPCRoute rule, for an app with `grpcroute:`) gets
+the new version's Service `APP-VERSION` as a second weighted backendRef; an A/B segment and sticky
+users are extra rules graybot names `graybot-*` (a GRPCRoute segment matches gRPC metadata, which
+is HTTP/2 headers).
 
 HTTPRoute picks the most specific rule, not the first, so every rule graybot adds copies the
 path, method and query matches of the rule it shadows and adds one header match (the
@@ -25,6 +27,8 @@ RELEASE_LABEL = "graybot.io/release"   # "in-progress" while a release owns the 
 ACCEPT_TIMEOUT = 30.0                  # seconds for a Gateway to accept a write before the stage fails
 MAX_RULES = 16                         # the HTTPRoute CRD's limit
 STICKY_AGE = 86400
+HTTP, GRPC = "httproutes", "grpcroutes"
+KINDS = {HTTP: "HTTPRoute", GRPC: "GRPCRoute"}
 
 
 def sticky_cookie(app: str) -> str:
@@ -61,11 +65,12 @@ def find_rule(rules: list[dict], service: str, wanted: str | int | None) -> int 
                  if any(ref.get("name") == service for ref in r.get("backendRefs") or [])), None)
 
 
-def _shadow(rule: dict, name: str, header: dict, refs: list[dict]) -> dict:
-    """A rule that wins over `rule` for requests with `header`: same path/method/query, one
-    header more (so it is more specific by the specification's ordering), its own backends."""
+def _shadow(rule: dict, name: str, header: dict, refs: list[dict], grpc: bool = False) -> dict:
+    """A rule that wins over `rule` for requests with `header`: same path/method/query (a
+    GRPCRoute's: same service and method), one header more (so it is more specific by the
+    specification's ordering), its own backends."""
     matches = []
-    for m in rule.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]:
+    for m in rule.get("matches") or [{} if grpc else {"path": {"type": "PathPrefix", "value": "/"}}]:
         m = copy.deepcopy(m)
         m["headers"] = list(m.get("headers") or []) + [header]
         matches.append(m)
@@ -83,6 +88,14 @@ def _set_cookie(ref: dict, cookie: str, value: str) -> dict:
     return ref
 
 
+def read_route(kube: Kube, plural: str, ns: str, name: str) -> dict | None:
+    return kube.grpcroute(ns, name) if plural == GRPC else kube.httproute(ns, name)
+
+
+def replace_route(kube: Kube, plural: str, ns: str, name: str, body: dict) -> dict:
+    return kube.replace_grpcroute(ns, name, body) if plural == GRPC else kube.replace_httproute(ns, name, body)
+
+
 class GatewayRouter:
     name = "gateway"
     exact_weights = True
@@ -90,29 +103,35 @@ class GatewayRouter:
     # -- planning ----------------------------------------------------------------------
     def origin(self, kube: Kube, target: Target) -> dict:
         app, pinned = target.app, pinned_origin(kube, target, self.name)
-        route = kube.httproute(app.namespace, app.httproute)
+        plural, name = (GRPC, app.grpcroute) if app.grpcroute else (HTTP, app.httproute)
+        kind = KINDS[plural]
+        route = read_route(kube, plural, app.namespace, name)
         if route is None:
-            raise PlanError(f"HTTPRoute {app.httproute} not found in {app.namespace} (apps.yaml `httproute:`)")
+            raise PlanError(f"{kind} {name} not found in {app.namespace} (apps.yaml `{kind.lower()}:`)")
         rules = route["spec"].get("rules") or []
         if any(_owned(r) for r in rules):
-            raise PlanError(f"HTTPRoute {app.httproute} still has graybot rules from an earlier release; "
+            raise PlanError(f"{kind} {name} still has graybot rules from an earlier release; "
                             "remove the rules named graybot-* first")
         index = find_rule(rules, app.service, app.rule)
         if index is None:
             which = f"rule {app.rule!r}" if app.rule not in (None, "") else f"a rule sending to Service {app.service}"
-            raise PlanError(f"HTTPRoute {app.httproute} has no {which} (apps.yaml `rule:`)")
+            raise PlanError(f"{kind} {name} has no {which} (apps.yaml `rule:`)")
         if not any(ref.get("name") == app.service for ref in rules[index].get("backendRefs") or []):
-            raise PlanError(f"rule {index} of HTTPRoute {app.httproute} does not send to Service {app.service}")
+            raise PlanError(f"rule {index} of {kind} {name} does not send to Service {app.service}")
         if len(rules) + 3 > MAX_RULES:
-            raise PlanError(f"HTTPRoute {app.httproute} has {len(rules)} rules; graybot needs room for 3 more "
+            raise PlanError(f"{kind} {name} has {len(rules)} rules; graybot needs room for 3 more "
                             f"(the limit is {MAX_RULES})")
-        return {**pinned, "httproute": {"name": app.httproute, "rule": index, "spec": route["spec"],
-                              "labels": route["metadata"].get("labels") or {}}}
+        # kept under "httproute" (the key saved releases already have) whichever kind it is
+        return {**pinned, "httproute": {"name": name, "plural": plural, "rule": index, "spec": route["spec"],
+                                        "labels": route["metadata"].get("labels") or {}}}
 
     # -- the route's desired shape -----------------------------------------------------
     @staticmethod
     def _saved(release: Release) -> dict:
         return release.origin["httproute"]
+
+    def _plural(self, release: Release) -> str:
+        return self._saved(release).get("plural", HTTP)
 
     def _staged(self, app: AppSpec, release: Release, current: dict, weight: int) -> list[dict]:
         saved = self._saved(release)
@@ -121,9 +140,9 @@ class GatewayRouter:
         stable = next(r for r in original["backendRefs"] if r.get("name") == app.service)
         new = {"group": "", "kind": "Service", "name": release.new_name, "port": stable.get("port", 80)}
         old_ref, new_ref = dict(copy.deepcopy(stable), weight=100 - weight), dict(new, weight=weight)
-        extra = []
+        extra, grpc = [], self._plural(release) == GRPC
         if (match := match_of(release)) is not None:
-            extra.append(_shadow(original, "graybot-ab", segment_header(match), [dict(new, weight=1)]))
+            extra.append(_shadow(original, "graybot-ab", segment_header(match), [dict(new, weight=1)], grpc))
         if release.command.sticky:
             cookie = sticky_cookie(app.name)
             old_ref = _set_cookie(old_ref, cookie, stable_label(release))
@@ -146,21 +165,21 @@ class GatewayRouter:
     def _write(self, kube: Kube, release: Release, shape) -> dict | None:
         """Read, reshape, replace with the read resourceVersion; a 409 means someone else wrote
         in between: read again and redo (optimistic concurrency). None when nothing changed."""
-        ns, name = release.namespace, self._saved(release)["name"]
+        ns, name, plural = release.namespace, self._saved(release)["name"], self._plural(release)
         for _ in range(5):
-            current = kube.httproute(ns, name)
+            current = read_route(kube, plural, ns, name)
             if current is None:
-                raise KubeError(404, "NotFound", f"HTTPRoute {name} is gone")
+                raise KubeError(404, "NotFound", f"{KINDS[plural]} {name} is gone")
             wanted = shape(current)
             if wanted["spec"] == current["spec"] and \
                     (wanted["metadata"].get("labels") or {}) == (current["metadata"].get("labels") or {}):
                 return None
             try:
-                return kube.replace_httproute(ns, name, wanted)
+                return replace_route(kube, plural, ns, name, wanted)
             except KubeError as err:
                 if err.status != 409:
                     raise
-        raise KubeError(409, "Conflict", f"HTTPRoute {name} kept changing under graybot; will retry")
+        raise KubeError(409, "Conflict", f"{KINDS[plural]} {name} kept changing under graybot; will retry")
 
     def _shape(self, release: Release, rules_of, in_progress: bool):
         saved = self._saved(release)
@@ -173,6 +192,8 @@ class GatewayRouter:
             if in_progress:
                 labels[RELEASE_LABEL] = "in-progress"
             out["metadata"]["labels"] = labels
+            if not labels:          # a route that had no labels gets none back, not an empty map
+                out["metadata"].pop("labels")
             return out
         return shape
 
@@ -186,7 +207,7 @@ class GatewayRouter:
             return Progress(False, unready)
         written = self._write(kube, release, self._shape(
             release, lambda cur: self._staged(app, release, cur, stage.weight), in_progress=True))
-        route = written or kube.httproute(release.namespace, self._saved(release)["name"])
+        route = written or read_route(kube, self._plural(release), release.namespace, self._saved(release)["name"])
         return self._accepted(route, release)
 
     def promote(self, kube: Kube, app: AppSpec, release: Release) -> None:
@@ -197,7 +218,7 @@ class GatewayRouter:
         kube.delete_service(release.namespace, release.new_name)
 
     def revert(self, kube: Kube, app: AppSpec, release: Release) -> None:
-        if kube.httproute(release.namespace, self._saved(release)["name"]) is not None:
+        if read_route(kube, self._plural(release), release.namespace, self._saved(release)["name"]) is not None:
             self._write(kube, release, self._shape(release, lambda cur: self._restored(release, cur), False))
         point_service(kube, release.namespace, app.service, version_selector(app, stable_label(release)))
 
@@ -221,9 +242,10 @@ class GatewayRouter:
 
     @staticmethod
     def _accepted(route: dict | None, release: Release) -> Progress | None:
-        name = release.origin["httproute"]["name"]
+        saved = release.origin["httproute"]
+        name = f"{KINDS[saved.get('plural', HTTP)]} {saved['name']}"
         if route is None:
-            return Progress(False, failure=f"HTTPRoute {name} is gone")
+            return Progress(False, failure=f"{name} is gone")
         generation = route["metadata"].get("generation", 1)
         seen = False
         for parent in (route.get("status") or {}).get("parents") or []:
@@ -233,11 +255,11 @@ class GatewayRouter:
                     continue
                 seen = True
                 if cond.get("status") != "True":
-                    return Progress(False, failure=f"HTTPRoute {name}: {cond['type']} is False "
+                    return Progress(False, failure=f"{name}: {cond['type']} is False "
                                                    f"({cond.get('reason', '')}): {cond.get('message', '')}")
         if seen:
             return None
         if time.time() - release.updated_at > ACCEPT_TIMEOUT:
-            return Progress(False, failure=f"HTTPRoute {name}: no Gateway accepted generation {generation} "
+            return Progress(False, failure=f"{name}: no Gateway accepted generation {generation} "
                                            f"within {ACCEPT_TIMEOUT:g}s (status.parents has no conditions for it)")
-        return Progress(False, f"HTTPRoute {name}: waiting for the Gateway to accept generation {generation}")
+        return Progress(False, f"{name}: waiting for the Gateway to accept generation {generation}")

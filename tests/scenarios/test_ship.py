@@ -85,7 +85,7 @@ def test_the_shipped_apps_yaml_is_valid():
 
 # -- RBAC coverage: what bot/adapters/kube.py calls vs what the ClusterRoles grant --------------------
 API_GROUPS = {"apps": "apps", "core": "", "net": "networking.k8s.io", "custom": "networking.istio.io"}
-GATEWAY_GROUP = "gateway.networking.k8s.io"    # custom-object calls in the *httproute* methods
+GATEWAY_GROUP = "gateway.networking.k8s.io"    # custom-object calls in the *httproute*/*grpcroute* methods
 VERBS = {"read": "get", "get": "get", "list": "list", "create": "create", "patch": "patch",
          "delete": "delete", "replace": "update"}
 SUBRESOURCES = ("_scale", "_status")
@@ -116,7 +116,7 @@ def needed_permissions() -> set[tuple[str, str, str]]:
     def inside(word: str) -> set[int]:
         return {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and word in fn.name
                 for n in ast.walk(fn)}
-    in_gateway, in_gitops, in_rollouts = inside("httproute"), inside("gitops"), inside("rollout")
+    in_gateway, in_gitops, in_rollouts = inside("httproute") | inside("grpcroute"), inside("gitops"), inside("rollout")
     in_kruise, in_flagger = inside("kruise"), inside("flagger")
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
