@@ -77,6 +77,18 @@ def _condition(kind: str, ok: bool, reason: str, message: str, generation: int, 
             "observedGeneration": generation, "lastTransitionTime": since}
 
 
+FEATURES = ("Gateway", "GRPCRoute", "HTTPRoute", "HTTPRouteMethodMatching", "HTTPRouteQueryParamMatching",
+            "HTTPRouteRequestMirror", "HTTPRouteRequestPercentageMirror", "HTTPRouteResponseHeaderModification")
+UNSUPPORTED = "sandbox.graybot.io/unsupported-features"     # a class that plays a less capable implementation
+
+
+def supported_features(cls: dict) -> list[dict]:
+    """GEP-2162: the class's `status.supportedFeatures`, sorted by name; the annotation takes
+    some away (comma-separated names) to play an implementation without them."""
+    missing = {f.strip() for f in ((cls["metadata"].get("annotations") or {}).get(UNSUPPORTED) or "").split(",")}
+    return [{"name": f} for f in FEATURES if f not in missing]
+
+
 class GatewayController:
     """Claims the GatewayClasses naming CONTROLLER, programs their Gateways and reports, for
     each HTTPRoute parentRef to one of them, Accepted and ResolvedRefs for the route's current
@@ -94,7 +106,8 @@ class GatewayController:
             if cls["spec"].get("controllerName") == CONTROLLER:
                 self._write(GWC, cls, {"conditions": [_condition(
                     "Accepted", True, "Accepted", "", cls["metadata"].get("generation", 1),
-                    (cls.get("status") or {}).get("conditions") or [])]})
+                    (cls.get("status") or {}).get("conditions") or [])],
+                    "supportedFeatures": supported_features(cls)})
         for gw in self.store.peek(GW):
             if self._ours(gw):
                 old = (gw.get("status") or {}).get("conditions") or []

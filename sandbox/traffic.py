@@ -9,6 +9,7 @@ from collections import Counter
 
 from . import gateway as G
 from . import grpcroute as GRPC
+from .mirror import Mirrors
 from .objstore import ObjectStore
 from .pods import PodSimulator, image_tag
 from .promql import Series
@@ -54,6 +55,9 @@ class Traffic:
         self.rng = random.Random(seed)
         self._served: dict[str, int] = {}      # requests served per image tag (error spacing)
         self.balancer = G.Balancer()           # the gateway's weighted round-robin
+        self.mirrors = Mirrors()               # its RequestMirror filters
+        self.answered: Counter = Counter()     # (app, version) -> requests it answered a user
+        self.copied: Counter = Counter()       # (app, version) -> mirrored copies it got
         self.series = Series()                # every request, timed, for /api/v1/query
 
     # -- ingress-nginx ------------------------------------------------------------------
@@ -143,7 +147,18 @@ class Traffic:
         return {"__missing_subset__": subset}     # Envoy answers 503 for an unknown subset
 
     # -- one request --------------------------------------------------------------------
-    def request(self, namespace: str = "default", path: str = "/", host: str = "",
+    def request(self, **kwargs) -> dict:
+        """One request (`_request`), counted by the version that answered the user and the
+        version a mirror copied it to (`answered`, `copied`: {(app, version): n})."""
+        result = self._request(**kwargs)
+        if "version" in result:
+            app = result.get("service", "").split("-")[0]
+            self.answered[(app, result["version"])] += 1
+            if "mirrored" in result:
+                self.copied[(app, result["mirrored"])] += 1
+        return result
+
+    def _request(self, namespace: str = "default", path: str = "/", host: str = "",
                 headers: dict | None = None, cookies: dict | None = None, service: str | None = None,
                 gateway: str | None = None, method: str = "GET", query: dict | None = None, grpc: str = "") -> dict:
         """One request: through the named Gateway's HTTPRoutes (its GRPCRoutes for a `grpc` call,
@@ -194,6 +209,9 @@ class Traffic:
             return {"status": 500, "error": f"backend Service {ref['name']} not found", "service": ref["name"]}
         served = self._serve(ref.get("namespace") or namespace, ref["name"], {}, False)
         served["rule"] = rule.get("name", "")
+        copied = self.mirrors.copy(rule, key, namespace, lambda ns, svc: self._serve(ns, svc, {}, False))
+        if copied is not None and "version" in copied:
+            served["mirrored"] = copied["version"]
         extra = G.response_headers(rule, ref)
         if "set-cookie" in extra:
             served["set_cookie"] = extra["set-cookie"]
@@ -239,6 +257,7 @@ class Traffic:
         """n requests; with `users`, spread over that many simulated visitors who each keep the
         cookies the responses set (a browser's jar), to see stickiness per user."""
         versions: Counter = Counter()
+        mirrored: Counter = Counter()          # copies a mirror filter sent (their answers dropped)
         failed = unserved = 0
         jars = [dict(kwargs.get("cookies") or {}) for _ in range(users)]
         seen: list[list[str]] = [[] for _ in range(users)]
@@ -248,13 +267,16 @@ class Traffic:
             result = self.request(**kwargs)
             if "version" in result:
                 versions[result["version"]] += 1
+                if "mirrored" in result:
+                    mirrored[result["mirrored"]] += 1
                 failed += result["status"] >= 500
                 if users:
                     seen[i % users].append(result["version"])
                     _keep_cookie(jars[i % users], result.get("set_cookie"))
             else:
                 unserved += 1
-        out = {"total": n, "versions": dict(versions), "errors": failed, "unserved": unserved}
+        out = {"total": n, "versions": dict(versions), "errors": failed, "unserved": unserved,
+               "mirrored": dict(mirrored)}
         if users:
             out["users"] = {"count": users, "switched": sum(len(set(s)) > 1 for s in seen),
                             "first": dict(Counter(s[0] for s in seen if s))}

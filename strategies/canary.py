@@ -52,12 +52,25 @@ class Canary:
         share = round(100 * new / (new + old))
         return Stage(f"{weight}%", weight, new, old, f"{new} new / {old} old pods (~{share}% by pod ratio)")
 
+    @staticmethod
+    def _shadow(router: Router, n: int, share: int) -> Stage:
+        """The new version gets copies of `share`% of requests (its answers dropped) and pods for
+        them; every user is still served by the old version."""
+        new = max(1, math.ceil(share * n / 100))
+        return Stage(f"shadow {share}%", 0, new, n, f"{router.name} copies {share}% of requests to {new} new pods; "
+                                                    "their answers are dropped, users see only the old version",
+                     mirror=share)
+
     def plan(self, workload: Workload, target: Target, cmd: StartCommand) -> Plan:
         router = build_router(self._router_name(target, cmd))
         if cmd.sticky and router.name not in STICKY_ROUTERS:
             raise PlanError(f"--sticky needs a router that can set a cookie ({', '.join(STICKY_ROUTERS)}); "
                             f"{target.app.name} uses {router.name}: add --router gateway")
         stages = tuple(self._stage(router, target.replicas, w, target) for w in cmd.steps)
+        if cmd.mirror:
+            if problem := router.mirror_problem(workload.kube, target):
+                raise PlanError(problem)
+            stages = (self._shadow(router, target.replicas, cmd.mirror),) + stages
         origin = dict(router.origin(workload.kube, target), router=router.name)
         return Plan(stages, target.new_name, origin)
 

@@ -30,6 +30,15 @@ class CustomObjects:
     GATEWAY = ("gateway.networking.k8s.io", "v1")
     GATEWAY_PLURALS = ("httproutes", "grpcroutes")              # what the RBAC must grant
 
+    def gateway(self, ns: str, name: str) -> dict | None:
+        group, version = self.GATEWAY
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "gateways", name)
+
+    def gatewayclass(self, name: str) -> dict | None:
+        """Cluster-scoped: its status says which Extended features the implementation supports."""
+        group, version = self.GATEWAY
+        return self._read(self.custom.get_cluster_custom_object, group, version, "gatewayclasses", name)
+
     def grpcroute(self, ns: str, name: str) -> dict | None:
         group, version = self.GATEWAY
         return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "grpcroutes", name)

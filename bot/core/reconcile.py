@@ -86,8 +86,9 @@ class Reconciler:
             return "wait", f"baking: {int(hold - (now - settled))}s left"
         if not app.gates.metrics or release.runtime.overridden_stage == release.stage:
             return PASS, ready_detail
-        if release.current.weight == 0 and not release.command.match:
-            # by design no traffic reaches the new version yet (blue/green before its switch):
+        if release.current.weight == 0 and not release.command.match and not release.current.mirror:
+            # by design no traffic reaches the new version yet (blue/green before its switch; a
+            # shadow stage's copies do reach it, and are judged):
             # its metric gates are judged after the switch, during that stage's bake
             return PASS, f"{ready_detail}; no traffic to {release.to_version} by design at this stage"
         verdict = engine.metrics.evaluate(app, release)

@@ -64,6 +64,7 @@ class Stage:
     new_replicas: int
     old_replicas: int
     note: str = ""                  # e.g. the match rule or a downtime warning
+    mirror: int = 0                 # a shadow stage: this % of requests copied to the new version
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Stage":

@@ -8,6 +8,7 @@ STRATEGIES = ("canary", "ab", "bluegreen", "rolling", "recreate", "batch")
 ROUTERS = ("replicas", "gateway", "nginx", "istio")
 MATCHING_ROUTERS = ("gateway", "nginx", "istio")  # routers that can send requests by header/cookie
 STICKY_ROUTERS = ("gateway", "istio")             # routers that can keep a visitor on one version
+MIRROR_ROUTERS = ("gateway", "istio")             # routers that can copy requests to a shadow
 PROVIDERS = ("prometheus", "datadog", "web")    # metric providers of the metric gates
 DEFAULT_PROVIDER = "prometheus"
 # what people type -> the verb it means (aliases included)

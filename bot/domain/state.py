@@ -31,6 +31,7 @@ class SavedCommand:
     steps: tuple[int, ...] = ()
     router: str | None = None
     sticky: bool = False
+    mirror: int = 0                 # --mirror P%: a first shadow stage copying P% of requests
     auto: int | None = None
     bake: int | None = None
     auto_rollback: bool = True

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from bot.domain.state import Match, SavedCommand
-from bot.domain.names import MATCHING_ROUTERS, QUERIES, ROUTERS, STICKY_ROUTERS, STRATEGIES, VERBS
+from bot.domain.names import MATCHING_ROUTERS, MIRROR_ROUTERS, QUERIES, ROUTERS, STICKY_ROUTERS, STRATEGIES, VERBS
 
 __all__ = ["USAGE", "Match", "parse"]
 
@@ -29,7 +29,7 @@ _COOKIE = re.compile(r"^cookie:([A-Za-z0-9_-]{1,64})$")
 # options per strategy: name -> takes a value
 _COMMON = {"--bake": True, "--no-auto-rollback": False, **WAVE_OPTIONS}
 OPTIONS = {
-    "canary": {"--steps": True, "--router": True, "--auto": True, "--sticky": False, **_COMMON},
+    "canary": {"--steps": True, "--router": True, "--auto": True, "--sticky": False, "--mirror": True, **_COMMON},
     "ab": {"--steps": True, "--router": True, **_COMMON},
     "bluegreen": dict(_COMMON), "recreate": dict(_COMMON),
     "rolling": {"--max-surge": True, "--max-unavailable": True, **_COMMON},
@@ -181,6 +181,26 @@ def _canary_fields(fields: dict, opts: dict, rest: list[str], usage: str) -> Non
             raise UsageError(f"--sticky needs --router {'|'.join(STICKY_ROUTERS)} (it sets a cookie on "
                              "the new version's responses)", usage)
         fields["sticky"] = True
+    if "--mirror" in opts:
+        if fields.get("router") and fields["router"] not in MIRROR_ROUTERS:
+            raise UsageError(f"--mirror needs --router {'|'.join(MIRROR_ROUTERS)} (it copies requests)", usage)
+        fields["mirror"] = values.percent(str(opts["--mirror"]), usage)
+
+
+def mirror_tokens(args: list[str]) -> list[str]:
+    """`mirror APP-VERSION P% [--for D] [...]` is `canary APP-VERSION --mirror P% [--bake D] [...]`:
+    a shadow stage first, judged for D by the metric gates, then the canary's steps."""
+    usage = USAGE["mirror"]
+    if len(args) < 2 or args[1].startswith("--"):
+        raise UsageError("give the app's new version and the share of requests to copy: mirror user-v2 20%",
+                         usage)
+    rest = list(args[2:])
+    if "--for" in rest:
+        i = rest.index("--for")
+        if i + 1 >= len(rest):
+            raise UsageError("--for needs a value", usage)
+        rest[i] = "--bake"
+    return ["canary", args[0], "--mirror", args[1]] + rest
 
 
 def _ab_fields(fields: dict, opts: dict, rest: list[str], usage: str) -> None:
@@ -261,7 +281,11 @@ def parse(text: str, apps: Iterable[str]) -> Command:
     if not tokens:
         return QueryCommand("help")
     head, args = tokens[0].lower(), tokens[1:]
+    if head == "mirror":
+        return _start(mirror_tokens(args), apps, dry_run=False)
     if head == "plan":
+        if args and args[0].lower() == "mirror":
+            return _start(mirror_tokens(args[1:]), apps, dry_run=True)
         if not args or args[0].lower() not in STRATEGIES:
             raise UsageError("plan needs a strategy line", USAGE["plan"])
         return _start([args[0].lower()] + args[1:], apps, dry_run=True)

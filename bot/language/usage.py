@@ -6,7 +6,9 @@ from bot.domain.names import MATCHING_ROUTERS, ROUTERS, STRATEGIES
 _WAVES = " [--cluster NAME | --waves A,B [--wave-every DURATION]]"
 USAGE = {
     "canary": f"/release canary APP-VERSION [W%] [--steps 10,30,50,100] [--router {'|'.join(ROUTERS)}] "
-              "[--sticky] [--auto DURATION] [--bake DURATION]",
+              "[--sticky] [--mirror P%] [--auto DURATION] [--bake DURATION]",
+    "mirror": "/release mirror APP-VERSION P% [--for DURATION]   (a shadow: P% of requests copied to the new "
+              "version, its answers dropped; then the canary's steps)",
     "ab": f"/release ab APP-VERSION header:NAME=VALUE | header:NAME~REGEX | cookie:NAME [--router {'|'.join(MATCHING_ROUTERS)}] "
           "[--steps 10,50,100]",
     "bluegreen": "/release bluegreen APP-VERSION",

@@ -23,6 +23,8 @@ class Router(Protocol):
     exact_weights: bool      # False: the share is the pod ratio (no router in front)
 
     def origin(self, kube: Kube, target: Target) -> dict: ...
+    def mirror_problem(self, kube: Kube, target: Target) -> str:
+        """Why this router cannot copy requests to a shadow of `target` ("" when it can)."""
     def prepare(self, kube: Kube, app: AppSpec, release: Release) -> None: ...
     def route(self, kube: Kube, app: AppSpec, release: Release, stage: Stage) -> Progress | None:
         """Send the stage's share; None once applied, else what the stage still waits for."""

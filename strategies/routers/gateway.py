@@ -28,6 +28,7 @@ ACCEPT_TIMEOUT = 30.0                  # seconds for a Gateway to accept a write
 MAX_RULES = 16                         # the HTTPRoute CRD's limit
 STICKY_AGE = 86400
 HTTP, GRPC = "httproutes", "grpcroutes"
+MIRROR_FEATURES = ("HTTPRouteRequestMirror", "HTTPRouteRequestPercentageMirror")
 KINDS = {HTTP: "HTTPRoute", GRPC: "GRPCRoute"}
 
 
@@ -125,6 +126,27 @@ class GatewayRouter:
         return {**pinned, "httproute": {"name": name, "plural": plural, "rule": index, "spec": route["spec"],
                                         "labels": route["metadata"].get("labels") or {}}}
 
+    def mirror_problem(self, kube: Kube, target: Target) -> str:
+        """Copying a share of requests is an Extended feature: the route's Gateways' class must
+        list it in `status.supportedFeatures` (GEP-2162)."""
+        app = target.app
+        if app.grpcroute:
+            return "--mirror copies HTTP requests; this app's route is a GRPCRoute"
+        route = kube.httproute(app.namespace, app.httproute)
+        if route is None:
+            return f"HTTPRoute {app.httproute} not found in {app.namespace} (apps.yaml `httproute:`)"
+        for ref in route["spec"].get("parentRefs") or []:
+            gateway = kube.gateway(ref.get("namespace") or app.namespace, ref["name"])
+            cls = gateway and kube.gatewayclass(gateway["spec"].get("gatewayClassName", ""))
+            features = {f.get("name") if isinstance(f, dict) else f
+                        for f in ((cls or {}).get("status") or {}).get("supportedFeatures") or []}
+            missing = [f for f in MIRROR_FEATURES if f not in features]
+            if missing:
+                return (f"Gateway {ref['name']} (class {(gateway or {}).get('spec', {}).get('gatewayClassName', '?')}) "
+                        f"does not support {' and '.join(missing)} (its GatewayClass's status.supportedFeatures): "
+                        "it cannot copy a share of requests; nothing was changed")
+        return ""
+
     # -- the route's desired shape -----------------------------------------------------
     @staticmethod
     def _saved(release: Release) -> dict:
@@ -133,7 +155,8 @@ class GatewayRouter:
     def _plural(self, release: Release) -> str:
         return self._saved(release).get("plural", HTTP)
 
-    def _staged(self, app: AppSpec, release: Release, current: dict, weight: int) -> list[dict]:
+    def _staged(self, app: AppSpec, release: Release, current: dict, stage: Stage) -> list[dict]:
+        weight = stage.weight
         saved = self._saved(release)
         rules = _theirs(current["spec"].get("rules") or [])
         original = saved["spec"]["rules"][saved["rule"]]
@@ -153,6 +176,10 @@ class GatewayRouter:
                                  [dict(copy.deepcopy(stable), weight=1)]))
         target = dict(copy.deepcopy(original), backendRefs=[
             old_ref if r is stable else copy.deepcopy(r) for r in original["backendRefs"]] + [new_ref])
+        if stage.mirror:        # a shadow: copies of the stage's share to the new Service, answers dropped
+            target["backendRefs"] = copy.deepcopy(original["backendRefs"])
+            target["filters"] = list(target.get("filters") or []) + [{
+                "type": "RequestMirror", "requestMirror": {"backendRef": new, "percent": stage.mirror}}]
         i = saved["rule"]
         return rules[:i] + extra + [target] + rules[i + 1:]
 
@@ -206,7 +233,7 @@ class GatewayRouter:
         if (unready := self._endpoints_missing(kube, release)) is not None:
             return Progress(False, unready)
         written = self._write(kube, release, self._shape(
-            release, lambda cur: self._staged(app, release, cur, stage.weight), in_progress=True))
+            release, lambda cur: self._staged(app, release, cur, stage), in_progress=True))
         route = written or read_route(kube, self._plural(release), release.namespace, self._saved(release)["name"])
         return self._accepted(route, release)
 

@@ -49,6 +49,9 @@ class IstioRouter:
                             "select by version")
         return {"stable_version_label": label}
 
+    def mirror_problem(self, kube: Kube, target: Target) -> str:
+        return ""           # VirtualService `mirror` with `mirrorPercentage`: every Istio has it
+
     @staticmethod
     def _ensure(kube: Kube, ns: str, plural: str, name: str, spec: dict, field: str) -> None:
         """Create the object with `spec`, or set just `field` of an existing one."""
@@ -82,8 +85,12 @@ class IstioRouter:
         if cookie:       # returning visitors go back to the version they were given
             http.append({"name": "graybot-sticky-new", "match": [cookie_block(cookie, new)], "route": [_dest(host, new)]})
             http.append({"name": "graybot-sticky-old", "match": [cookie_block(cookie, old)], "route": [_dest(host, old)]})
-        http.append({"name": "graybot-weights",
-                     "route": [_dest(host, old, 100 - stage.weight, cookie), _dest(host, new, stage.weight, cookie)]})
+        weights = {"name": "graybot-weights",
+                   "route": [_dest(host, old, 100 - stage.weight, cookie), _dest(host, new, stage.weight, cookie)]}
+        if stage.mirror:        # a shadow: every answer from the old version, copies to the new one
+            weights.update(route=[_dest(host, old, 100)], mirror={"host": host, "subset": new},
+                           mirrorPercentage={"value": float(stage.mirror)})
+        http.append(weights)
         self._http(kube, app, release, http)
 
     def promote(self, kube: Kube, app: AppSpec, release: Release) -> None:

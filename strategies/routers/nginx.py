@@ -25,6 +25,10 @@ class NginxRouter:
     name = "nginx"
     exact_weights = True
 
+    def mirror_problem(self, kube: Kube, target: Target) -> str:
+        return (f"the {self.name} router cannot copy requests to a shadow; --mirror needs --router gateway "
+                "or istio")
+
     def origin(self, kube: Kube, target: Target) -> dict:
         app, origin = target.app, pinned_origin(kube, target, self.name)
         if kube.ingress(app.namespace, app.ingress) is None:

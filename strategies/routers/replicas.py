@@ -14,6 +14,10 @@ class ReplicasRouter:
     name = "replicas"
     exact_weights = False
 
+    def mirror_problem(self, kube: Kube, target: Target) -> str:
+        return (f"the {self.name} router cannot copy requests to a shadow; --mirror needs --router gateway "
+                "or istio")
+
     def origin(self, kube: Kube, target: Target) -> dict:
         svc = kube.service(target.app.namespace, target.app.service)
         return {"service_selector": (svc or {}).get("spec", {}).get("selector")}
