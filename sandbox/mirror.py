@@ -1,5 +1,5 @@
 """Request mirroring as a data plane does it: a rule's `RequestMirror` filter (Gateway API,
-Extended; `percent` since v1.2) sends a copy of that share of the rule's requests to its
+Extended; `percent` since v1.2), or an Istio route's `mirror` with `mirrorPercentage`, sends a copy of that share of the rule's requests to its
 backendRef and drops the copy's answer. The share is kept exactly (every fifth request for 20%),
 as the Balancer keeps weights, so a test sees the rate it set. Copies are served, so they count
 in the metrics (what a gate judges a shadow by) and never in what the user got."""
@@ -19,11 +19,14 @@ class Mirrors:
                 continue
             mirror = flt.get("requestMirror") or {}
             ref = mirror.get("backendRef") or {}
-            percent = _share(mirror)
-            seen = self.seen[(key, ref.get("name"))] = self.seen.get((key, ref.get("name")), 0) + 1
-            if int(seen * percent / 100) > int((seen - 1) * percent / 100):
+            if self.take((key, ref.get("name")), _share(mirror)):
                 return serve(ref.get("namespace") or namespace, ref["name"])
         return None
+
+    def take(self, key: tuple, percent: float) -> bool:
+        """Whether this request (the next under `key`) is one of the `percent` copied."""
+        seen = self.seen[key] = self.seen.get(key, 0) + 1
+        return int(seen * percent / 100) > int((seen - 1) * percent / 100)
 
 
 def _share(mirror: dict) -> float:

@@ -41,6 +41,8 @@ RESOURCES: list[Resource] = [
              subresources=("scale", "status"), categories=("all",)),
     Resource("networking.k8s.io", "v1", "ingresses", "Ingress", short_names=("ing",),
              subresources=("status",)),
+    Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+             namespaced=False, short_names=("crd", "crds"), subresources=("status",)),
 ] + [
     Resource("networking.istio.io", version, plural, kind, short_names=(short,), custom=True)
     for version in ("v1", "v1beta1")

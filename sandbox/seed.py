@@ -9,6 +9,7 @@ import yaml
 from .objstore import ObjectStore
 from .semantics import prepare_create
 from . import resources
+from .crds import httproute_crd
 
 DEMO_APPS = {"user": 10, "pay": 3}
 
@@ -66,6 +67,7 @@ def httproute(app: str, namespace: str = "default", gateway_name: str = "public"
 def seed_gateway(store: ObjectStore, apps: list[str], namespace: str = "default") -> None:
     """GatewayClass `sandbox`, Gateway `public` and one HTTPRoute per app (path /APP)."""
     G = "gateway.networking.k8s.io"
+    _create(store, "apiextensions.k8s.io", "v1", "customresourcedefinitions", httproute_crd())
     _create(store, G, "v1", "gatewayclasses", gateway_class())
     _create(store, G, "v1", "gateways", gateway(namespace=namespace))
     for app in apps:

@@ -9,6 +9,7 @@ from collections import Counter
 
 from . import gateway as G
 from . import grpcroute as GRPC
+from . import sessions
 from .mirror import Mirrors
 from .objstore import ObjectStore
 from .pods import PodSimulator, image_tag
@@ -100,9 +101,9 @@ class Traffic:
         return self.rng.randint(1, total) <= weight
 
     # -- Istio --------------------------------------------------------------------------
-    def _istio(self, namespace: str, service: str, path: str, headers: dict) -> tuple[str, dict, dict] | None:
-        """(destination host, subset labels, response headers the destination adds) per the
-        VirtualService for `service`, if any."""
+    def _istio(self, namespace: str, service: str, path: str, headers: dict) -> tuple | None:
+        """(destination host, subset labels, response headers the destination adds, the route's
+        mirror as (host, subset, percent) or None) per the VirtualService for `service`, if any."""
         vs = next((v for v in self.store.list(VS, namespace) if service in v["spec"].get("hosts", [])), None)
         if vs is None:
             return None
@@ -123,7 +124,10 @@ class Traffic:
             d = dest["destination"]
             response = (dest.get("headers") or {}).get("response") or {}
             added = {k.lower(): v for k, v in {**(response.get("add") or {}), **(response.get("set") or {})}.items()}
-            return d["host"], self._subset(namespace, d["host"], d.get("subset")), added
+            mirror = route.get("mirror")
+            copy = (mirror["host"], mirror.get("subset"), float((route.get("mirrorPercentage") or {}).get("value", 100))) \
+                if mirror else None
+            return d["host"], self._subset(namespace, d["host"], d.get("subset")), added, copy
         return None
 
     @staticmethod
@@ -171,7 +175,8 @@ class Traffic:
             if gateway and grpc:
                 service_name, _, rpc = grpc.partition("/")
                 return self._routed(namespace, GRPC.pick_rule(GRPC.attached(self.store, namespace, gateway),
-                                                              service_name, rpc, headers, host), f"gRPC call {grpc}")
+                                                              service_name, rpc, headers, host), f"gRPC call {grpc}",
+                                    headers)
             if gateway:
                 return self._through_gateway(namespace, gateway, path, host, headers, method, query or {})
             canary = False
@@ -186,8 +191,12 @@ class Traffic:
                     service = next(r[2] for r in _rules(canary_ing) if r[:2] == rule[:2])
                     canary = True
             routed = self._istio(namespace, service, path, headers)
-            host_svc, subset, added = routed if routed else (service, {}, {})
+            host_svc, subset, added, mirror = routed if routed else (service, {}, {}, None)
             served = self._serve(namespace, host_svc, subset, canary)
+            if mirror and "version" in served and self.mirrors.take(("istio", namespace, service), mirror[2]):
+                copied = self._serve(namespace, mirror[0], self._subset(namespace, mirror[0], mirror[1]), False)
+                if "version" in copied:
+                    served["mirrored"] = copied["version"]
             if "set-cookie" in added and "version" in served:
                 served["set_cookie"] = added["set-cookie"]
             return served
@@ -195,14 +204,16 @@ class Traffic:
     def _through_gateway(self, namespace: str, gateway: str, path: str, host: str, headers: dict,
                          method: str, query: dict) -> dict:
         found = G.pick_rule(G.attached(self.store, namespace, gateway), path, method, headers, query, host)
-        return self._routed(namespace, found, f"{host}{path}")
+        return self._routed(namespace, found, f"{host}{path}", headers)
 
-    def _routed(self, namespace: str, found: tuple[dict, tuple] | None, what: str) -> dict:
-        """Serve through the rule a route picked (its weighted backends, its response filters)."""
+    def _routed(self, namespace: str, found: tuple[dict, tuple] | None, what: str, headers: dict) -> dict:
+        """Serve through the rule a route picked (its weighted backends or the session's, its
+        response filters, its mirror)."""
         if found is None:
             return {"status": 404, "error": f"no route rule for {what}"}
         rule, key = found
-        ref = self.balancer.choose(rule, key)
+        session = sessions.pinned(rule, headers)
+        ref = session or self.balancer.choose(rule, key)
         if ref is None:
             return {"status": 500, "error": "the rule has no backend with weight"}
         if self.store.get(SVC, ref.get("namespace") or namespace, ref["name"]) is None:
@@ -215,6 +226,8 @@ class Traffic:
         extra = G.response_headers(rule, ref)
         if "set-cookie" in extra:
             served["set_cookie"] = extra["set-cookie"]
+        if session is None and (cookie := sessions.set_cookie(rule, ref)):
+            served["set_cookie"] = cookie
         return served
 
     def _serve(self, namespace: str, service: str, subset: dict, canary: bool) -> dict:

@@ -39,6 +39,11 @@ class CustomObjects:
         group, version = self.GATEWAY
         return self._read(self.custom.get_cluster_custom_object, group, version, "gatewayclasses", name)
 
+    def crd(self, name: str) -> dict | None:
+        """A CustomResourceDefinition (cluster-scoped): its schema says which fields its API serves."""
+        return self._read(self.custom.get_cluster_custom_object, "apiextensions.k8s.io", "v1",
+                          "customresourcedefinitions", name)
+
     def grpcroute(self, ns: str, name: str) -> dict | None:
         group, version = self.GATEWAY
         return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "grpcroutes", name)

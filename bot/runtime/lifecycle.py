@@ -47,6 +47,17 @@ class Loop:
 
 
 _interrupted = threading.Event()
+_signalled = [False]
+
+
+def _on_signal(*_: object) -> None:
+    """Set the event once. A second signal that lands while the first handler is inside
+    Event.set() (holding the event's lock) must not call it again: on the same thread that would
+    wait for that lock forever (an edge got SIGTERM twice when its worker died, and never exited)."""
+    if _signalled[0]:
+        return
+    _signalled[0] = True
+    _interrupted.set()
 
 
 def catch_interrupts() -> threading.Event:
@@ -54,8 +65,8 @@ def catch_interrupts() -> threading.Event:
     anything: a Ctrl-C that lands mid-start must not raise past running non-daemon threads (the
     interpreter would then wait on them forever); it is seen once start is done."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, lambda *_: _interrupted.set())
-        signal.signal(signal.SIGTERM, lambda *_: _interrupted.set())
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
     return _interrupted
 
 

@@ -20,25 +20,16 @@ from bot.domain.model import Release, Stage
 from bot.domain.plans import PlanError, Progress, Target
 
 from . import match_of
+from .gateway_sticky import cookie_header, persistence_shape, session_persistence, set_cookie, sticky_cookie
 from ..selectors import ensure_version_service, pinned_origin, point_service, stable_label, version_selector
 
 OWNED = "graybot-"                     # the prefix of the rules graybot adds and removes
 RELEASE_LABEL = "graybot.io/release"   # "in-progress" while a release owns the route's rules
 ACCEPT_TIMEOUT = 30.0                  # seconds for a Gateway to accept a write before the stage fails
 MAX_RULES = 16                         # the HTTPRoute CRD's limit
-STICKY_AGE = 86400
 HTTP, GRPC = "httproutes", "grpcroutes"
 MIRROR_FEATURES = ("HTTPRouteRequestMirror", "HTTPRouteRequestPercentageMirror")
 KINDS = {HTTP: "HTTPRoute", GRPC: "GRPCRoute"}
-
-
-def sticky_cookie(app: str) -> str:
-    return f"graybot-{app}"
-
-
-def cookie_header(name: str, value: str) -> dict:
-    """Gateway API has no cookie match: match the Cookie header with a regular expression."""
-    return {"type": "RegularExpression", "name": "Cookie", "value": rf"(^|;\s*){name}={value}(;|$)"}
 
 
 def segment_header(match: dict) -> dict:
@@ -81,14 +72,6 @@ def _shadow(rule: dict, name: str, header: dict, refs: list[dict], grpc: bool = 
     return shadow
 
 
-def _set_cookie(ref: dict, cookie: str, value: str) -> dict:
-    ref = copy.deepcopy(ref)
-    ref["filters"] = list(ref.get("filters") or []) + [{
-        "type": "ResponseHeaderModifier", "responseHeaderModifier": {"add": [
-            {"name": "Set-Cookie", "value": f"{cookie}={value}; Max-Age={STICKY_AGE}; Path=/"}]}}]
-    return ref
-
-
 def read_route(kube: Kube, plural: str, ns: str, name: str) -> dict | None:
     return kube.grpcroute(ns, name) if plural == GRPC else kube.httproute(ns, name)
 
@@ -124,7 +107,8 @@ class GatewayRouter:
                             f"(the limit is {MAX_RULES})")
         # kept under "httproute" (the key saved releases already have) whichever kind it is
         return {**pinned, "httproute": {"name": name, "plural": plural, "rule": index, "spec": route["spec"],
-                                        "labels": route["metadata"].get("labels") or {}}}
+                                        "labels": route["metadata"].get("labels") or {},
+                                        "persistence": "" if plural == GRPC else persistence_shape(kube)}}
 
     def mirror_problem(self, kube: Kube, target: Target) -> str:
         """Copying a share of requests is an Extended feature: the route's Gateways' class must
@@ -166,16 +150,19 @@ class GatewayRouter:
         extra, grpc = [], self._plural(release) == GRPC
         if (match := match_of(release)) is not None:
             extra.append(_shadow(original, "graybot-ab", segment_header(match), [dict(new, weight=1)], grpc))
-        if release.command.sticky:
+        own_sessions = release.command.sticky and bool(saved.get("persistence"))   # the CRD serves it
+        if release.command.sticky and not own_sessions:
             cookie = sticky_cookie(app.name)
-            old_ref = _set_cookie(old_ref, cookie, stable_label(release))
-            new_ref = _set_cookie(new_ref, cookie, release.to_version)
+            old_ref = set_cookie(old_ref, cookie, stable_label(release))
+            new_ref = set_cookie(new_ref, cookie, release.to_version)
             extra.append(_shadow(original, "graybot-sticky-new", cookie_header(cookie, release.to_version),
                                  [dict(new, weight=1)]))
             extra.append(_shadow(original, "graybot-sticky-old", cookie_header(cookie, stable_label(release)),
                                  [dict(copy.deepcopy(stable), weight=1)]))
         target = dict(copy.deepcopy(original), backendRefs=[
             old_ref if r is stable else copy.deepcopy(r) for r in original["backendRefs"]] + [new_ref])
+        if own_sessions:
+            target["sessionPersistence"] = session_persistence(saved["persistence"], sticky_cookie(app.name))
         if stage.mirror:        # a shadow: copies of the stage's share to the new Service, answers dropped
             target["backendRefs"] = copy.deepcopy(original["backendRefs"])
             target["filters"] = list(target.get("filters") or []) + [{

@@ -1,7 +1,8 @@
 """The router contract: one suite over every name in bot.domain.names.ROUTERS (a new router gets
 it by being listed), against the sandbox's simulated traffic: the share follows each stage,
 completion and rollback drop no request and leave nothing behind; the routers that can match
-requests (MATCHING_ROUTERS) also pass the A/B suite."""
+requests (MATCHING_ROUTERS) also pass the A/B suite, and those that can copy them
+(MIRROR_ROUTERS) the shadow suite."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import pytest
 import urllib3
 
 from bot.domain.model import Phase
-from bot.domain.names import MATCHING_ROUTERS, ROUTERS, STICKY_ROUTERS
+from bot.domain.names import MATCHING_ROUTERS, MIRROR_ROUTERS, ROUTERS, STICKY_ROUTERS
 from sandbox.seed import apps_yaml
 from strategies.routers import router_classes
 from tests.kit.world import NS, demo_world
@@ -51,6 +52,11 @@ def sticky_router(request):
 @pytest.fixture
 def sticky_world(sandbox, kube, redis_client, tmp_path, sticky_router):
     return routed_world(sandbox, kube, redis_client, tmp_path, sticky_router)
+
+
+@pytest.fixture(params=MIRROR_ROUTERS)
+def mirror_world(sandbox, kube, redis_client, tmp_path, request):
+    return routed_world(sandbox, kube, redis_client, tmp_path, request.param)
 
 
 @pytest.fixture
@@ -216,4 +222,21 @@ def test_sticky_keeps_returning_users_and_splits_new_ones(sticky_world):
     assert share(traffic(w, n=300, cookie="graybot-user=v1")) == 100.0   # stickiness went with the release
     assert "set_cookie" not in json.loads(w.http.request("GET", w.url + "/sandbox/request", fields={
         "path": "/user", "service": "user", **({"gateway": "public"} if w.router == "gateway" else {})}).data)
+    assert leftovers(w) == NOTHING_LEFT
+
+
+def test_a_shadow_copies_its_share_while_every_answer_comes_from_stable(mirror_world):
+    w = mirror_world
+    r = w.engine.settle(w.start("mirror user-v2 20% --for 1s").id, timeout=30)
+    assert (r.phase, r.current.name, r.current.weight, r.current.mirror) == (Phase.WAITING, "shadow 20%", 0, 20)
+    result = traffic(w)
+    assert result["versions"] == {"v1": N}                                    # every answer from stable
+    assert abs(100 * result["mirrored"].get("v2", 0) / N - 20) <= tolerance(w.router), result   # 20% copied
+    w.act("approve user")                                                      # then the first real step
+    r = w.engine.settle(r.id, timeout=30)
+    assert (r.current.name, r.current.weight) == ("10%", 10)
+    result = traffic(w)
+    assert abs(share(result) - 10) <= tolerance(w.router) and not result["mirrored"]
+    w.act("rollback user")
+    assert w.engine.settle(r.id, timeout=30).phase == Phase.ROLLED_BACK
     assert leftovers(w) == NOTHING_LEFT

@@ -118,12 +118,13 @@ def needed_permissions() -> set[tuple[str, str, str]]:
                 for n in ast.walk(fn)}
     in_gateway, in_gitops, in_rollouts = inside("httproute") | inside("grpcroute"), inside("gitops"), inside("rollout")
     in_kruise, in_flagger = inside("kruise"), inside("flagger")
-    gateway_reads = {id(n): plural for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef)
-                     and (plural := {"gateway": "gateways", "gatewayclass": "gatewayclasses"}.get(fn.name))
-                     for n in ast.walk(fn)}
+    reads = {"gateway": (GATEWAY_GROUP, "gateways"), "gatewayclass": (GATEWAY_GROUP, "gatewayclasses"),
+             "crd": ("apiextensions.k8s.io", "customresourcedefinitions")}
+    single_reads = {id(n): reads[fn.name] for fn in ast.walk(tree)
+                    if isinstance(fn, ast.FunctionDef) and fn.name in reads for n in ast.walk(fn)}
     for node in ast.walk(tree):
-        if id(node) in gateway_reads and isinstance(node, ast.Attribute) and node.attr.startswith("get_"):
-            needed.add((GATEWAY_GROUP, gateway_reads[id(node)], "get"))
+        if id(node) in single_reads and isinstance(node, ast.Attribute) and node.attr.startswith("get_"):
+            needed.add(single_reads[id(node)] + ("get",))
             continue
         if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
                 and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"
