@@ -131,3 +131,23 @@ def test_now_is_for_approve_only():
     assert parse("approve user --now", registry).now
     with pytest.raises(UsageError):
         parse("pause user --now", registry)
+
+
+def test_mirror_is_a_canary_whose_first_stage_is_a_shadow():
+    cmd = parse("mirror user-v2 20% --for 10m", ["user"])
+    assert isinstance(cmd, StartCommand)
+    assert (cmd.strategy, cmd.mirror, cmd.bake, cmd.steps) == ("canary", 20, 600, (10, 30, 50, 100))
+    planned = parse("plan mirror user-v2 5% --router istio", ["user"])
+    assert (planned.dry_run, planned.mirror, planned.router) == (True, 5, "istio")
+    assert parse("canary user-v2 --mirror 20% --steps 10,100", ["user"]).mirror == 20
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("mirror user-v2", "give the app's new version and the share of requests to copy"),
+    ("mirror user-v2 120%", "'120%' is not a percentage from 1% to 100%"),
+    ("mirror user-v2 20% --for", "--for needs a value"),
+    ("canary user-v2 --mirror 20% --router nginx", "--mirror needs --router gateway|istio"),
+])
+def test_a_malformed_mirror_names_the_problem(text, problem):
+    with pytest.raises(UsageError, match=problem.replace("|", r"\|").replace("(", r"\(")):
+        parse(text, ["user"])
