@@ -7,7 +7,9 @@ Argo CD's and Flux's documentation name: Argo CD's tracking label `app.kubernete
 `enabled: false` or no `automated` meaning no self-heal); Flux's `kustomize.toolkit.fluxcd.io/
 name`/`namespace` labels, `spec.suspend` and the per-object annotation
 `kustomize.toolkit.fluxcd.io/reconcile: disabled`. Status says Synced/OutOfSync (Argo) or
-Ready (Flux). Not simulated: pruning and re-creating deleted objects.
+Ready (Flux). An Application whose `destination.name` is in `remotes` manages that cluster's
+objects (Argo CD in a management cluster); its tracking id may read `NAMESPACE_APP:...`
+("Applications in any namespace"). Not simulated: pruning and re-creating deleted objects.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ def argo_self_heal(app: dict) -> bool:
 class GitOpsController:
     def __init__(self, store: ObjectStore, delay: float = 1.0):
         self.store, self.delay = store, delay
+        self.remotes: dict[str, ObjectStore] = {}   # destination.name -> another cluster's store
         self.git: dict[tuple, dict] = {}            # (kind, ns, name) -> the spec Git holds
         self.drifted_at: dict[tuple, float] = {}
         self.seen: set[tuple] = set()               # controllers whose objects Git was read for
@@ -47,12 +50,14 @@ class GitOpsController:
 
     def sync(self) -> None:
         for app in self.store.peek(ARGO):
-            ns = (app["spec"].get("destination") or {}).get("namespace") or "default"
-            name = app["metadata"]["name"]
+            dest = app["spec"].get("destination") or {}
+            store = self.remotes.get(dest.get("name") or "", self.store)    # a management cluster's Argo CD
+            ns, name, home = dest.get("namespace") or "default", app["metadata"]["name"], app["metadata"]["namespace"]
+            ids = (f"{name}:", f"{home}_{name}:")          # the second: "Applications in any namespace"
             mine = self._objects(ns, lambda o: (o["metadata"].get("labels") or {}).get(ARGO_LABEL) == name or
                                  str((o["metadata"].get("annotations") or {}).get(ARGO_TRACKING, ""))
-                                 .startswith(f"{name}:"))
-            drifted = self._heal(ARGO + (name,), mine, argo_self_heal(app), ARGO_MANAGER)
+                                 .startswith(ids), store)
+            drifted = self._heal(ARGO + (home, name), mine, argo_self_heal(app), ARGO_MANAGER, store)
             self._status(ARGO, app, {"sync": {"status": "OutOfSync" if drifted else "Synced",
                                               "revision": "sandbox-git"},
                                      "health": {"status": "Healthy"},
@@ -64,7 +69,7 @@ class GitOpsController:
             mine = self._objects(target, lambda o: (o["metadata"].get("labels") or {}).get(FLUX_NAME) == name and
                                  (o["metadata"].get("labels") or {}).get(FLUX_NAMESPACE) == ns)
             suspended = bool(ks["spec"].get("suspend"))
-            drifted = self._heal(FLUX + (ns, name), mine, not suspended, FLUX_MANAGER)
+            drifted = self._heal(FLUX + (ns, name), mine, not suspended, FLUX_MANAGER, self.store)
             ready = {"type": "Ready", "status": "Unknown" if suspended else ("False" if drifted else "True"),
                      "reason": "Suspended" if suspended else ("DriftDetected" if drifted else "ReconciliationSucceeded"),
                      "message": "drift from Git" if drifted else "Applied revision: sandbox-git"}
@@ -73,10 +78,11 @@ class GitOpsController:
                 else now_rfc3339()
             self._status(FLUX, ks, {"conditions": [ready], "lastAppliedRevision": "sandbox-git"})
 
-    def _objects(self, namespace: str, mine) -> list[tuple]:
-        return [((skey, api), obj) for skey, api in KINDS for obj in self.store.peek(skey, namespace) if mine(obj)]
+    def _objects(self, namespace: str, mine, store: ObjectStore | None = None) -> list[tuple]:
+        return [((skey, api), obj) for skey, api in KINDS for obj in (store or self.store).peek(skey, namespace)
+                if mine(obj)]
 
-    def _heal(self, owner: tuple, objects: list[tuple], heal: bool, manager: str) -> bool:
+    def _heal(self, owner: tuple, objects: list[tuple], heal: bool, manager: str, store: ObjectStore) -> bool:
         """True when any object differs from Git (or is not in it); with `heal`, put a changed
         one back after `delay`. Git is what the objects were when the controller first saw them."""
         drifted, now = False, time.monotonic()
@@ -102,7 +108,7 @@ class GitOpsController:
             if heal and not disabled and now - since >= self.delay:
                 reverted = dict(clone(obj), spec=clone(desired))
                 managed.record(obj, reverted, manager, api)
-                self.store.update(skey, reverted)
+                store.update(skey, reverted)
                 self.drifted_at.pop(key, None)
         return drifted
 

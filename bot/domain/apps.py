@@ -14,6 +14,7 @@ from .durations import parse_duration
 from .metrics import Metric, parse_metrics
 from .names import IDENTITY, IDS_PROBLEM, ROUTERS, WORKLOADS
 from .gitops import POLICIES as GITOPS_POLICIES
+from .gitops import ArgoCDSpec, parse_argocd
 from .rules import POLICY_KEYS, RULE_KEYS, Rules, Windows, parse_rules, parse_windows
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -31,10 +32,10 @@ class ConfigError(Exception):
 
 APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "grpcroute", "rule", "router", "image", "channels",
             "approvers", "requester_can_approve", "gates", "gitops", "clusters", "waves", "workload",
-            "object", "flagger") + RULE_KEYS
+            "object", "flagger", "argocd") + RULE_KEYS
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics",
              "requests", "min_requests")
-TOP_KEYS = ("apps", "policy", "clusters", "audit")
+TOP_KEYS = ("apps", "policy", "clusters", "audit", "argocd")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class AppSpec:
     workload: str = "deployment"  # what a release moves: Deployments, or a controller's object (names.WORKLOADS)
     object: str = ""              # that object's name, for a controller's kind (default: the app's name)
     flagger_token: str = ""       # flagger-canary: the environment variable holding its gates' token
+    argocd: ArgoCDSpec = field(default_factory=ArgoCDSpec)    # where its Argo CD Applications live
 
     @property
     def controlled(self) -> bool:
@@ -239,10 +241,12 @@ def parse_registry(doc: object, base: Path | None = None) -> Registry:
     registry.clusters = parse_clusters(doc.get("clusters"), base, problems)
     registry.explicit_clusters = "clusters" in doc
     registry.audit = parse_audit(doc.get("audit"), problems)
+    argocd = parse_argocd(doc.get("argocd"), "apps.yaml", registry.clusters, problems) or ArgoCDSpec()
     for name, raw in doc["apps"].items():
         spec = _app(str(name), raw, problems, registry.clusters)
         if spec is not None:
-            registry[spec.name] = spec
+            own = parse_argocd(raw.get("argocd"), f"apps.{name}", registry.clusters, problems)
+            registry[spec.name] = dataclasses.replace(spec, argocd=own or argocd)
     if problems:
         raise ConfigError("apps.yaml has problems:\n  - " + "\n  - ".join(problems), problems)
     return registry

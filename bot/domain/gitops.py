@@ -2,6 +2,7 @@
 app's `gitops:` policy says to do about it (docs/usage.md, "Living with GitOps")."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 POLICIES = ("refuse", "suspend", "ignore")
@@ -9,6 +10,41 @@ ARGO_LABEL, ARGO_TRACKING = "app.kubernetes.io/instance", "argocd.argoproj.io/tr
 FLUX_NAME, FLUX_NAMESPACE = "kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace"
 FLUX_HELM = "helm.toolkit.fluxcd.io/name"
 FLUX_RECONCILE = "kustomize.toolkit.fluxcd.io/reconcile"
+
+
+ARGO_NAMESPACE = "argocd"        # where Argo CD keeps its Applications (its default install)
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class ArgoCDSpec:
+    """Where an app's Argo CD Applications live: another cluster's name from `clusters:` (a
+    management cluster; "" = the app's own cluster) and their namespace."""
+    cluster: str = ""
+    namespace: str = ARGO_NAMESPACE
+
+
+def parse_argocd(raw: object, where: str, clusters: dict, problems: list[str]) -> ArgoCDSpec | None:
+    """apps.yaml `argocd: {cluster: NAME, namespace: argocd}` (top level or per app)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"cluster", "namespace"}:
+        problems.append(f"{where}.argocd: must be a mapping of cluster (a name from clusters:) and namespace")
+        return None
+    cluster, namespace = str(raw.get("cluster") or ""), str(raw.get("namespace") or ARGO_NAMESPACE)
+    if cluster and cluster not in clusters:
+        problems.append(f"{where}.argocd.cluster: {cluster!r} is not in clusters: ({', '.join(clusters)})")
+    if not _NAME.match(namespace):
+        problems.append(f"{where}.argocd.namespace: {namespace!r} is not a DNS-1123 label")
+    return ArgoCDSpec(cluster, namespace)
+
+
+def tracking_app(tracking_id: str) -> tuple[str, str]:
+    """(namespace, name) of the Application an `argocd.argoproj.io/tracking-id` names: `APP:...`,
+    or `NAMESPACE_APP:...` with "Applications in any namespace" (names cannot hold `_`)."""
+    head = str(tracking_id).split(":", 1)[0]
+    namespace, _, name = head.rpartition("_")
+    return namespace, name
 
 
 @dataclass(frozen=True)
@@ -19,6 +55,7 @@ class Claim:
     namespace: str     # ... and namespace ("" when only a label names it: Argo's default namespace)
     target: str        # what it claims, e.g. "Deployment user-v1"
     evidence: str      # how graybot knows
+    certain: bool = False   # a claim even when the claimer cannot be read (a tracking id, not a label)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -34,8 +71,9 @@ def claims(obj: dict, kind: str) -> list[Claim]:
     target = f"{kind} {meta.get('name')}"
     found = []
     if ARGO_TRACKING in annotations:
-        app = str(annotations[ARGO_TRACKING]).split(":", 1)[0]
-        found.append(Claim("argocd", "Application", app, "", target, f"annotation {ARGO_TRACKING}"))
+        namespace, app = tracking_app(annotations[ARGO_TRACKING])
+        found.append(Claim("argocd", "Application", app, namespace, target, f"annotation {ARGO_TRACKING}",
+                           certain=True))
     elif ARGO_LABEL in labels:
         found.append(Claim("argocd", "Application", labels[ARGO_LABEL], "", target, f"label {ARGO_LABEL}"))
     if FLUX_NAME in labels:
