@@ -6,7 +6,9 @@ Argo CD's and Flux's documentation name: Argo CD's tracking label `app.kubernete
 `argocd.argoproj.io/tracking-id` annotation) and `spec.syncPolicy.automated.selfHeal` (with
 `enabled: false` or no `automated` meaning no self-heal); Flux's `kustomize.toolkit.fluxcd.io/
 name`/`namespace` labels, `spec.suspend` and the per-object annotation
-`kustomize.toolkit.fluxcd.io/reconcile: disabled`. Status says Synced/OutOfSync (Argo) or
+`kustomize.toolkit.fluxcd.io/reconcile: disabled`; and a HelmRelease's objects
+(`helm.toolkit.fluxcd.io/name`/`namespace` labels), put back only with
+`spec.driftDetection.mode: enabled` and not `spec.suspend`. Status says Synced/OutOfSync (Argo) or
 Ready (Flux). An Application whose `destination.name` is in `remotes` manages that cluster's
 objects (Argo CD in a management cluster); its tracking id may read `NAMESPACE_APP:...`
 ("Applications in any namespace"). Not simulated: pruning and re-creating deleted objects.
@@ -19,11 +21,13 @@ from . import managed
 from .objstore import ObjectStore, clone, now_rfc3339
 
 ARGO, FLUX = ("argoproj.io", "applications"), ("kustomize.toolkit.fluxcd.io", "kustomizations")
+HELM = ("helm.toolkit.fluxcd.io", "helmreleases")
+FLUX_HELM, FLUX_HELM_NAMESPACE = "helm.toolkit.fluxcd.io/name", "helm.toolkit.fluxcd.io/namespace"
 KINDS = ((("apps", "deployments"), "apps/v1"), (("", "services"), "v1"))
 ARGO_LABEL, ARGO_TRACKING = "app.kubernetes.io/instance", "argocd.argoproj.io/tracking-id"
 FLUX_NAME, FLUX_NAMESPACE = "kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace"
 FLUX_RECONCILE = "kustomize.toolkit.fluxcd.io/reconcile"
-ARGO_MANAGER, FLUX_MANAGER = "argocd-controller", "kustomize-controller"
+ARGO_MANAGER, FLUX_MANAGER, HELM_MANAGER = "argocd-controller", "kustomize-controller", "helm-controller"
 
 
 def argo_self_heal(app: dict) -> bool:
@@ -77,6 +81,23 @@ class GitOpsController:
             ready["lastTransitionTime"] = old.get("lastTransitionTime") if old.get("status") == ready["status"] \
                 else now_rfc3339()
             self._status(FLUX, ks, {"conditions": [ready], "lastAppliedRevision": "sandbox-git"})
+        self._helm_releases()
+
+    def _helm_releases(self) -> None:
+        """helm-controller: puts drift back only with `spec.driftDetection.mode: enabled` (its
+        default is disabled; `warn` reports it), never while `spec.suspend`."""
+        for hr in self.store.peek(HELM):
+            ns, name = hr["metadata"]["namespace"], hr["metadata"]["name"]
+            target = hr["spec"].get("targetNamespace") or ns
+            mine = self._objects(target, lambda o: (o["metadata"].get("labels") or {}).get(FLUX_HELM) == name and
+                                 (o["metadata"].get("labels") or {}).get(FLUX_HELM_NAMESPACE) == ns)
+            mode = (hr["spec"].get("driftDetection") or {}).get("mode", "disabled")
+            suspended = bool(hr["spec"].get("suspend"))
+            drifted = self._heal(HELM + (ns, name), mine, mode == "enabled" and not suspended, HELM_MANAGER, self.store)
+            self._status(HELM, hr, {"conditions": [{"type": "Ready", "status": "Unknown" if suspended else "True",
+                                                    "reason": "Suspended" if suspended else (
+                                                        "DriftDetected" if drifted and mode != "disabled"
+                                                        else "UpgradeSucceeded")}]})
 
     def _objects(self, namespace: str, mine, store: ObjectStore | None = None) -> list[tuple]:
         return [((skey, api), obj) for skey, api in KINDS for obj in (store or self.store).peek(skey, namespace)

@@ -61,6 +61,8 @@ RESOURCES: list[Resource] = [
              custom=True),
     Resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization", short_names=("ks",),
              subresources=("status",), custom=True),
+    Resource("helm.toolkit.fluxcd.io", "v2", "helmreleases", "HelmRelease", short_names=("hr",),
+             subresources=("status",), custom=True),
     Resource("argoproj.io", "v1alpha1", "rollouts", "Rollout", short_names=("ro",),
              subresources=("status", "scale"), custom=True),
     Resource("argoproj.io", "v1alpha1", "analysisruns", "AnalysisRun", short_names=("ar",),

@@ -65,7 +65,8 @@ class CustomObjects:
                            "httproutes", name, body)
 
     # -- GitOps controllers' objects (Argo CD Applications, Flux Kustomizations) -----------
-    GITOPS = {"applications": ("argoproj.io", "v1alpha1"), "kustomizations": ("kustomize.toolkit.fluxcd.io", "v1")}
+    GITOPS = {"applications": ("argoproj.io", "v1alpha1"), "kustomizations": ("kustomize.toolkit.fluxcd.io", "v1"),
+              "helmreleases": ("helm.toolkit.fluxcd.io", "v2")}
 
     def gitops_object(self, plural: str, ns: str, name: str) -> dict | None:
         group, version = self.GITOPS[plural]

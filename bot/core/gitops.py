@@ -14,6 +14,8 @@ from bot.domain.model import Release
 
 from .refusals import Refused
 
+FLUX_PLURALS = {"Kustomization": "kustomizations", "HelmRelease": "helmreleases"}
+
 
 def _self_heal(app: dict) -> bool:
     auto = (app.get("spec", {}).get("syncPolicy") or {}).get("automated")
@@ -66,12 +68,17 @@ class GitOpsGuard:
                            if o.get("kind") == "ApplicationSet"), "")
             return {"namespace": ns, "cluster": cluster, "reverts": _self_heal(found), "appset": appset,
                     "automated": (found["spec"].get("syncPolicy") or {}).get("automated")}
-        if claim.kind == "Kustomization":
-            ks = kube.gitops_object("kustomizations", claim.namespace or namespace, claim.name)
-            if ks is None:
-                return None
-            return {"namespace": claim.namespace or namespace, "reverts": not ks["spec"].get("suspend")}
-        return {"reverts": True}          # a HelmRelease: helm-controller puts drift back too
+        plural = FLUX_PLURALS[claim.kind]
+        owner = kube.gitops_object(plural, claim.namespace or namespace, claim.name)
+        if owner is None:
+            return None
+        suspended = bool(owner["spec"].get("suspend"))
+        if claim.kind == "HelmRelease":   # helm-controller corrects drift only with driftDetection enabled
+            mode = (owner["spec"].get("driftDetection") or {}).get("mode", "disabled")
+            return {"namespace": claim.namespace or namespace, "plural": plural, "reverts": not suspended and
+                    mode == "enabled", "suspend_was": owner["spec"].get("suspend")}
+        return {"namespace": claim.namespace or namespace, "plural": plural, "reverts": not suspended,
+                "suspend_was": owner["spec"].get("suspend")}
 
     def origin(self, app: AppSpec, stable: dict, cluster: str = "") -> dict:
         """What the plan keeps: the claims, the policy, and (for suspend) what to restore."""
@@ -86,7 +93,9 @@ class GitOpsGuard:
             raise Refused(held)
         if policy == "suspend":
             for c in found:
-                if c["tool"] == "flux":
+                if c["tool"] == "flux" and (app.gitops_suspend == "owner" or c["kind"] == "HelmRelease"):
+                    c["via"] = "owner"        # spec.suspend on the Kustomization or HelmRelease
+                elif c["tool"] == "flux":
                     obj = (workload.get if c["object_kind"] == workload.api_kind else workload.kube.service)(
                         app.namespace, c["object_name"])
                     c["annotation_was"] = ((obj or {}).get("metadata", {}).get("annotations") or {}).get(FLUX_RECONCILE)
@@ -136,6 +145,8 @@ class GitOpsGuard:
             if c["tool"] == "argocd":
                 self._argo_kube(c.get("cluster", ""), kube).merge_gitops_object(
                     "applications", c["namespace"], c["name"], {"spec": {"syncPolicy": {"automated": None}}})
+            elif c.get("via") == "owner":
+                kube.merge_gitops_object(c["plural"], c["namespace"], c["name"], {"spec": {"suspend": True}})
             elif c["kind"] == "Kustomization":
                 kube.annotate(c["object_kind"], release.namespace, c["object_name"], {FLUX_RECONCILE: "disabled"})
 
@@ -146,6 +157,8 @@ class GitOpsGuard:
             if c["tool"] == "argocd":
                 self._argo_kube(c.get("cluster", ""), kube).merge_gitops_object(
                     "applications", c["namespace"], c["name"], {"spec": {"syncPolicy": {"automated": c.get("automated")}}})
+            elif c.get("via") == "owner":      # exactly as it was: absent stays absent
+                kube.merge_gitops_object(c["plural"], c["namespace"], c["name"], {"spec": {"suspend": c.get("suspend_was")}})
             elif c["kind"] == "Kustomization":
                 getter = workload.get if c["object_kind"] == workload.api_kind else kube.service
                 if getter(release.namespace, c["object_name"]) is not None:

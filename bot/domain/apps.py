@@ -32,7 +32,7 @@ class ConfigError(Exception):
 
 APP_KEYS = ("namespace", "selector", "service", "ingress", "httproute", "grpcroute", "rule", "router", "image", "channels",
             "approvers", "requester_can_approve", "gates", "gitops", "clusters", "waves", "workload",
-            "object", "flagger", "argocd") + RULE_KEYS
+            "object", "flagger", "argocd", "gitops_suspend") + RULE_KEYS
 GATE_KEYS = ("progress_deadline", "max_restarts", "min_ready", "bake", "auto_rollback", "metrics",
              "requests", "min_requests")
 TOP_KEYS = ("apps", "policy", "clusters", "audit", "argocd")
@@ -68,6 +68,7 @@ class AppSpec:
     gates: Gates = field(default_factory=Gates)
     rules: Rules = field(default_factory=Rules)     # windows, approvals, webhooks (domain/rules.py)
     gitops: str | None = None     # refuse | suspend | ignore; unset: refuse when a controller would revert
+    gitops_suspend: str = "object"  # Flux, with suspend: the reconcile annotation on each object, or the owner's spec.suspend
     placement: Placement = field(default_factory=Placement)   # clusters, waves, per-cluster overrides
     replicas: int | None = None   # a cluster's override of the size to plan for (else the stable's)
     workload: str = "deployment"  # what a release moves: Deployments, or a controller's object (names.WORKLOADS)
@@ -185,6 +186,7 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
         problems.append(f"{where}.object: {obj!r} is not a DNS-1123 name")
     return AppSpec(name=name, namespace=namespace, workload=workload, object=obj,
                    flagger_token=_flagger(raw.get("flagger"), workload, where, problems),
+                   gitops_suspend=_choice(raw, "gitops_suspend", ("object", "owner"), where, problems),
                    selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
                    service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),
                    httproute=str(raw.get("httproute", name)), grpcroute=_grpcroute(raw, where, problems), rule=rule, router=router, gitops=gitops, image=image, channels=tuple(map(str, channels)),
@@ -193,6 +195,14 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
                    gates=_gates(raw.get("gates"), where, problems),
                    rules=parse_rules(raw, where, problems),
                    placement=parse_placement(raw, where, clusters, problems))
+
+
+def _choice(raw: dict, key: str, allowed: tuple[str, ...], where: str, problems: list[str]) -> str:
+    value = str(raw.get(key, allowed[0]))
+    if value not in allowed:
+        problems.append(f"{where}.{key}: must be one of {', '.join(allowed)}, not {value!r}")
+        return allowed[0]
+    return value
 
 
 def _grpcroute(raw: dict, where: str, problems: list[str]) -> str:

@@ -24,6 +24,14 @@ def world_for(sandbox, kube, redis_client, tmp_path, policy: str | None):
     return demo_world(sandbox, kube, redis_client, tmp_path, doc)
 
 
+def world_for_file(w):
+    """The same world, its apps.yaml read again (as a restarted bot reads it)."""
+    from bot.config import load_registry
+    w.core.registry.clear()
+    w.core.registry.update(load_registry(w.config_path))
+    return w
+
+
 def to_the_end(w, r):
     while (r := w.engine.settle(r.id, timeout=30)).phase == Phase.WAITING:
         w.act("approve user")
@@ -101,6 +109,44 @@ def test_flux_suspend_uses_the_reconcile_annotation_and_takes_it_off_after(sandb
     assert w.engine.settle(r.id).phase == Phase.ROLLED_BACK
     after = w.kube.deployment(NS, "user-v1")["metadata"].get("annotations") or {}
     assert "kustomize.toolkit.fluxcd.io/reconcile" not in after
+
+
+def test_flux_owner_suspend_sets_spec_suspend_and_puts_it_back_exactly(sandbox, kube, redis_client, tmp_path):
+    from kubernetes import client
+    w = world_for(sandbox, kube, redis_client, tmp_path, "suspend")
+    w.config_path.write_text(w.config_path.read_text().replace("    gitops: suspend\n",
+                                                               "    gitops: suspend\n    gitops_suspend: owner\n"))
+    w = world_for_file(w)
+    managed_by(kube, "flux")
+    objects = client.CustomObjectsApi(kube)
+    kustomization = lambda: objects.get_namespaced_custom_object(  # noqa: E731
+        "kustomize.toolkit.fluxcd.io", "v1", "flux-system", "kustomizations", "apps")["spec"]
+    r = w.engine.settle(w.start("canary user-v2 10%").id)
+    assert kustomization()["suspend"] is True
+    assert "kustomize.toolkit.fluxcd.io/reconcile" not in (w.kube.deployment(NS, "user-v1")["metadata"].get(
+        "annotations") or {})
+    wait_until(lambda: (("apps", "deployments"), NS, "user-v1") in sandbox.gitops.held, timeout=10)
+    w.act("rollback user")
+    assert w.engine.settle(r.id).phase == Phase.ROLLED_BACK
+    assert "suspend" not in kustomization()                          # absent before, absent after
+
+
+def test_a_helmrelease_reverts_only_with_drift_detection_enabled(sandbox, kube, redis_client, tmp_path):
+    from kubernetes import client
+    w = world_for(sandbox, kube, redis_client, tmp_path, None)
+    objects, core = client.CustomObjectsApi(kube), client.CoreV1Api(kube)
+    core.create_namespace({"metadata": {"name": "flux-system"}})
+    client.AppsV1Api(kube).patch_namespaced_deployment("user-v1", NS, {"metadata": {"labels": {
+        "helm.toolkit.fluxcd.io/name": "user", "helm.toolkit.fluxcd.io/namespace": "flux-system"}}})
+    objects.create_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "flux-system", "helmreleases", {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "user"},
+        "spec": {"interval": "5m", "chart": {"spec": {"chart": "user"}}}})        # driftDetection: its default
+    assert run_text(w.engine, "plan canary user-v2 10%", "U_ALICE").ok        # nothing would put it back
+    objects.patch_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "flux-system", "helmreleases", "user",
+                                           {"spec": {"driftDetection": {"mode": "enabled"}}})
+    reply = run_text(w.engine, "canary user-v2 10%", "U_ALICE")
+    assert not reply.ok and "managed by Flux HelmRelease flux-system/user" in reply.text
+    assert w.kube.deployment(NS, "user-v2") is None
 
 
 def test_with_ignore_a_revert_by_the_controller_pauses_and_names_the_manager(sandbox, kube, redis_client, tmp_path):
