@@ -222,7 +222,8 @@ class Kube(CustomObjects):
         streams = set() if streams is None else streams
         fn = {"pods": self.core.list_namespaced_pod, "deployments": self.apps.list_namespaced_deployment,
               "rollouts": self.list_namespaced_rollout, "kruise-rollouts": self.list_namespaced_kruise_rollout,
-              "flagger-canaries": self.list_namespaced_flagger_canary}[plural]
+              "flagger-canaries": self.list_namespaced_flagger_canary, "services": self.core.list_namespaced_service,
+              "httproutes": self.list_namespaced_httproute}[plural]
         rv, failures = None, 0
         while not stop.is_set():
             try:

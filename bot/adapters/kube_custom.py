@@ -146,6 +146,11 @@ class CustomObjects:
         group, version = self.KRUISE_ROLLOUTS
         return self.custom.list_namespaced_custom_object(group, version, namespace, "rollouts", **kwargs)
 
+    def list_namespaced_httproute(self, namespace: str, **kwargs):
+        """HTTPRoutes in a namespace (the health watch sees who else changes a driven route)."""
+        group, version = self.GATEWAY
+        return self.custom.list_namespaced_custom_object(group, version, namespace, "httproutes", **kwargs)
+
     def list_namespaced_flagger_canary(self, namespace: str, **kwargs):
         """Flagger Canaries in a namespace."""
         group, version = self.FLAGGER

@@ -244,14 +244,17 @@ class Engine(TimedSteps):
             raise Busy(f"{app} is busy with another request; try again") from None
 
     def notice_drift(self, release_id: str, what: str) -> Release | None:
-        """Someone changed a release's Deployments by hand while it waited: hold it, say what."""
-        release = self.store.get(release_id)
-        if release is None or release.phase != Phase.WAITING:
-            return release
-        try:
-            return self.apply(release_id, Event.PAUSE, GRAYBOT, release.version, reason=what)
-        except Refused:
-            return self.store.get(release_id)     # it moved on meanwhile: nothing to hold
+        """Someone else changed what a release moves or routes through, while it waited or applied a
+        stage: hold it, say what."""
+        for _ in range(3):        # the driver may save the release meanwhile: read it again
+            release = self.store.get(release_id)
+            if release is None or release.phase not in (Phase.WAITING, Phase.PROGRESSING):
+                return release
+            try:
+                return self.apply(release_id, Event.PAUSE, GRAYBOT, release.version, reason=what)
+            except Refused:
+                continue
+        return self.store.get(release_id)
 
     def save(self, release: Release, event: Event, actor: str, reason: str = "",
              detail: str = "", extra: dict | None = None) -> Release:

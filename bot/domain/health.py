@@ -1,6 +1,8 @@
 """The health gate's rules on one pod (pure): which pods a release brings in, and when one fails."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from .apps import AppSpec
 from .gitops import field_owner
 from .model import Release
@@ -43,3 +45,22 @@ def drift(release: Release, kind: str, deploy: dict) -> str | None:
         by = f" by {who}" if who and who != "graybot" else ""
         return f"{name} was scaled to {actual}{by} outside graybot (stage {release.current.name} wants {expected})"
     return None
+
+
+def foreign_write(obj: dict, since: float) -> str | None:
+    """Who, other than graybot, changed the object's spec at or after `since` (epoch seconds),
+    per managedFields (status written by a controller does not count), or None."""
+    newest: tuple[float, str] | None = None
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == "graybot" or entry.get("subresource") == "status" \
+                or "f:spec" not in (entry.get("fieldsV1") or {}):
+            continue
+        try:
+            at = datetime.fromisoformat(str(entry.get("time", "")).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            continue
+        # managedFields times have whole seconds: a write in the same second before `since` is
+        # not counted (a false hold would be worse than one more second of blindness)
+        if at >= since and (newest is None or at > newest[0]):
+            newest = (at, str(entry.get("manager")))
+    return newest[1] if newest else None

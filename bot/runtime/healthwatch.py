@@ -11,7 +11,7 @@ from typing import Callable
 
 from bot.adapters.clusters import Clusters
 from bot.domain.apps import Registry
-from bot.domain.health import drift, pod_failure, pod_of_release
+from bot.domain.health import drift, foreign_write, pod_failure, pod_of_release
 from bot.domain.model import Phase, Release
 from bot import workloads
 from bot.workloads import WorkloadOf
@@ -49,12 +49,27 @@ class HealthWatcher:
         return sorted({(cluster, app.at(cluster).namespace, app.workload) for app in self.registry.values()
                        if app.controlled for cluster in app.clusters if cluster in self.clusters})
 
+    def routing_places(self) -> list[tuple[str, str, str]]:
+        """(cluster, namespace, services|httproutes) of the objects that route an app's traffic:
+        watched, so a change someone else makes mid-release is seen (Ingresses and Istio objects
+        are not watched yet)."""
+        found = set()
+        for app in self.registry.values():
+            for cluster in (c for c in app.clusters if c in self.clusters):
+                placed = app.at(cluster)
+                if not app.controlled:
+                    found.add((cluster, placed.namespace, "services"))
+                if placed.router == "gateway" and not placed.grpcroute:
+                    found.add((cluster, placed.namespace, "httproutes"))
+        return sorted(found)
+
     def start(self) -> "HealthWatcher":
         watches = [(cluster, ns, plural, handler) for cluster, ns in self.places()
                    for plural, handler in (("pods", self.on_pod),
                                            (self.workload_of(cluster).resource, self.on_workload))]
         watches += [(cluster, ns, self.workload_of(cluster, kind).resource, self.on_controlled)
                     for cluster, ns, kind in self.controlled_places()]
+        watches += [(cluster, ns, plural, self.on_routing) for cluster, ns, plural in self.routing_places()]
         for cluster, ns, plural, handler in watches:
             thread = threading.Thread(target=self.clusters[cluster].watch, daemon=True,
                                       name=f"health-{plural}-{cluster}-{ns}",
@@ -91,6 +106,11 @@ class HealthWatcher:
             owners = self._owners(cluster, ns, name, self._releases(fresh=True))   # a release started a moment ago
         for cached in owners:
             release = self.get(cached.id)       # the cache may predate the stage turning healthy
+            if release is not None and release.phase == Phase.PROGRESSING and kind != "DELETED" \
+                    and (who := foreign_write(deploy, release.updated_at)):
+                self._hold(release.id, f"{name} was changed by {who} outside graybot while stage "
+                                       f"{release.current.name} was being applied")
+                continue
             if release is None or release.phase != Phase.WAITING or not drift(release, kind, deploy):
                 continue
             fresh = self.workload_of(cluster).get(ns, name)     # a watch may lag graybot's own last scale
@@ -100,6 +120,37 @@ class HealthWatcher:
                     self.hold(release.id, why)
                 except Exception:
                     log.exception("holding %s", release.id)
+
+    def on_routing(self, cluster: str, kind: str, obj: dict) -> None:
+        """A Service or HTTPRoute a running release routes through, changed by someone else since
+        the release's last step: hold the release, naming who (managedFields)."""
+        name, ns = obj["metadata"].get("name"), obj["metadata"].get("namespace")
+        what = "HTTPRoute" if obj.get("kind") == "HTTPRoute" else "Service"
+        for cached in self._releases():
+            app = self.registry.get(cached.app)
+            if app is None or not self._in(cached, cluster) or cached.namespace != ns:
+                continue
+            routes = {app.at(cached.cluster).service} if what == "Service" else \
+                {(cached.origin.get("httproute") or {}).get("name")}
+            if name not in routes:
+                continue
+            release = self.get(cached.id)
+            if release is None or release.phase not in (Phase.PROGRESSING, Phase.WAITING):
+                continue
+            who = foreign_write(obj, release.updated_at)
+            if who:
+                self._hold(release.id, f"{what} {name} was changed by {who} outside graybot while stage "
+                                       f"{release.current.name} was {self._doing(release)}")
+
+    @staticmethod
+    def _doing(release: Release) -> str:
+        return "being applied" if release.phase == Phase.PROGRESSING else "waiting"
+
+    def _hold(self, release_id: str, why: str) -> None:
+        try:
+            self.hold(release_id, why)
+        except Exception:
+            log.exception("holding %s", release_id)
 
     def _owners(self, cluster: str, ns: str, name: str, releases: list[Release]) -> list[Release]:
         return [r for r in releases if self._in(r, cluster) and r.namespace == ns and name in (r.new_name, r.stable_name)]

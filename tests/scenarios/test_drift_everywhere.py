@@ -1,0 +1,59 @@
+"""Drift on what a release routes through and moves, in every phase, against the sandbox over
+HTTP: an HTTPRoute weight put back by another manager while the release waits, and the stable
+Deployment scaled back while a stage is being applied, each pause the release naming who."""
+from __future__ import annotations
+
+import time
+
+from kubernetes import client
+
+from bot.domain.model import Phase
+from sandbox.seed import apps_yaml
+from tests.kit.wait import wait_until
+from tests.kit.world import NS, demo_world
+
+G, V = "gateway.networking.k8s.io", "v1"
+
+
+def paused(w, release_id: str):
+    return wait_until(lambda: (x := w.store.get(release_id)).phase == Phase.PAUSED and x, timeout=20,
+                      message="the release paused")
+
+
+def test_an_httproute_put_back_by_another_manager_pauses_the_waiting_release(sandbox, kube, redis_client, tmp_path):
+    doc = apps_yaml()
+    doc["apps"]["user"]["router"] = "gateway"
+    w = demo_world(sandbox, kube, redis_client, tmp_path, doc).run_driver()
+    try:
+        objects = client.CustomObjectsApi(kube)
+        original = objects.get_namespaced_custom_object(G, V, NS, "httproutes", "user")
+        r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
+        assert r.phase == Phase.WAITING
+        wait_until(lambda: time.time() >= r.updated_at + 1, timeout=3)   # a later second
+        route = objects.get_namespaced_custom_object(G, V, NS, "httproutes", "user")
+        route["spec"]["rules"] = original["spec"]["rules"]                 # what a self-heal puts back
+        objects.replace_namespaced_custom_object(G, V, NS, "httproutes", "user", route,
+                                                 field_manager="argocd-controller")
+        held = paused(w, r.id)
+        assert "HTTPRoute user was changed by argocd-controller outside graybot while stage 10% was waiting" \
+            in held.reason
+    finally:
+        w.stop()
+
+
+def test_a_deployment_scaled_back_while_a_stage_is_applied_pauses_the_release(sandbox, kube, redis_client, tmp_path):
+    sandbox.timing.ready_delay = 3.0                   # the stage's new pods take a while: it is being applied
+    w = demo_world(sandbox, kube, redis_client, tmp_path).run_driver()
+    try:
+        r = w.start("canary user-v2 30%")
+        wait_until(lambda: w.replicas("user-v1") == 7, timeout=20, message="graybot scaled the stable for 30%")
+        release = w.store.get(r.id)
+        assert release.phase == Phase.PROGRESSING
+        wait_until(lambda: time.time() >= release.updated_at + 1, timeout=3)
+        client.AppsV1Api(kube).patch_namespaced_deployment_scale("user-v1", NS, {"spec": {"replicas": 10}},
+                                                                 field_manager="argocd-controller")
+        held = paused(w, r.id)
+        assert "user-v1 was changed by argocd-controller outside graybot while stage 30% was being applied" \
+            in held.reason
+    finally:
+        w.stop()
