@@ -22,6 +22,7 @@ from .config import ConfigError, Settings, flagger_tokens, load_registry
 from .core.engine import Engine, Parts
 from .core.flagger_webhooks import FlaggerWebhooks
 from .core.freezes import FreezeDesk
+from .core.handback import HandBack
 from .core.gitops import GitOpsGuard
 from .core.planner import Planner
 from .core.reconcile import Reconciler
@@ -97,6 +98,7 @@ def build_runner(core: Core, driver_period: float = 1.0) -> Runner:
                     misfire_grace=core.settings.misfire_grace, driver_period=driver_period,
                     driver_workers=core.settings.driver_workers)
     runner.leader_loops.append(audit_sinks(core))
+    runner.duties.append(HandBack(core.engine).round)     # reconciliation back once Git holds a release
     return runner
 
 

@@ -9,15 +9,17 @@ name`/`namespace` labels, `spec.suspend` and the per-object annotation
 `kustomize.toolkit.fluxcd.io/reconcile: disabled`; and a HelmRelease's objects
 (`helm.toolkit.fluxcd.io/name`/`namespace` labels), put back only with
 `spec.driftDetection.mode: enabled` and not `spec.suspend`. Status says Synced/OutOfSync (Argo) or
-Ready (Flux). An Application whose `destination.name` is in `remotes` manages that cluster's
+Ready (Flux); an object Git holds that the cluster lacks is OutOfSync, and self-heal re-creates
+it (as Argo CD and Flux do). An Application whose `destination.name` is in `remotes` manages that cluster's
 objects (Argo CD in a management cluster); its tracking id may read `NAMESPACE_APP:...`
-("Applications in any namespace"). Not simulated: pruning and re-creating deleted objects.
+("Applications in any namespace"). Not simulated: pruning.
 """
 from __future__ import annotations
 
 import time
 
-from . import managed
+from . import managed, resources
+from .semantics import prepare_create
 from .objstore import ObjectStore, clone, now_rfc3339
 
 ARGO, FLUX = ("argoproj.io", "applications"), ("kustomize.toolkit.fluxcd.io", "kustomizations")
@@ -43,6 +45,9 @@ class GitOpsController:
         self.drifted_at: dict[tuple, float] = {}
         self.seen: set[tuple] = set()               # controllers whose objects Git was read for
         self.held: set[tuple] = set()               # drift older than `delay` left alone (suspended)
+        self.manifests: dict[tuple, dict] = {}      # (kind, ns, name) -> the whole object Git holds
+        self.owned: dict[tuple, set] = {}           # controller -> the keys of the objects it manages
+        self.recreated: list[tuple] = []            # objects put back after a deletion (for tests)
 
     def commit(self, skey: tuple, namespace: str, name: str) -> bool:
         """What a CI job committing graybot's change does: Git now holds the live spec."""
@@ -50,7 +55,14 @@ class GitOpsController:
         if obj is None:
             return False
         self.git[(skey, namespace, name)] = clone(obj["spec"])
+        self.manifests[(skey, namespace, name)] = _manifest(obj)
         return True
+
+    def remove(self, skey: tuple, namespace: str, name: str) -> bool:
+        """A commit that deletes the object's manifest: Git no longer holds it."""
+        key = (skey, namespace, name)
+        self.manifests.pop(key, None)
+        return self.git.pop(key, None) is not None
 
     def sync(self) -> None:
         for app in self.store.peek(ARGO):
@@ -109,10 +121,21 @@ class GitOpsController:
         drifted, now = False, time.monotonic()
         first = owner not in self.seen
         self.seen.add(owner)
+        live = {(skey, obj["metadata"]["namespace"], obj["metadata"]["name"]) for (skey, _api), obj in objects}
+        for key in sorted(k for k in self.owned.get(owner, set()) - live if k in self.git):
+            drifted = True                 # Git holds it, the cluster does not: OutOfSync (Missing)
+            if heal and key in self.manifests and store.get(*key) is None:
+                group, version = (key[0][0], self.manifests[key]["apiVersion"].rpartition("/")[2])
+                res = resources.find(group, version, key[0][1])
+                assert res is not None
+                store.create(key[0], prepare_create(res, self.manifests[key]))
+                self.recreated.append(key)
         for (skey, api), obj in objects:
             key = (skey, obj["metadata"]["namespace"], obj["metadata"]["name"])
             if first:
                 self.git.setdefault(key, clone(obj["spec"]))
+                self.manifests.setdefault(key, _manifest(obj))
+                self.owned.setdefault(owner, set()).add(key)
             desired = self.git.get(key)
             if desired is None:        # created since, not in Git: OutOfSync, never "healed"
                 drifted = True
@@ -138,11 +161,27 @@ class GitOpsController:
             self.store.update(skey, dict(clone(obj), status=status))
 
 
+def _manifest(obj: dict) -> dict:
+    """The object as its manifest in Git has it: no status, no server-set metadata."""
+    meta = obj["metadata"]
+    kept = {k: meta[k] for k in ("name", "namespace", "labels", "annotations") if meta.get(k)}
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": clone(kept),
+            "spec": clone(obj["spec"])}
+
+
 def register(server, controller: GitOpsController) -> None:
-    """POST /sandbox/git/commit?kind=deployments|services&namespace=&name=: Git takes the live spec."""
+    """POST /sandbox/git/commit?kind=deployments|services&namespace=&name=: Git takes the live spec;
+    POST /sandbox/git/remove?...: a commit deleting the object's manifest."""
     def commit(query, _raw):
         skey = dict((k[1], k) for k, _ in KINDS).get(query.get("kind", ""))
         if skey is None or not controller.commit(skey, query.get("namespace", "default"), query.get("name", "")):
             return 404, {"error": "no such object (kind: deployments or services)"}
         return 200, {"committed": query.get("name")}
     server.extra_routes[("POST", "/sandbox/git/commit")] = commit
+
+    def remove(query, _raw):
+        skey = dict((k[1], k) for k, _ in KINDS).get(query.get("kind", ""))
+        if skey is None or not controller.remove(skey, query.get("namespace", "default"), query.get("name", "")):
+            return 404, {"error": "Git holds no such object (kind: deployments or services)"}
+        return 200, {"removed": query.get("name")}
+    server.extra_routes[("POST", "/sandbox/git/remove")] = remove

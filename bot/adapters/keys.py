@@ -111,3 +111,7 @@ def flagger_asked(place: str) -> str:
 
 def flagger_open(place: str) -> str:
     return f"{PREFIX}flagger-open:{place}"          # set of CHECKSUM/HOOK a person opened
+
+
+def gitops_pending() -> str:
+    return f"{PREFIX}gitops-pending"                # RELEASE_ID#WAVE whose reconciliation waits for Git

@@ -256,6 +256,17 @@ class Store:
             self.r.hdel(keys.freezes(), *ended)
         return {scope: f for scope, f in found.items() if f["until"] > now}
 
+    # -- GitOps reconciliation held until Git holds a succeeded release --------------------
+    def gitops_pending_add(self, member: str) -> None:
+        self.r.sadd(keys.gitops_pending(), member)
+        self.replicas.confirm(f"the held reconciliation of {member}")
+
+    def gitops_pending(self) -> list[str]:
+        return sorted(self.r.smembers(keys.gitops_pending()))
+
+    def gitops_pending_remove(self, member: str) -> None:
+        self.r.srem(keys.gitops_pending(), member)
+
     # -- locks (locks.py: short TTL, renewed while the holder lives) ---------------------
     def app_lock(self, app: str, wait: float = 10.0):
         return self.locks.hold(app, wait=wait)

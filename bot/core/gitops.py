@@ -165,6 +165,10 @@ class GitOpsGuard:
                     kube.annotate(c["object_kind"], release.namespace, c["object_name"],
                                   {FLUX_RECONCILE: c.get("annotation_was")})
 
+    def suspended(self, release: Release) -> bool:
+        """The release suspended reconciliation somewhere (gitops: suspend, with claims)."""
+        return bool(self._claims(release))
+
     def suspended_text(self, release: Release) -> str:
         names = sorted({f"{'Argo CD' if c['tool'] == 'argocd' else 'Flux'} {c['kind']} {c['name']}"
                         for c in self._claims(release)})

@@ -17,6 +17,7 @@ from bot.gates.webhooks import WebhookGate
 from bot.language.text import handback_yaml
 from bot.workloads import Workload
 
+from .handback import HandBack
 from . import waves
 from .gitops import GitOpsGuard
 
@@ -50,6 +51,7 @@ class Reconciler:
 
     def attach(self, engine: Saves) -> None:
         self.engine = engine
+        self.handback = HandBack(engine)
 
     def drive(self, release: Release) -> Release:
         if release.phase == Phase.PROGRESSING:
@@ -235,15 +237,16 @@ class Reconciler:
         return finished
 
     def _retire_done_waves(self, release: Release, include_current: bool) -> bool:
-        """Finalize (retire the old version, restore GitOps reconciliation) in every finished
-        wave, and in the current one when it succeeded; each once, retried until it works."""
+        """Finalize (retire the old version, then GitOps reconciliation back, or held until Git holds
+        the release: handback.py) in every finished wave, and in the current one when it
+        succeeded; each once, retried until it works."""
         engine, strategy = self.engine, self.engine.strategies[release.strategy]
         for index in waves.to_retire(release, include_current):
             view = release.at_wave(index)
             mark = f"w{index}" if release.in_waves else "release"
             if engine.store.stage_mark(release.id, mark, "retired") is not None:
                 continue
-            if not engine.safely(strategy.finalize, view)[0] or not engine.safely(engine.gitops.restore, view)[0]:
+            if not engine.safely(strategy.finalize, view)[0] or not self.handback.restore_or_hold(view, index):
                 return False
             engine.store.stage_clock(release.id, mark, "retired", engine.clock())
         return True

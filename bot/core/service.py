@@ -11,6 +11,7 @@ from bot.language.grammar import (ActionCommand, Command, PolicyCommand, QueryCo
                                   UsageError, parse)
 
 from . import audittrail
+from .handback import HandBack
 from .engine import Engine, Refused
 from .requests import Tone
 
@@ -62,6 +63,8 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
         body = text.status_text(release) if release else f"{cmd.app} has no releases yet."
         if release is not None and release.phase == Phase.SUCCEEDED and (lag := _git_lag(engine, release)):
             body += f"\n  succeeded, Git not yet updated: {lag} (`/release gitops-diff {cmd.app}` says what to commit)"
+            if HandBack(engine).held(release.id):
+                body += "; reconciliation stays suspended until Git holds the release"
         return Reply(_with_freezes(engine, body), release=release)
     return Reply(_with_freezes(engine, text.list_text(store.active())))
 

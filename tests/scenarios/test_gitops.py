@@ -9,6 +9,7 @@ import json
 import urllib3
 import yaml
 
+from bot.core.handback import HandBack
 from bot.core.service import run_text
 from bot.domain.model import Phase
 from sandbox.seed import apps_yaml
@@ -63,7 +64,9 @@ def test_suspend_carries_a_canary_to_100_and_restores_self_heal(sandbox, kube, r
     done = to_the_end(w, r)
     assert done.phase == Phase.SUCCEEDED and w.replicas("user-v2") == 10
     assert heard and "name: user-v2" in heard[0]                        # said in the release's thread
-    assert automated(objects) == AUTOMATED                              # exactly as it was
+    assert automated(objects) is None           # Git still holds user-v1: self-heal would bring it back
+    held = [e["detail"] for e in w.store.audit(done.id) if e["action"] == "gitops_held"]
+    assert held and "reconciliation stays suspended until Git holds the release" in held[0]
     handback = run_text(w.engine, "gitops-diff user", "U_ALICE")          # what Git must now hold
     deploy, service = yaml.safe_load_all(handback.text)
     live = w.kube.deployment(NS, "user-v2")
@@ -77,12 +80,30 @@ def test_suspend_carries_a_canary_to_100_and_restores_self_heal(sandbox, kube, r
                if c["body"]["kind"] == "gitops"]
     assert call["body"]["handback"]["deployment"]["name"] == "user-v2"
     lagging = lambda: run_text(w.engine, "status user", "U_ALICE").text   # noqa: E731
-    wait_until(lambda: "succeeded, Git not yet updated: Argo CD Application argocd/user is OutOfSync" in lagging(),
+    wait_until(lambda: "succeeded, Git not yet updated: Argo CD Application argocd/user is OutOfSync" in lagging()
+               and "reconciliation stays suspended until Git holds the release" in lagging(),
                timeout=10, message="status says Git lags")
-    committed = urllib3.PoolManager().request(       # a CI job commits the snippet
+    assert HandBack(w.engine).round() == 0 and automated(objects) is None
+    http = urllib3.PoolManager()
+    committed = http.request(                    # a CI job commits the snippet: user-v2 in, user-v1 out
         "POST", sandbox.url + f"/sandbox/git/commit?kind=deployments&namespace={NS}&name=user-v2")
-    assert committed.status == 200
-    wait_until(lambda: "Git not yet updated" not in lagging(), timeout=10, message="Git caught up")
+    removed = http.request("POST", sandbox.url + f"/sandbox/git/remove?kind=deployments&namespace={NS}&name=user-v1")
+    assert (committed.status, removed.status) == (200, 200)
+    wait_until(lambda: HandBack(w.engine).round() == 1, timeout=10, message="Git caught up: handed back")
+    assert automated(objects) == AUTOMATED                              # exactly as it was
+    assert "Git not yet updated" not in lagging() and not sandbox.gitops.recreated
+    assert w.kube.deployment(NS, "user-v1") is None                     # and the old version stays gone
+
+
+def test_self_heal_back_on_while_git_holds_the_old_version_re_creates_it(sandbox, kube, redis_client, tmp_path):
+    """Why graybot waits for Git: the sandbox's Argo CD puts back what Git holds, deleted or not."""
+    world_for(sandbox, kube, redis_client, tmp_path, None)
+    managed_by(kube, "argocd")
+    wait_until(lambda: sandbox.gitops.seen, timeout=5)
+    from kubernetes import client
+    client.AppsV1Api(kube).delete_namespaced_deployment("user-v1", NS)
+    wait_until(lambda: sandbox.gitops.recreated, timeout=10, message="re-created from Git")
+    assert client.AppsV1Api(kube).read_namespaced_deployment("user-v1", NS).spec.replicas == 10
 
 
 def test_suspend_is_restored_after_a_rollback_and_by_another_process(sandbox, kube, redis_client, tmp_path):

@@ -156,7 +156,7 @@ def needed_permissions() -> set[tuple[str, str, str]]:
         for resource in _resource(rest, gateway):
             name = f"{resource}/{sub}" if sub else resource
             needed.add((group, name, verb))
-            if node.attr in watched and verb == "list":
+            if verb == "list" and (node.attr in watched or (gateway and "list_namespaced_httproute" in watched)):
                 needed.add((group, name, "watch"))
     return needed
 
