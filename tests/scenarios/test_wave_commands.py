@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from bot.core import service
+from bot.core.handback import HandBack
 from bot.domain.model import Phase
 from tests.kit.clusters import two_cluster_doc, two_cluster_world
-from tests.kit.wait import free_port
+from tests.kit.wait import free_port, wait_until
 
 
 @pytest.fixture
@@ -145,8 +146,16 @@ def test_gitops_suspend_per_wave_and_a_hand_back_for_each_cluster(sandbox, prod,
     run(both, "approve user")
     done = engine.settle(release.id)
     assert done.phase == Phase.SUCCEEDED
-    assert automated(argo["staging"]) == AUTOMATED and automated(argo["prod"]) == AUTOMATED    # both restored
+    assert automated(argo["staging"]) is None and automated(argo["prod"]) is None   # held until Git has it
     assert sorted(c for c, what in told if what == "gitops_handback") == ["prod", "staging"]
+    assert sorted(c for c, what in told if what == "gitops_held") == ["prod", "staging"]
+    for cluster in ("staging", "prod"):      # each cluster's Git overlay committed: user-v2 in, user-v1 out
+        git = {"staging": sandbox, "prod": prod}[cluster].gitops
+        git.commit(("apps", "deployments"), "default", "user-v2")
+        git.remove(("apps", "deployments"), "default", "user-v1")
+    wait_until(lambda: HandBack(engine).round() >= 0 and automated(argo["staging"]) == AUTOMATED
+               and automated(argo["prod"]) == AUTOMATED, timeout=15, message="both handed back")   # both restored
+    assert not both.world.store.gitops_pending()
     staging = run(both, "gitops-diff user --cluster staging")
     assert staging.ok and staging.release.cluster == "staging" and "name: user-v2" in staging.text
     assert not run(both, "gitops-diff user --cluster moon").ok
