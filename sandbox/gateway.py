@@ -40,9 +40,10 @@ def default_httproute(obj: dict) -> None:
             ref.setdefault("weight", 1)
 
 
-def validate_httproute(obj: dict) -> None:
+def rule_causes(rules: list[dict]) -> list[tuple[str, str]]:
+    """What the route CRDs (HTTPRoute, GRPCRoute) refuse in any route: more than 16 rules, a rule
+    name twice, a weight out of range; and in any match, a header without a name or type."""
     causes = []
-    rules = obj["spec"].get("rules") or []
     if len(rules) > 16:
         causes.append(("spec.rules", "Too many: must have at most 16 items"))
     names = [r["name"] for r in rules if r.get("name")]
@@ -55,15 +56,23 @@ def validate_httproute(obj: dict) -> None:
                 causes.append((f"spec.rules[{i}].backendRefs[{j}].weight",
                                f"Invalid value: {weight!r}: must be between 0 and {MAX_WEIGHT}"))
         for j, match in enumerate(rule.get("matches") or []):
+            for k, header in enumerate(match.get("headers") or []):
+                if header.get("type") not in ("Exact", "RegularExpression") or not header.get("name"):
+                    causes.append((f"spec.rules[{i}].matches[{j}].headers[{k}]",
+                                   "Invalid value: needs a name and type Exact or RegularExpression"))
+    return causes
+
+
+def validate_httproute(obj: dict) -> None:
+    rules = obj["spec"].get("rules") or []
+    causes = rule_causes(rules)
+    for i, rule in enumerate(rules):
+        for j, match in enumerate(rule.get("matches") or []):
             path = match.get("path") or {}
             if path and path.get("type") not in ("Exact", "PathPrefix", "RegularExpression"):
                 causes.append((f"spec.rules[{i}].matches[{j}].path.type", "Unsupported value"))
             if path and not str(path.get("value", "/")).startswith("/") and path.get("type") != "RegularExpression":
                 causes.append((f"spec.rules[{i}].matches[{j}].path.value", "Invalid value: must be an absolute path"))
-            for k, header in enumerate(match.get("headers") or []):
-                if header.get("type") not in ("Exact", "RegularExpression") or not header.get("name"):
-                    causes.append((f"spec.rules[{i}].matches[{j}].headers[{k}]",
-                                   "Invalid value: needs a name and type Exact or RegularExpression"))
     if causes:
         raise invalid("HTTPRoute", GROUP, obj["metadata"]["name"], causes)
 
@@ -233,6 +242,12 @@ def attached(store: ObjectStore, namespace: str, gateway: str, kind: tuple = ROU
 def pick_rule(routes: list[dict], path: str, method: str, headers: dict, query: dict,
               host: str = "") -> tuple[dict, tuple] | None:
     """(the winning rule, a key naming it) for a request, or None."""
+    return pick_by(routes, host, lambda m: match_applies(m, path, method, headers, query), precedence)
+
+
+def pick_by(routes: list[dict], host: str, applies, rank) -> tuple[dict, tuple] | None:
+    """The rule whose matching match ranks highest (`rank`), ties to the oldest route and its
+    first rule: the specification's ordering for HTTPRoutes and GRPCRoutes alike."""
     best, best_key, best_id = None, None, None
     ordered = sorted(routes, key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["namespace"],
                                             r["metadata"]["name"]))
@@ -241,8 +256,8 @@ def pick_rule(routes: list[dict], path: str, method: str, headers: dict, query: 
             continue
         for i, rule in enumerate(route["spec"].get("rules") or []):
             for j, match in enumerate(rule.get("matches") or [{}]):
-                if match_applies(match, path, method, headers, query):
-                    key = (precedence(match), -age, -i, -j)    # ties: oldest route, first rule
+                if applies(match):
+                    key = (rank(match), -age, -i, -j)    # ties: oldest route, first rule
                     if best_key is None or key > best_key:
                         best, best_key, best_id = rule, key, (route["metadata"]["uid"], i)
     return (best, best_id) if best is not None else None

@@ -172,16 +172,13 @@ def _manifest(obj: dict) -> dict:
 def register(server, controller: GitOpsController) -> None:
     """POST /sandbox/git/commit?kind=deployments|services&namespace=&name=: Git takes the live spec;
     POST /sandbox/git/remove?...: a commit deleting the object's manifest."""
-    def commit(query, _raw):
-        skey = dict((k[1], k) for k, _ in KINDS).get(query.get("kind", ""))
-        if skey is None or not controller.commit(skey, query.get("namespace", "default"), query.get("name", "")):
-            return 404, {"error": "no such object (kind: deployments or services)"}
-        return 200, {"committed": query.get("name")}
-    server.extra_routes[("POST", "/sandbox/git/commit")] = commit
-
-    def remove(query, _raw):
-        skey = dict((k[1], k) for k, _ in KINDS).get(query.get("kind", ""))
-        if skey is None or not controller.remove(skey, query.get("namespace", "default"), query.get("name", "")):
-            return 404, {"error": "Git holds no such object (kind: deployments or services)"}
-        return 200, {"removed": query.get("name")}
-    server.extra_routes[("POST", "/sandbox/git/remove")] = remove
+    def route(change, done: str, missing: str):
+        def handle(query, _raw):
+            skey = dict((k[1], k) for k, _ in KINDS).get(query.get("kind", ""))
+            if skey is None or not change(skey, query.get("namespace", "default"), query.get("name", "")):
+                return 404, {"error": f"{missing} (kind: deployments or services)"}
+            return 200, {done: query.get("name")}
+        return handle
+    server.extra_routes[("POST", "/sandbox/git/commit")] = route(controller.commit, "committed", "no such object")
+    server.extra_routes[("POST", "/sandbox/git/remove")] = route(controller.remove, "removed",
+                                                                 "Git holds no such object")

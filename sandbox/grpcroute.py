@@ -6,7 +6,7 @@ controller as HTTPRoutes' (sandbox/gateway.py); a call is `SERVICE/METHOD` with 
 from __future__ import annotations
 
 from .errors import invalid
-from .gateway import GROUP, MAX_WEIGHT, _hostname_ok, _value_matches
+from .gateway import GROUP, _value_matches, pick_by, rule_causes
 from .gateway import attached as attached_routes
 from .objstore import ObjectStore
 
@@ -31,29 +31,15 @@ def default_grpcroute(obj: dict) -> None:
 
 
 def validate_grpcroute(obj: dict) -> None:
-    causes = []
     rules = obj["spec"].get("rules") or []
-    if len(rules) > 16:
-        causes.append(("spec.rules", "Too many: must have at most 16 items"))
-    names = [r["name"] for r in rules if r.get("name")]
-    if len(names) != len(set(names)):
-        causes.append(("spec.rules", "Invalid value: rule names must be unique within the route"))
+    causes = rule_causes(rules)
     for i, rule in enumerate(rules):
-        for j, ref in enumerate(rule.get("backendRefs") or []):
-            weight = ref.get("weight")
-            if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= MAX_WEIGHT:
-                causes.append((f"spec.rules[{i}].backendRefs[{j}].weight",
-                               f"Invalid value: {weight!r}: must be between 0 and {MAX_WEIGHT}"))
         for j, match in enumerate(rule.get("matches") or []):
             method = match.get("method")
             if method is not None and (method.get("type") not in ("Exact", "RegularExpression")
                                        or not (method.get("service") or method.get("method"))):
                 causes.append((f"spec.rules[{i}].matches[{j}].method",
                                "Invalid value: one or both of 'service' or 'method' must be specified"))
-            for k, header in enumerate(match.get("headers") or []):
-                if header.get("type") not in ("Exact", "RegularExpression") or not header.get("name"):
-                    causes.append((f"spec.rules[{i}].matches[{j}].headers[{k}]",
-                                   "Invalid value: needs a name and type Exact or RegularExpression"))
     if causes:
         raise invalid("GRPCRoute", GROUP, obj["metadata"]["name"], causes)
 
@@ -83,19 +69,7 @@ def precedence(match: dict) -> tuple:
 
 def pick_rule(routes: list[dict], service: str, method: str, metadata: dict,
               host: str = "") -> tuple[dict, tuple] | None:
-    best, best_key, best_id = None, None, None
-    ordered = sorted(routes, key=lambda r: (r["metadata"]["creationTimestamp"], r["metadata"]["namespace"],
-                                            r["metadata"]["name"]))
-    for age, route in enumerate(ordered):
-        if not _hostname_ok(route, host):
-            continue
-        for i, rule in enumerate(route["spec"].get("rules") or []):
-            for j, match in enumerate(rule.get("matches") or [{}]):
-                if match_applies(match, service, method, metadata):
-                    key = (precedence(match), -age, -i, -j)
-                    if best_key is None or key > best_key:
-                        best, best_key, best_id = rule, key, (route["metadata"]["uid"], i)
-    return (best, best_id) if best is not None else None
+    return pick_by(routes, host, lambda m: match_applies(m, service, method, metadata), precedence)
 
 
 def attached(store: ObjectStore, namespace: str, gateway: str) -> list[dict]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from bot.adapters.kube import Kube
+from bot.adapters.kube import Kube, KubeError
 from bot.domain.apps import AppSpec
 
 
@@ -99,3 +99,40 @@ class ControllerOwned:
 
     def delete(self, namespace: str, name: str) -> None:
         raise NotImplementedError(f"graybot never deletes a {self.api_kind}")
+
+
+class DrivesDeployment(ControllerOwned):
+    """A controller's object that drives a Deployment, read with it under "workload" (a Kruise
+    Rollout's `workloadRef`, a Flagger Canary's `targetRef`): the new image goes into that
+    Deployment's template. Subclasses read the object (`get`) and name its kind (`missing`)."""
+    kube: Kube
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def serving(self, app: AppSpec) -> list[dict[str, Any]]:
+        found = self.get(app.namespace, app.object or app.name)
+        return [found] if found is not None else []
+
+    def template(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return obj["workload"]
+
+    @staticmethod
+    def _container(holder: dict[str, Any], app: str) -> dict[str, Any]:
+        containers = holder["spec"]["template"]["spec"]["containers"]
+        return next((c for c in containers if c["name"] == app), containers[0])
+
+    def image_of(self, obj: dict[str, Any], app: str) -> str:
+        return self._container(obj["workload"], app)["image"]
+
+    def version_label(self, obj: dict[str, Any]) -> str | None:
+        return None
+
+    def set_image(self, namespace: str, name: str, container: str, image: str) -> dict[str, Any]:
+        """The new image in the template of the Deployment the object drives."""
+        obj = self.get(namespace, name)
+        if obj is None:
+            raise KubeError(404, "NotFound", f"{self.api_kind} {namespace}/{name} is gone")
+        self.kube.patch_deployment(namespace, obj["workload"]["metadata"]["name"], {"spec": {"template": {"spec": {
+            "containers": [{"name": container, "image": image}]}}}})
+        return self.get(namespace, name) or obj

@@ -15,12 +15,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bot.adapters.flaggergates import FlaggerGates, place
-from bot.adapters.kube import Kube, KubeError
+from bot.adapters.kube import Kube
 from bot.domain.apps import AppSpec
 from bot.domain.clusters import DEFAULT_CLUSTER
 from bot.domain.model import Stage
 
-from .base import ControllerOwned
+from .base import DrivesDeployment
 from .steps import stages_of
 
 ANALYSING = ("Progressing", "Waiting", "WaitingPromotion")
@@ -48,7 +48,7 @@ def graybot_hooks(obj: dict[str, Any]) -> set[str]:
     return {str(h.get("type")) for h in analysis(obj).get("webhooks") or [] if GATE_PATH in str(h.get("url", ""))}
 
 
-class FlaggerCanaries(ControllerOwned):
+class FlaggerCanaries(DrivesDeployment):
     kind = "flagger-canary"
     api_kind = "Canary"
     controller_owns_steps = True
@@ -66,34 +66,16 @@ class FlaggerCanaries(ControllerOwned):
         return dict(canary, workload=self.kube.deployment(namespace, target) or EMPTY,
                     primary=self.kube.deployment(namespace, f"{target}-primary") or EMPTY)
 
-    def serving(self, app: AppSpec) -> list[dict[str, Any]]:
-        found = self.get(app.namespace, app.object or app.name)
-        return [found] if found is not None else []
-
     def missing(self, app: AppSpec) -> str:
         where = f"Canary.flagger.app {app.namespace}/{app.object or app.name}"
         if not self.kube.serves("flagger.app", "v1beta1", "canaries"):
             return f"{where}: this cluster does not serve flagger.app/v1beta1 canaries; is Flagger installed?"
         return f"{where} does not exist (apps.{app.name}.object names the Canary graybot drives)"
 
-    def template(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return obj["workload"]
-
-    @staticmethod
-    def _container(holder: dict[str, Any], app: str) -> dict[str, Any]:
-        containers = holder["spec"]["template"]["spec"]["containers"]
-        return next((c for c in containers if c["name"] == app), containers[0])
-
-    def image_of(self, obj: dict[str, Any], app: str) -> str:
-        return self._container(obj["workload"], app)["image"]
-
     def serving_image(self, obj: dict[str, Any], app: str) -> str:
         """What the primary runs: Flagger copies the target's template there only on promotion."""
         primary = self._container(obj["primary"], app)["image"]
         return primary or self.image_of(obj, app)
-
-    def version_label(self, obj: dict[str, Any]) -> str | None:
-        return None
 
     def size(self, obj: dict[str, Any]) -> int:
         return int(obj["primary"]["spec"].get("replicas") or obj["workload"]["spec"].get("replicas", 1))
@@ -179,15 +161,6 @@ class FlaggerCanaries(ControllerOwned):
         return "", ""
 
     # -- its verbs -------------------------------------------------------------------------------------
-    def set_image(self, namespace: str, name: str, container: str, image: str) -> dict[str, Any]:
-        obj = self.get(namespace, name)
-        if obj is None:
-            raise KubeError(404, "NotFound", f"Canary {namespace}/{name} is gone")
-        target = obj["workload"]["metadata"]["name"]
-        self.kube.patch_deployment(namespace, target, {"spec": {"template": {"spec": {"containers": [
-            {"name": container, "image": image}]}}}})
-        return self.get(namespace, name) or obj
-
     def _open(self, namespace: str, name: str, hook: str, *fallbacks: str) -> bool:
         """Open `hook` for the revision Flagger last asked about (a gate is per revision)."""
         if self.gates is None:

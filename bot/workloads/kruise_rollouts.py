@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bot.adapters.kube import Kube, KubeError
+from bot.adapters.kube import Kube
 from bot.domain.apps import AppSpec
 from bot.domain.model import Stage
 
-from .base import ControllerOwned
+from .base import DrivesDeployment
 from .steps import stages_of
 
 
@@ -36,7 +36,7 @@ def step_text(step: dict[str, Any]) -> str:
     return f"replicas {size}" + (f", pause {wait}s" if wait is not None else ", pause (until approved)")
 
 
-class KruiseRollouts(ControllerOwned):
+class KruiseRollouts(DrivesDeployment):
     kind = "kruise-rollout"
     api_kind = "Rollout"
     controller_owns_steps = True
@@ -54,27 +54,12 @@ class KruiseRollouts(ControllerOwned):
         return dict(ro, workload=self.kube.deployment(namespace, ref) or {"spec": {"template": {"spec": {
             "containers": [{"name": "", "image": ""}]}}}})
 
-    def serving(self, app: AppSpec) -> list[dict[str, Any]]:
-        found = self.get(app.namespace, app.object or app.name)
-        return [found] if found is not None else []
-
     def missing(self, app: AppSpec) -> str:
         where = f"Rollout.rollouts.kruise.io {app.namespace}/{app.object or app.name}"
         if not self.kube.serves("rollouts.kruise.io", "v1beta1", "rollouts"):
             return (f"{where}: this cluster does not serve rollouts.kruise.io/v1beta1 rollouts; is Kruise Rollouts "
                     "installed?")
         return f"{where} does not exist (apps.{app.name}.object names the Rollout graybot drives)"
-
-    def template(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return obj["workload"]
-
-    @staticmethod
-    def _container(holder: dict[str, Any], app: str) -> dict[str, Any]:
-        containers = holder["spec"]["template"]["spec"]["containers"]
-        return next((c for c in containers if c["name"] == app), containers[0])
-
-    def image_of(self, obj: dict[str, Any], app: str) -> str:
-        return self._container(obj["workload"], app)["image"]
 
     def serving_image(self, obj: dict[str, Any], app: str) -> str:
         """The stable ReplicaSet's image while a canary runs (the Deployment's template is new then)."""
@@ -83,9 +68,6 @@ class KruiseRollouts(ControllerOwned):
             return self.image_of(obj, app)
         rs = self.kube.replicaset(deploy["metadata"]["namespace"], f"{deploy['metadata']['name']}-{stable}")
         return self._container(rs, app)["image"] if rs is not None else self.image_of(obj, app)
-
-    def version_label(self, obj: dict[str, Any]) -> str | None:
-        return None
 
     def size(self, obj: dict[str, Any]) -> int:
         return int(obj["workload"]["spec"].get("replicas", 1))
@@ -161,15 +143,6 @@ class KruiseRollouts(ControllerOwned):
         return "", ""
 
     # -- its verbs, as kubectl-kruise writes them ------------------------------------------------------
-    def set_image(self, namespace: str, name: str, container: str, image: str) -> dict[str, Any]:
-        obj = self.get(namespace, name)
-        if obj is None:
-            raise KubeError(404, "NotFound", f"Rollout {namespace}/{name} is gone")
-        deploy = obj["workload"]["metadata"]["name"]
-        self.kube.patch_deployment(namespace, deploy, {"spec": {"template": {"spec": {"containers": [
-            {"name": container, "image": image}]}}}})
-        return self.get(namespace, name) or obj
-
     def approve(self, namespace: str, name: str) -> None:
         obj = self.get(namespace, name)
         state = ((self.status(obj).get("canaryStatus") or {}).get("currentStepState")) or "no canary running"
