@@ -18,7 +18,8 @@ from .gateway import GatewayController
 from .objstore import ObjectStore
 from .pods import PodSimulator, Timing
 from .server import SandboxHTTPServer, Stall
-from .traffic import Traffic, TrafficGenerator
+from .loadgen import TrafficGenerator
+from .traffic import Traffic
 from .traffic_http import register_prometheus_routes, register_traffic_routes, register_webhook_routes
 
 log = logging.getLogger("graybot.sandbox")
