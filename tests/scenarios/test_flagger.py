@@ -94,10 +94,16 @@ def test_the_promotion_waits_for_approve_and_a_new_revision_waits_again(sw):
                message="the canary scaled to zero, the primary still v2")
 
 
-def test_a_freeze_closes_the_machine_gates_and_a_failed_analysis_rolls_the_release_back(sw):
+def test_a_freeze_closes_the_machine_gates_and_a_failed_analysis_rolls_the_release_back(sw, sandbox):
     sw.command("canary wallet-errors")
-    started = wait_until(lambda: (s := canary(sw)).get("canaryWeight") == 25 and s, timeout=30,
-                         message="the first traffic increase")
+    try:
+        started = wait_until(lambda: (s := canary(sw)).get("canaryWeight") == 25 and s, timeout=45,
+                             message="the first traffic increase")
+    except AssertionError:          # say where it stood: Flagger's status, its calls, graybot's release
+        release = sw.world.store.active_for("wallet") or next(iter(sw.world.store.history("wallet", 1)), None)
+        calls = [(kind, sent["phase"], code) for kind, _url, sent, code in list(sandbox.flagger.calls)[-6:]]
+        raise AssertionError(f"no first increase: canary {canary(sw)}; release "
+                             f"{release and (release.phase, release.reason)}; {calls}") from None
     assert ask(sw.url, "confirm-traffic-increase", payload(started)).status == 200      # the release runs
     sw.command('freeze wallet for 1h "incident"')
     refused = wait_until(lambda: (r := ask(sw.url, "confirm-traffic-increase", payload(started))).status == 403
