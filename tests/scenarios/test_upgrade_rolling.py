@@ -96,7 +96,9 @@ def test_a_rolling_upgrade_from_the_previous_release_loses_nothing(previous, bot
     value, ts = b.button(active(b, "pay", 0), "approve")
     assert b.post(block_action_body("approve", value, "U0ALICE", CHANNEL, ts)).status == 200
     batch = active(b, "pay", 1)
-    assert batch.runtime.next_at and b.world.store.r.hlen("graybot:aps:jobs") == 1     # N armed the timer
+    assert batch.runtime.next_at                                    # N armed the timer: its leader's
+    wait_until(lambda: b.world.store.r.hlen("graybot:aps:jobs") == 1, timeout=10,   # timers write it
+               message="the batch's timer in the job store")
 
     askers = Askers(b)
     askers.thread.start()
