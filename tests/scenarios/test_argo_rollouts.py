@@ -77,7 +77,8 @@ def test_the_rollout_pauses_at_20_percent_and_an_approval_promotes_it_to_100(sw)
     actions = [(e["actor"], e["action"]) for e in sw.world.store.audit(done.id)]
     assert ("U0BOB", "approve") in actions and ("U0EVE", "refused") in actions
     assert [a for _, a in actions].count("approve") == 1        # the timed pause was the controller's own
-    assert not sw.buttons(sw.live_message())
+    wait_until(lambda: not sw.buttons(sw.live_message()), timeout=20,   # the message follows the save
+               message="no buttons on the finished release's message")
 
 
 def test_rollback_aborts_the_rollout_and_starting_again_retries_it(sw):
