@@ -13,6 +13,7 @@ from bot.adapters.clusters import Clusters
 from bot.domain.apps import Registry
 from bot.domain.health import drift, foreign_write, pod_failure, pod_of_release
 from bot.domain.model import Phase, Release
+from bot.domain.names import CONTROLLER_STRATEGY
 from bot import workloads
 from bot.workloads import WorkloadOf
 
@@ -153,7 +154,10 @@ class HealthWatcher:
             log.exception("holding %s", release_id)
 
     def _owners(self, cluster: str, ns: str, name: str, releases: list[Release]) -> list[Release]:
-        return [r for r in releases if self._in(r, cluster) and r.namespace == ns and name in (r.new_name, r.stable_name)]
+        """The releases whose Deployments these are; not a controller's (a Kruise Rollout or Flagger
+        Canary scales the Deployment it drives itself: its sizes are not graybot's stages)."""
+        return [r for r in releases if self._in(r, cluster) and r.namespace == ns and name in (r.new_name, r.stable_name)
+                and r.strategy != CONTROLLER_STRATEGY]
 
     def invalidate(self) -> None:
         """A release changed (this process saved it): the next pod event reads them again."""
