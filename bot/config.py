@@ -124,6 +124,12 @@ def startup_problems(settings: Settings, registry: Registry, slack_http: bool = 
         if app.flagger_token and is_placeholder(os.environ.get(app.flagger_token, "")):
             problems.append(f"apps.{app.name}.flagger.token_secret: {app.flagger_token} is not set (or is a "
                             "placeholder): every request of its Canary's webhooks would be refused")
+        spec = app.writeback
+        if spec is not None and spec.token_secret and is_placeholder(os.environ.get(spec.token_secret, "")):
+            problems.append(f"apps.{app.name}.gitops.writeback.token_secret: {spec.token_secret} is not set (or is "
+                            "a placeholder): graybot could not push a successful release to Git")
+        if spec is not None and spec.ssh_key_file and not os.path.isfile(spec.ssh_key_file):
+            problems.append(f"apps.{app.name}.gitops.writeback.ssh_key_file: {spec.ssh_key_file} is not a file")
     needs = {"prometheus": [("PROMETHEUS_URL", settings.prometheus_url)],
              "datadog": [("DATADOG_API_KEY", settings.datadog_api_key), ("DATADOG_APP_KEY", settings.datadog_app_key)],
              "web": []}

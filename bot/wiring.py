@@ -83,7 +83,15 @@ def engine_parts(registry: Registry, store: Store, clusters: Clusters, metric_ga
     return Parts(store=store, clusters=clusters, registry=registry, strategies=made, workload_of=workload_of,
                  metrics=metric_gate, webhooks=WebhookGate(), freezes=FreezeDesk(store, registry, default_tz, time.time),
                  gitops=gitops, planner=Planner(store, clusters, registry, made, gitops, workload_of, default_tz),
-                 reconciler=Reconciler(), default_tz=default_tz)
+                 reconciler=Reconciler(), default_tz=default_tz,
+                 thread_link=functools.partial(slack_thread_link, EdgeState(store.r)))
+
+
+def slack_thread_link(edge: EdgeState, release) -> str:
+    """The release's thread in Slack (its live message), for the commit graybot writes to Git;
+    slack.com/archives links open in the reader's own workspace."""
+    where = edge.message(release.id)
+    return f"https://slack.com/archives/{where[0]}/p{where[1].replace('.', '')}" if where else ""
 
 
 def flagger_webhooks(registry: Registry, store: Store, default_tz: str) -> FlaggerWebhooks:

@@ -12,13 +12,15 @@ name`/`namespace` labels, `spec.suspend` and the per-object annotation
 Ready (Flux); an object Git holds that the cluster lacks is OutOfSync, and self-heal re-creates
 it (as Argo CD and Flux do). An Application whose `destination.name` is in `remotes` manages that cluster's
 objects (Argo CD in a management cluster); its tracking id may read `NAMESPACE_APP:...`
-("Applications in any namespace"). Not simulated: pruning.
+("Applications in any namespace"). An Application whose `spec.source.repoURL` is on the sandbox's
+Git host (`git_host`, gitserver.py) reads a real repository instead of the in-memory copy
+(gitsource.py). Not simulated: pruning.
 """
 from __future__ import annotations
 
 import time
 
-from . import managed, resources
+from . import gitsource, managed, resources
 from .semantics import prepare_create
 from .objstore import ObjectStore, clone, now_rfc3339
 
@@ -48,6 +50,8 @@ class GitOpsController:
         self.manifests: dict[tuple, dict] = {}      # (kind, ns, name) -> the whole object Git holds
         self.owned: dict[tuple, set] = {}           # controller -> the keys of the objects it manages
         self.recreated: list[tuple] = []            # objects put back after a deletion (for tests)
+        self.git_host = None                        # gitserver.GitServer: Applications whose source is there read it
+        self.synced: dict[tuple, str] = {}          # Application -> the Git revision it last applied
 
     def commit(self, skey: tuple, namespace: str, name: str) -> bool:
         """What a CI job committing graybot's change does: Git now holds the live spec."""
@@ -73,9 +77,15 @@ class GitOpsController:
             mine = self._objects(ns, lambda o: (o["metadata"].get("labels") or {}).get(ARGO_LABEL) == name or
                                  str((o["metadata"].get("annotations") or {}).get(ARGO_TRACKING, ""))
                                  .startswith(ids), store)
-            drifted = self._heal(ARGO + (home, name), mine, argo_self_heal(app), ARGO_MANAGER, store)
+            from_git = gitsource.desired(self.git_host, app)
+            if from_git is None:
+                drifted, revision = self._heal(ARGO + (home, name), mine, argo_self_heal(app), ARGO_MANAGER, store), \
+                    "sandbox-git"
+            else:
+                revision, wanted = from_git
+                drifted = self._sync_git(ARGO + (home, name), app, mine, wanted, revision, store)
             self._status(ARGO, app, {"sync": {"status": "OutOfSync" if drifted else "Synced",
-                                              "revision": "sandbox-git"},
+                                              "revision": revision},
                                      "health": {"status": "Healthy"},
                                      "resources": [{"kind": o["kind"], "name": o["metadata"]["name"],
                                                     "namespace": ns} for _, o in mine]})
@@ -155,6 +165,43 @@ class GitOpsController:
                 store.update(skey, reverted)
                 self.drifted_at.pop(key, None)
         return drifted
+
+    def _sync_git(self, owner: tuple, app: dict, objects: list[tuple], wanted: dict, revision: str,
+                  store: ObjectStore) -> bool:
+        """An Application read from the Git host: apply a new revision when automated, put drift
+        back after `delay` with selfHeal, and say whether the cluster differs from Git."""
+        auto = (app["spec"].get("syncPolicy") or {}).get("automated")
+        automated = auto is not None and auto.get("enabled", True) is not False
+        apply_revision = automated and self.synced.get(owner) != revision
+        drifted, now = False, time.monotonic()
+        self.seen.add(owner)
+        for key, manifest in wanted.items():
+            obj = store.get(*key)
+            if obj is None:
+                drifted = True
+                if apply_revision or argo_self_heal(app):
+                    res = resources.find(key[0][0], manifest["apiVersion"].rpartition("/")[2], key[0][1])
+                    assert res is not None
+                    store.create(key[0], prepare_create(res, dict(clone(manifest), metadata=dict(
+                        clone(manifest["metadata"]), namespace=key[1]))))
+                    self.recreated.append(key)
+                continue
+            if gitsource.covers(manifest.get("spec") or {}, obj["spec"]):
+                self.drifted_at.pop(key, None)
+                continue
+            drifted = True
+            since = self.drifted_at.setdefault(key, now)
+            if apply_revision or (argo_self_heal(app) and now - since >= self.delay):
+                healed = dict(clone(obj), spec=gitsource.overlay(obj["spec"], clone(manifest.get("spec") or {})))
+                managed.record(obj, healed, ARGO_MANAGER, manifest["apiVersion"])
+                store.update(key[0], healed)
+                self.drifted_at.pop(key, None)
+            elif now - since >= self.delay:
+                self.held.add(key)                 # it would have been put back by now
+        extra = {(skey, o["metadata"]["namespace"], o["metadata"]["name"]) for (skey, _api), o in objects} - set(wanted)
+        if automated:
+            self.synced[owner] = revision
+        return drifted or bool(extra)
 
     def _status(self, skey: tuple, obj: dict, status: dict) -> None:
         if obj.get("status") != status:

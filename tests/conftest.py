@@ -75,6 +75,18 @@ def prod(sandbox) -> Sandbox:
 
 
 @pytest.fixture
+def git_host(sandbox, tmp_path):
+    """A Git host on loopback (smart HTTP through git http-backend, and the pull-request APIs),
+    the sandbox's Argo CD reading the repositories there (sandbox/gitserver.py)."""
+    from sandbox.gitserver import GitServer
+
+    host = GitServer(tmp_path / "git-host")
+    sandbox.gitops.git_host = host
+    yield host
+    host.stop()
+
+
+@pytest.fixture
 def kube(sandbox) -> client.ApiClient:
     api = config.new_client_from_config(config_file=str(sandbox.kubeconfig))
     yield api

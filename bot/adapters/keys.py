@@ -115,3 +115,7 @@ def flagger_open(place: str) -> str:
 
 def gitops_pending() -> str:
     return f"{PREFIX}gitops-pending"                # RELEASE_ID#WAVE whose reconciliation waits for Git
+
+
+def writeback(member: str) -> str:
+    return f"{PREFIX}writeback:{member}"            # RELEASE#WAVE -> what writing it to Git did (JSON)

@@ -66,6 +66,7 @@ class Parts:
     reconciler: Reconciler
     clock: Callable[[], float] = time.time
     default_tz: str = "UTC"
+    thread_link: Callable[[Release], str] = lambda release: ""   # where people talk about a release (a URL)
 
 
 class Engine(TimedSteps):
@@ -74,7 +75,7 @@ class Engine(TimedSteps):
         self.strategies, self.workload_of = parts.strategies, parts.workload_of
         self.metrics, self.webhooks, self.freezes = parts.metrics, parts.webhooks, parts.freezes
         self.gitops, self.planner, self.reconciler = parts.gitops, parts.planner, parts.reconciler
-        self.clock, self.default_tz = parts.clock, parts.default_tz
+        self.clock, self.default_tz, self.thread_link = parts.clock, parts.default_tz, parts.thread_link
         self.listeners: list[Listener] = []
         self._cluster_errors: dict[str, tuple[int, str]] = {}    # release id -> (stage, reason) told
         self.reconciler.attach(self)

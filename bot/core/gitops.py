@@ -179,9 +179,13 @@ class GitOpsGuard:
         workload = self.workload_of(release.cluster)
         deploy = workload.get(release.namespace, release.new_name) or {}
         service = workload.kube.service(release.namespace, service_name) or {}
-        containers = (deploy.get("spec", {}).get("template", {}).get("spec", {}) or {}).get("containers") or []
+        spec = deploy.get("spec") or {}
+        containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+        labels = {"metadata": (deploy.get("metadata") or {}).get("labels") or {},
+                  "selector": (spec.get("selector") or {}).get("matchLabels") or {},
+                  "template": ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}}
         return {"deployment": {"name": release.new_name, "namespace": release.namespace,
-                               "replicas": deploy.get("spec", {}).get("replicas"),
+                               "replicas": spec.get("replicas"), "labels": labels,
                                "containers": [{"name": c["name"], "image": c.get("image")} for c in containers]},
                 "retired": release.stable_name if release.stable_name != release.new_name else None,
                 "service": {"name": service_name, "selector": (service.get("spec") or {}).get("selector") or {}}}

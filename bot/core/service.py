@@ -61,6 +61,8 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
                 return Reply(f"{cmd.app}'s last release ({release.id}) did not run in {cmd.cluster}", ok=False)
             release = text.only_wave(release, cmd.cluster)
         body = text.status_text(release) if release else f"{cmd.app} has no releases yet."
+        if release is not None and release.phase == Phase.SUCCEEDED:
+            body += "".join(f"\n  Git: {r['said']}" for r in _written(engine, release))
         if release is not None and release.phase == Phase.SUCCEEDED and (lag := _git_lag(engine, release)):
             body += f"\n  succeeded, Git not yet updated: {lag} (`/release gitops-diff {cmd.app}` says what to commit)"
             if HandBack(engine).held(release.id):
@@ -71,6 +73,12 @@ def query(engine: Engine, cmd: QueryCommand) -> Reply:
 
 def _ran_in(engine: Engine, release: Release, cluster: str) -> bool:
     return cluster in [w.cluster for w in release.waves] + [engine.clusters.name_of(release.cluster)]
+
+
+def _written(engine: Engine, release: Release) -> list[dict]:
+    """What writing the release to Git did, per wave (nothing without gitops.writeback)."""
+    whole = engine.store.get(release.id) or release
+    return HandBack(engine).writeback.records.of_release(release.id, len(whole.waves))
 
 
 def _git_lag(engine: Engine, release: Release) -> str | None:

@@ -13,7 +13,7 @@ from .clusters import DEFAULT_CLUSTER, ClusterSpec, Placement, parse_clusters, p
 from .durations import parse_duration
 from .metrics import Metric, parse_metrics
 from .names import IDENTITY, IDS_PROBLEM, ROUTERS, WORKLOADS
-from .gitops import POLICIES as GITOPS_POLICIES
+from .writeback import WritebackSpec, parse_gitops
 from .gitops import ArgoCDSpec, parse_argocd
 from .rules import POLICY_KEYS, RULE_KEYS, Rules, Windows, parse_rules, parse_windows
 
@@ -75,6 +75,7 @@ class AppSpec:
     object: str = ""              # that object's name, for a controller's kind (default: the app's name)
     flagger_token: str = ""       # flagger-canary: the environment variable holding its gates' token
     argocd: ArgoCDSpec = field(default_factory=ArgoCDSpec)    # where its Argo CD Applications live
+    writeback: WritebackSpec | None = None   # gitops.writeback: the repository a successful release is written to
 
     @property
     def controlled(self) -> bool:
@@ -161,10 +162,7 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
     router = str(raw.get("router", "replicas"))
     if router not in ROUTERS:
         problems.append(f"{where}.router: {router!r} is not one of {', '.join(ROUTERS)}")
-    gitops = raw.get("gitops")
-    if gitops is not None and gitops not in GITOPS_POLICIES:
-        problems.append(f"{where}.gitops: must be one of {', '.join(GITOPS_POLICIES)}, not {gitops!r}")
-        gitops = None
+    gitops, writeback = parse_gitops(raw.get("gitops"), where, problems)
     rule = raw.get("rule")
     if rule is not None and (isinstance(rule, bool) or not isinstance(rule, (str, int))
                              or (isinstance(rule, int) and not 0 <= rule < 16)
@@ -181,6 +179,9 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
     workload = str(raw.get("workload", "deployment"))
     if workload not in WORKLOADS:
         problems.append(f"{where}.workload: {workload!r} is not one of {', '.join(WORKLOADS)}")
+    if writeback is not None and workload != "deployment":
+        problems.append(f"{where}.gitops.writeback: only for `workload: deployment` (graybot edits the Deployment's "
+                        f"manifest), not {workload}")
     obj = str(raw.get("object") or name)
     if not DNS_LABEL.match(obj):
         problems.append(f"{where}.object: {obj!r} is not a DNS-1123 name")
@@ -189,7 +190,7 @@ def _app(name: str, raw: object, problems: list[str], clusters: dict[str, Cluste
                    gitops_suspend=_choice(raw, "gitops_suspend", ("object", "owner"), where, problems),
                    selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
                    service=str(raw.get("service", name)), ingress=str(raw.get("ingress", name)),
-                   httproute=str(raw.get("httproute", name)), grpcroute=_grpcroute(raw, where, problems), rule=rule, router=router, gitops=gitops, image=image, channels=tuple(map(str, channels)),
+                   httproute=str(raw.get("httproute", name)), grpcroute=_grpcroute(raw, where, problems), rule=rule, router=router, gitops=gitops, writeback=writeback, image=image, channels=tuple(map(str, channels)),
                    approvers=tuple(map(str, approvers)),
                    requester_can_approve=boolean(raw, "requester_can_approve", True, where, problems),
                    gates=_gates(raw.get("gates"), where, problems),
