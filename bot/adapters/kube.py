@@ -223,7 +223,9 @@ class Kube(CustomObjects):
         fn = {"pods": self.core.list_namespaced_pod, "deployments": self.apps.list_namespaced_deployment,
               "rollouts": self.list_namespaced_rollout, "kruise-rollouts": self.list_namespaced_kruise_rollout,
               "flagger-canaries": self.list_namespaced_flagger_canary, "services": self.core.list_namespaced_service,
-              "httproutes": self.list_namespaced_httproute}[plural]
+              "httproutes": self.list_namespaced_httproute, "grpcroutes": self.list_namespaced_grpcroute,
+              "ingresses": self.net.list_namespaced_ingress,
+              "virtualservices": self.list_namespaced_virtualservice}[plural]
         rv, failures = None, 0
         while not stop.is_set():
             try:

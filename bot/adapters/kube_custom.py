@@ -151,6 +151,16 @@ class CustomObjects:
         group, version = self.GATEWAY
         return self.custom.list_namespaced_custom_object(group, version, namespace, "httproutes", **kwargs)
 
+    def list_namespaced_grpcroute(self, namespace: str, **kwargs):
+        """GRPCRoutes in a namespace (watched like HTTPRoutes)."""
+        group, version = self.GATEWAY
+        return self.custom.list_namespaced_custom_object(group, version, namespace, "grpcroutes", **kwargs)
+
+    def list_namespaced_virtualservice(self, namespace: str, **kwargs):
+        """Istio VirtualServices in a namespace (the health watch sees who else changes the weights)."""
+        group, version = self.ISTIO
+        return self.custom.list_namespaced_custom_object(group, version, namespace, "virtualservices", **kwargs)
+
     def list_namespaced_flagger_canary(self, namespace: str, **kwargs):
         """Flagger Canaries in a namespace."""
         group, version = self.FLAGGER

@@ -6,7 +6,6 @@ the edit rewrites that scalar's text there, then the result is parsed again to p
 what was meant. A value that spans lines, or an edit that would not read back, is refused."""
 from __future__ import annotations
 
-import json
 import re
 
 from ruamel.yaml import YAML
@@ -125,7 +124,22 @@ def _quoted_end(rest: str) -> int:
 
 
 def _quote(value: str, quote: str) -> str:
-    return f"'{value.replace(chr(39), chr(39) * 2)}'" if quote == "'" else json.dumps(value)
+    if quote == "'" and value.isprintable():
+        return f"'{value.replace(chr(39), chr(39) * 2)}'"
+    return _double_quoted(value)
+
+
+def _double_quoted(value: str) -> str:
+    """YAML's double-quoted style: backslash escapes for what is not printable as it is."""
+    out = []
+    for ch in value:
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
 
 
 def _plain(value: object) -> str:
@@ -135,4 +149,4 @@ def _plain(value: object) -> str:
         return str(value)
     text = str(value)
     looks_like_other = text.lower() in _SPECIAL or re.fullmatch(r"[-+]?[0-9._]+(e[-+]?[0-9]+)?", text) is not None
-    return text if _PLAIN_SAFE.match(text) and not looks_like_other else json.dumps(text)
+    return text if _PLAIN_SAFE.match(text) and not looks_like_other else _double_quoted(text)

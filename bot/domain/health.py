@@ -47,13 +47,14 @@ def drift(release: Release, kind: str, deploy: dict) -> str | None:
     return None
 
 
-def foreign_write(obj: dict, since: float) -> str | None:
-    """Who, other than graybot, changed the object's spec at or after `since` (epoch seconds),
-    per managedFields (status written by a controller does not count), or None."""
+def foreign_write(obj: dict, since: float, part: str = "f:spec") -> str | None:
+    """Who, other than graybot, changed the object's `part` (its spec; a canary Ingress's
+    metadata) at or after `since` (epoch seconds), per managedFields (status written by a
+    controller does not count), or None."""
     newest: tuple[float, str] | None = None
     for entry in (obj.get("metadata") or {}).get("managedFields") or []:
         if entry.get("manager") == "graybot" or entry.get("subresource") == "status" \
-                or "f:spec" not in (entry.get("fieldsV1") or {}):
+                or part not in (entry.get("fieldsV1") or {}):
             continue
         try:
             at = datetime.fromisoformat(str(entry.get("time", "")).replace("Z", "+00:00")).timestamp()

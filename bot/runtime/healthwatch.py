@@ -22,6 +22,24 @@ CACHE_FOR = 2.0     # seconds the running releases are kept between pod events (
 WORKLOAD_REFRESH = 0.5  # a workload event of no cached release reads them again, at most this often
 
 
+ROUTED_BY = {"gateway": "httproutes", "nginx": "ingresses", "istio": "virtualservices"}
+KIND_OF = {"services": "Service", "httproutes": "HTTPRoute", "grpcroutes": "GRPCRoute", "ingresses": "Ingress",
+           "virtualservices": "VirtualService"}       # list items need not carry their kind
+
+
+def routed_name(app, release: Release, kind: str) -> str | None:
+    """The name of the object of `kind` the release routes through (None: it has none)."""
+    if kind == "Service":
+        return app.service
+    if kind in ("HTTPRoute", "GRPCRoute"):
+        return (release.origin.get("httproute") or {}).get("name")
+    if kind == "Ingress":
+        return f"{app.ingress}-canary"            # the nginx router's canary Ingress
+    if kind == "VirtualService":
+        return app.service                        # the istio router's, named after the Service
+    return None
+
+
 class HealthWatcher:
     def __init__(self, clusters: Clusters, registry: Registry, active: Callable[[], list[Release]],
                  fail: Callable[[str, str], object], wake: Callable[[], None],
@@ -51,17 +69,20 @@ class HealthWatcher:
                        if app.controlled for cluster in app.clusters if cluster in self.clusters})
 
     def routing_places(self) -> list[tuple[str, str, str]]:
-        """(cluster, namespace, services|httproutes) of the objects that route an app's traffic:
-        watched, so a change someone else makes mid-release is seen (Ingresses and Istio objects
-        are not watched yet)."""
+        """(cluster, namespace, plural) of the objects that route an app's traffic: its Service,
+        and its router's HTTPRoute, GRPCRoute, canary Ingress or VirtualService; watched, so a
+        change someone else makes mid-release is seen."""
         found = set()
         for app in self.registry.values():
             for cluster in (c for c in app.clusters if c in self.clusters):
                 placed = app.at(cluster)
                 if not app.controlled:
                     found.add((cluster, placed.namespace, "services"))
-                if placed.router == "gateway" and not placed.grpcroute:
-                    found.add((cluster, placed.namespace, "httproutes"))
+                plural = ROUTED_BY.get(placed.router)
+                if placed.router == "gateway" and placed.grpcroute:
+                    plural = "grpcroutes"
+                if plural and not app.controlled:
+                    found.add((cluster, placed.namespace, plural))
         return sorted(found)
 
     def start(self) -> "HealthWatcher":
@@ -70,7 +91,8 @@ class HealthWatcher:
                                            (self.workload_of(cluster).resource, self.on_workload))]
         watches += [(cluster, ns, self.workload_of(cluster, kind).resource, self.on_controlled)
                     for cluster, ns, kind in self.controlled_places()]
-        watches += [(cluster, ns, plural, self.on_routing) for cluster, ns, plural in self.routing_places()]
+        watches += [(cluster, ns, plural, functools.partial(self.on_routing, KIND_OF[plural]))
+                    for cluster, ns, plural in self.routing_places()]
         for cluster, ns, plural, handler in watches:
             thread = threading.Thread(target=self.clusters[cluster].watch, daemon=True,
                                       name=f"health-{plural}-{cluster}-{ns}",
@@ -122,23 +144,21 @@ class HealthWatcher:
                 except Exception:
                     log.exception("holding %s", release.id)
 
-    def on_routing(self, cluster: str, kind: str, obj: dict) -> None:
-        """A Service or HTTPRoute a running release routes through, changed by someone else since
-        the release's last step: hold the release, naming who (managedFields)."""
+    def on_routing(self, what: str, cluster: str, event: str, obj: dict) -> None:
+        """An object of kind `what` a running release routes through, changed by someone else
+        since the release's last step: hold the release, naming who (managedFields)."""
         name, ns = obj["metadata"].get("name"), obj["metadata"].get("namespace")
-        what = "HTTPRoute" if obj.get("kind") == "HTTPRoute" else "Service"
         for cached in self._releases():
             app = self.registry.get(cached.app)
             if app is None or not self._in(cached, cluster) or cached.namespace != ns:
                 continue
-            routes = {app.at(cached.cluster).service} if what == "Service" else \
-                {(cached.origin.get("httproute") or {}).get("name")}
-            if name not in routes:
+            if name != routed_name(app.at(cached.cluster), cached, what):
                 continue
             release = self.get(cached.id)
             if release is None or release.phase not in (Phase.PROGRESSING, Phase.WAITING):
                 continue
-            who = foreign_write(obj, release.updated_at)
+            # a canary Ingress's weights are annotations: its metadata is what graybot writes there
+            who = foreign_write(obj, release.updated_at, "f:metadata" if what == "Ingress" else "f:spec")
             if who:
                 self._hold(release.id, f"{what} {name} was changed by {who} outside graybot while stage "
                                        f"{release.current.name} was {self._doing(release)}")

@@ -27,7 +27,8 @@ OPTION_SETS = {
     "own-redis-secret": ["redis.bundled=false", "redis.existingSecret=graybot-redis-url"],
     "sentinel-url": ["redis.bundled=false",
                      "redis.url=redis+sentinel://sentinel-0:26379\\,sentinel-1:26379/graybot/0"],
-    "ingress": ["ingress.enabled=true", "replicas=3", "extraEnv.PROMETHEUS_URL=http://prometheus:9090"],
+    "ingress": ["ingress.enabled=true", "replicas=3", "extraEnv.PROMETHEUS_URL=http://prometheus:9090",
+                "extraEnvFromSecrets={graybot-git}"],
 }
 
 
@@ -76,7 +77,8 @@ def test_every_option_set_renders_valid_kubernetes_documents(helm, name):
     assert container["args"] == ["socket" if name == "socket" else "serve", "--port", "3000"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert not any(d["kind"] == "Secret" for d in docs)               # tokens only from an existing Secret
-    assert container["envFrom"] == [{"secretRef": {"name": "graybot-slack"}}]
+    assert container["envFrom"] == [{"secretRef": {"name": "graybot-slack"}}] + \
+        ([{"secretRef": {"name": "graybot-git"}}] if name == "ingress" else [])      # a write-back token
     if name == "own-redis-secret":
         assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "graybot-redis-url", "key": "REDIS_URL"}
         assert not any(d["kind"] == "StatefulSet" for d in docs)

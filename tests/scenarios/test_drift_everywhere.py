@@ -1,6 +1,7 @@
 """Drift on what a release routes through and moves, in every phase, against the sandbox over
-HTTP: an HTTPRoute weight put back by another manager while the release waits, and the stable
-Deployment scaled back while a stage is being applied, each pause the release naming who."""
+HTTP: an HTTPRoute weight put back by another manager while the release waits, a canary Ingress's
+weight and a VirtualService's weights changed, and the stable Deployment scaled back while a stage
+is being applied, each pause the release naming who."""
 from __future__ import annotations
 
 import time
@@ -54,6 +55,47 @@ def test_a_deployment_scaled_back_while_a_stage_is_applied_pauses_the_release(sa
                                                                  field_manager="argocd-controller")
         held = paused(w, r.id)
         assert "user-v1 was changed by argocd-controller outside graybot while stage 30% was being applied" \
+            in held.reason
+    finally:
+        w.stop()
+
+
+def waiting_under(router: str, sandbox, kube, redis_client, tmp_path):
+    doc = apps_yaml()
+    doc["apps"]["user"]["router"] = router
+    w = demo_world(sandbox, kube, redis_client, tmp_path, doc).run_driver()
+    r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
+    assert r.phase == Phase.WAITING
+    wait_until(lambda: time.time() >= r.updated_at + 1, timeout=3)   # a later second
+    return w, r
+
+
+def test_a_canary_ingress_weight_changed_by_another_manager_pauses_the_release(sandbox, kube, redis_client, tmp_path):
+    w, r = waiting_under("nginx", sandbox, kube, redis_client, tmp_path)
+    try:
+        net = client.NetworkingV1Api(kube)
+        assert net.read_namespaced_ingress("user-canary", NS).metadata.annotations[
+            "nginx.ingress.kubernetes.io/canary-weight"] == "10"
+        net.patch_namespaced_ingress("user-canary", NS, {"metadata": {"annotations": {
+            "nginx.ingress.kubernetes.io/canary-weight": "0"}}}, field_manager="kubectl-edit")
+        held = paused(w, r.id)
+        assert "Ingress user-canary was changed by kubectl-edit outside graybot while stage 10% was waiting" \
+            in held.reason
+    finally:
+        w.stop()
+
+
+def test_a_virtualservice_weight_changed_by_another_manager_pauses_the_release(sandbox, kube, redis_client, tmp_path):
+    w, r = waiting_under("istio", sandbox, kube, redis_client, tmp_path)
+    try:
+        objects = client.CustomObjectsApi(kube)
+        vs = objects.get_namespaced_custom_object("networking.istio.io", "v1beta1", NS, "virtualservices", "user")
+        for route in vs["spec"]["http"][-1]["route"]:
+            route["weight"] = 100 if route["destination"]["subset"] == "v1" else 0
+        objects.patch_namespaced_custom_object("networking.istio.io", "v1beta1", NS, "virtualservices", "user",
+                                               {"spec": {"http": vs["spec"]["http"]}}, field_manager="argocd-controller")
+        held = paused(w, r.id)
+        assert "VirtualService user was changed by argocd-controller outside graybot while stage 10% was waiting" \
             in held.reason
     finally:
         w.stop()

@@ -117,7 +117,7 @@ def needed_permissions() -> set[tuple[str, str, str]]:
         return {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and word in fn.name
                 for n in ast.walk(fn)}
     in_gateway, in_gitops, in_rollouts = inside("httproute") | inside("grpcroute"), inside("gitops"), inside("rollout")
-    in_kruise, in_flagger = inside("kruise"), inside("flagger")
+    in_kruise, in_flagger, in_virtualservice = inside("kruise"), inside("flagger"), inside("virtualservice")
     reads = {"gateway": (GATEWAY_GROUP, "gateways"), "gatewayclass": (GATEWAY_GROUP, "gatewayclasses"),
              "crd": ("apiextensions.k8s.io", "customresourcedefinitions")}
     single_reads = {id(n): reads[fn.name] for fn in ast.walk(tree)
@@ -142,6 +142,9 @@ def needed_permissions() -> set[tuple[str, str, str]]:
             needed.add((FLAGGER_GROUP, "canaries", verb))
             if verb == "list" and "list_namespaced_flagger_canary" in watched:
                 needed.add((FLAGGER_GROUP, "canaries", "watch"))
+            continue
+        if id(node) in in_virtualservice:                               # the health watch's VirtualService list
+            needed |= {(API_GROUPS["custom"], "virtualservices", verb), (API_GROUPS["custom"], "virtualservices", "watch")}
             continue
         if id(node) in in_rollouts and node.value.attr == "custom":     # Argo and Kruise Rollouts
             group, lister = (KRUISE_GROUP, "list_namespaced_kruise_rollout") if id(node) in in_kruise else \
@@ -180,6 +183,8 @@ def test_rbac_covers_every_api_call_of_the_adapter():
     needed = needed_permissions()
     assert ("apps", "deployments/scale", "patch") in needed and ("", "pods", "watch") in needed
     assert ("networking.istio.io", "virtualservices", "patch") in needed
+    assert ("networking.istio.io", "virtualservices", "watch") in needed
+    assert ("networking.k8s.io", "ingresses", "watch") in needed
     assert (GATEWAY_GROUP, "httproutes", "update") in needed
     assert missing(needed, granted_rules()) == set()
 

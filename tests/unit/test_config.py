@@ -88,6 +88,11 @@ APP = "apps:\n  user:\n    image: 'nginx:user-{version}'\n"
      "apps.user.flagger.token_secret: 'my token' is not an environment variable name"),
     ("    flagger: {token_secret: FLAGGER_GATE_TOKEN}\n", "apps.user.flagger: only for `workload: flagger-canary`"),
     ("    workload: flagger-canary\n    flagger: {token: X}\n", "apps.user.flagger: unknown key 'token'"),
+    ("    gitops: {policy: suspend, writeback: {repo: 'https://git.example/a/b.git'}}\n",
+     "apps.user.gitops.writeback.token_secret: an HTTPS repository needs"),
+    ("    gitops: {policy: hold}\n", "apps.user.gitops: must be one of refuse, suspend, ignore, not 'hold'"),
+    ("    workload: argo-rollout\n    gitops: {writeback: {repo: 'git@git.example:a/b.git'}}\n",
+     "apps.user.gitops.writeback: only for `workload: deployment`"),
 ])
 def test_each_config_mistake_is_one_clear_line(tmp_path, extra, line):
     with pytest.raises(ConfigError) as err:
@@ -159,6 +164,19 @@ def test_a_placeholder_signing_secret_refuses_http_mode(tmp_path, secret):
     assert problems and "SLACK_SIGNING_SECRET is a placeholder" in problems[0]
     assert startup_problems(Settings(slack_signing_secret="8f14e45fceea167a5a36dedd4bea2543"), load_registry(path),
                             slack_http=True) == []
+
+
+def test_a_write_back_without_its_token_or_key_in_the_environment_is_a_start_problem(tmp_path, monkeypatch):
+    from bot.config import Settings, startup_problems
+
+    registry = load_text(tmp_path, APP + "    gitops:\n      writeback: {repo: 'https://git.example/a/b.git', "
+                         "token_secret: GIT_TOKEN}\n  pay:\n    image: 'nginx:pay-{version}'\n    gitops:\n"
+                         "      writeback: {repo: 'git@git.example:a/b.git', ssh_key_file: /nonexistent/key}\n")
+    monkeypatch.delenv("GIT_TOKEN", raising=False)
+    assert startup_problems(Settings(), registry) == [
+        "apps.user.gitops.writeback.token_secret: GIT_TOKEN is not set (or is a placeholder): graybot could not "
+        "push a successful release to Git",
+        "apps.pay.gitops.writeback.ssh_key_file: /nonexistent/key is not a file"]
 
 
 def test_a_flagger_app_without_its_token_in_the_environment_is_a_start_problem(tmp_path, monkeypatch):

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import apps, audit, clusters, metrics, rules
+from bot.domain import apps, audit, clusters, metrics, rules, writeback
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "configuration.md").read_text()
 LOADER = {"top": apps.TOP_KEYS, "app": apps.APP_KEYS, "gates": apps.GATE_KEYS, "metric": metrics.METRIC_KEYS,
           "webhook": rules.WEBHOOK_KEYS, "policy": rules.POLICY_KEYS, "cluster": clusters.CLUSTER_KEYS,
-          "override": clusters.OVERRIDE_KEYS, "audit": audit.AUDIT_KEYS}
+          "override": clusters.OVERRIDE_KEYS, "audit": audit.AUDIT_KEYS,
+          "writeback": writeback.KEYS}
 
 
 def documented(table: str) -> set[str]:
