@@ -19,8 +19,11 @@ def register(app: App, edge: Edge) -> None:
     @app.action(re.compile(r"^(approve|pause|resume|rollback|continue)$"))
     def on_button(ack: Ack, body: dict, action: dict) -> None:
         started = time.perf_counter()
-        channel = (body.get("channel") or {}).get("id") or body["container"].get("channel_id", "")
-        message_ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts", "")
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+        message_ts = container.get("message_ts") or (body.get("message") or {}).get("ts", "")
+        if container.get("type") == "view":          # the Home tab: the view, not a message, was clicked
+            channel, message_ts = "", f"view:{container.get('view_id', '')}"
         request = Request("action", f"{action['action_id']} button", body["user"]["id"], channel,
                           action=action["action_id"], value=action.get("value", ""), message=message_ts)
         try:

@@ -39,7 +39,17 @@ class SlackReplier:
     client: WebClient
 
     def tell(self, request: Request, said: Said) -> None:
+        if not request.conversation:          # a click on the Home tab: no channel; the app's DM
+            self.direct(request.user, slack_text(said))
+            return
         self.ephemeral(request.conversation, request.user, slack_text(said))
+
+    def direct(self, user: str, text: str) -> None:
+        try:
+            self.client.chat_postMessage(channel=user, text=text)
+        except SlackApiError as err:
+            telemetry.CHAT_ERRORS.labels(call="direct").inc()
+            log.warning("direct message to %s failed: %s", user, err.response.get("error"))
 
     def ephemeral(self, channel: str, user: str, text: str) -> None:
         try:

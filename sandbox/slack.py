@@ -38,6 +38,7 @@ class SlackState:
     messages: dict[str, list[dict]] = field(default_factory=dict)   # channel -> messages
     ephemerals: list[dict] = field(default_factory=list)
     groups: dict[str, list[str]] = field(default_factory=dict)      # S... -> [U...]
+    homes: dict[str, dict] = field(default_factory=dict)            # U... -> the Home tab view published
     failures: dict[str, list[Failure]] = field(default_factory=dict)
 
 
@@ -155,9 +156,32 @@ class FakeSlack:
             if self.socket is None:
                 return {"ok": False, "error": "socket_mode_not_enabled"}
             return self.socket.open_url(str(args.get("token", "")))
+        if method == "views.publish":
+            return self._publish(args)
         if method == "views.open":
             return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}}
         return {"ok": False, "error": "unknown_method"}
+
+
+    def _publish(self, args: dict) -> dict:
+        """views.publish as Slack checks it: a `home` view of at most 100 blocks, for one user;
+        the user's Home tab keeps its view id across publishes."""
+        view = _blocks(args.get("view")) if isinstance(args.get("view"), str) else args.get("view")
+        user = str(args.get("user_id") or "")
+        if not user or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if view.get("type") != "home" or len(view.get("blocks") or []) > 100:
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": ["[ERROR] must be a home view of at most 100 blocks"]}}
+        old = self.state.homes.get(user) or {}
+        published = dict(view, id=old.get("id") or "V" + self._next_ts().replace(".", ""), hash=self._next_ts(),
+                         team_id="T0SANDBOX", published=old.get("published", 0) + 1)
+        self.state.homes[user] = published
+        return {"ok": True, "view": published}
+
+    def home(self, user: str) -> dict | None:
+        with self.lock:
+            return self.state.homes.get(user)
 
 
 def _blocks(raw) -> list:
@@ -229,6 +253,24 @@ def slash_command_payload(text: str, user: str, channel: str = "C0RELEASE", comm
             "user_name": user.lower(), "command": command, "text": text,
             "api_app_id": "A0GRAYBOT", "response_url": "http://127.0.0.1:9/never-used",
             "trigger_id": f"trigger-{time.time()}"}
+
+
+def app_home_opened_body(user: str) -> str:
+    """The Events API callback Slack sends when a person opens the app's Home tab (JSON body)."""
+    return json.dumps({"token": "legacy", "team_id": "T0SANDBOX", "api_app_id": "A0GRAYBOT", "type": "event_callback",
+                       "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
+                       "event": {"type": "app_home_opened", "user": user, "channel": "D0GRAYBOT", "tab": "home",
+                                 "event_ts": f"{time.time():.6f}"}})
+
+
+def view_action_body(action_id: str, value: str, user: str, view_id: str, block_id: str = "home") -> str:
+    """A button clicked on a view (the Home tab): its container is the view, there is no channel."""
+    payload = block_action_payload(action_id, value, user, "", "", block_id)
+    for key in ("channel", "message"):
+        payload.pop(key)
+    payload["container"] = {"type": "view", "view_id": view_id}
+    payload["view"] = {"id": view_id, "type": "home", "team_id": "T0SANDBOX"}
+    return urlencode({"payload": json.dumps(payload)})
 
 
 def block_action_body(action_id: str, value: str, user: str, channel: str, message_ts: str,

@@ -93,6 +93,40 @@ class EdgeState:
         loc = self.r.hgetall(keys.message(release_id))
         return (loc["channel"], loc["ts"]) if loc.get("ts") else None
 
+    # -- the Home tab: who looks at it, whose needs publishing, which view is theirs -------
+    def home_opened(self, user: str) -> None:
+        pipe = self.r.pipeline()
+        pipe.hset(keys.home_viewers(), user, round(time.time(), 3))
+        pipe.sadd(keys.home_dirty(), user)
+        pipe.execute()
+
+    def home_changed(self, within: float) -> int:
+        """Every release change: the Home tab of each person who opened it within `within`
+        seconds is published again (coalesced: a set, drained by the publisher)."""
+        now, viewers = time.time(), self.r.hgetall(keys.home_viewers())
+        recent = [u for u, at in viewers.items() if now - float(at) < within]
+        stale = [u for u in viewers if u not in recent]
+        pipe = self.r.pipeline()
+        if recent:
+            pipe.sadd(keys.home_dirty(), *recent)
+        if stale:
+            pipe.hdel(keys.home_viewers(), *stale)
+        pipe.execute()
+        return len(recent)
+
+    def home_take(self, limit: int = 100) -> list[str]:
+        return list(self.r.spop(keys.home_dirty(), limit) or [])
+
+    def home_again(self, users: list[str]) -> None:
+        if users:
+            self.r.sadd(keys.home_dirty(), *users)
+
+    def set_home_view(self, user: str, view_id: str) -> None:
+        self.r.set(keys.home_view(user), view_id, ex=30 * 86400)
+
+    def home_view(self, user: str) -> str | None:
+        return self.r.get(keys.home_view(user))
+
     # -- inbox: requests acknowledged but not yet fully handled ---------------------------
     def inbox_add(self, request: dict) -> str:
         try:

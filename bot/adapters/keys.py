@@ -119,3 +119,15 @@ def gitops_pending() -> str:
 
 def writeback(member: str) -> str:
     return f"{PREFIX}writeback:{member}"            # RELEASE#WAVE -> what writing it to Git did (JSON)
+
+
+def home_viewers() -> str:
+    return f"{PREFIX}home-viewers"                  # user -> when they last opened graybot's Home tab
+
+
+def home_dirty() -> str:
+    return f"{PREFIX}home-dirty"                    # users whose Home tab must be published again
+
+
+def home_view(user: str) -> str:
+    return f"{PREFIX}home-view:{user}"              # the id of the Home view published for the user

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 
-from handlers import actions, commands, guard
+from handlers import actions, commands, guard, home
 from handlers.edge import Edge, SlackReplier
 from handlers.http import FlaggerGate, SlackHTTPServer
 
@@ -83,6 +83,7 @@ def build_edge(settings: Settings, worker: str) -> tuple[App, Edge, FlaggerGate]
     guard.register(bolt, edge)
     commands.register(bolt, edge)
     actions.register(bolt, edge)
+    home.register(bolt, edge)
     return bolt, edge, flagger_webhooks(registry, store, settings.timezone).answer
 
 

@@ -20,6 +20,7 @@ from .engine import Engine, Refused
 from .policy import Policy
 from .requests import Request, Said, Tone
 
+VIEW = "view:"          # Request.message of a click on a view (the Home tab): view:VIEW_ID
 log = logging.getLogger("graybot.desk")
 EVENTS = {"approve": Event.APPROVE, "pause": Event.PAUSE, "resume": Event.RESUME,
           "rollback": Event.ROLLBACK, "continue": Event.OVERRIDE}
@@ -155,12 +156,20 @@ class Desk:
         release = self.engine.store.get(release_id)
         if release is None:
             return Said("that release no longer exists; nothing changed.", Tone.REFUSED)
-        if self.state.message(release.id) != (request.conversation, request.message):
+        where = request.conversation
+        if request.message.startswith(VIEW):         # the person's Home tab, as graybot last published it
+            if self.state.home_view(user) != request.message.removeprefix(VIEW):
+                log.warning("refused a %s click by %s: not on their Home tab", action, user)
+                self.engine.store.record(release.id, user, "refused", f"{action}: button not on the person's Home tab")
+                return Said("that button is not on your Home tab as graybot shows it now; nothing changed.",
+                            Tone.REFUSED)
+            where = release.conversation              # the click counts where the release lives
+        elif self.state.message(release.id) != (request.conversation, request.message):
             log.warning("refused a %s click by %s: %s's button on another message", action, user, release.id)
             self.engine.store.record(release.id, user, "refused", f"{action}: button not on this release's message")
             return Said(f"that button does not belong to {release.app}'s live message; nothing changed.", Tone.REFUSED)
         app = self.registry.get(release.app)
-        refusal = self.policy.refusal(action, app, user, request.conversation, release) if app else "unknown app"
+        refusal = self.policy.refusal(action, app, user, where, release) if app else "unknown app"
         if refusal is not None:
             self.engine.store.record(release.id, user, "refused", f"{action}: {refusal}")
             return Said(refusal, Tone.REFUSED)
