@@ -37,7 +37,7 @@ def home_view(board: Board, key: bytes, now: float) -> dict:
     if not live:
         blocks += _section("_No release is running._")
     blocks += [DividerBlock()] + _section("*Freezes and windows in force*\n" + (
-        "\n".join(f"• {line}" for line in board.freezes) if board.freezes else "_none_"))
+        "\n".join(f"• {plain(line)}" for line in board.freezes) if board.freezes else "_none_"))
     finished = "\n".join(f"{PHASE_ICON[r.phase]} *{r.app}* {r.from_version} → {r.to_version}, {r.phase.value} "
                          f"{when(r.updated_at)} (`{r.id}`)" for r in board.finished)
     blocks += _section("*Recently finished*\n" + (finished or "_none yet_"))

@@ -1,4 +1,4 @@
-"""Every message graybot builds for a release stays inside Slack's Block Kit limits, whatever the
+"""Every message and Home tab graybot builds stays inside Slack's Block Kit limits, whatever the
 release (many waves and stages, long names, many voters, long reasons), and a long text is
 summarised, never cut in the middle of a mention or a link."""
 from __future__ import annotations
@@ -9,10 +9,12 @@ from hypothesis import given, settings, strategies as st
 
 from bot.domain.model import Phase, Stage, Wave, WaveState
 from bot.domain.state import Runtime, SavedCommand
+from bot.core.board import Board
 from handlers.blocks import event_text, fallback_text, release_blocks, to_dicts
+from handlers.home_blocks import home_view
 from tests.kit.releases import release
 
-LIMITS = {"blocks": 50, "section": 3000, "field": 2000, "header": 150, "button": 75, "value": 2000,
+LIMITS = {"blocks": 50, "home_blocks": 100, "section": 3000, "field": 2000, "header": 150, "button": 75, "value": 2000,
           "context_elements": 10, "confirm_title": 100, "confirm_text": 300}
 OPEN_ENTITY = re.compile(r"<[^>]*$")          # a mention or link cut before its closing >
 
@@ -54,11 +56,8 @@ def texts_of(block: dict) -> list[str]:
     return out
 
 
-@settings(max_examples=120, deadline=None)
-@given(r=releases())
-def test_every_live_message_is_inside_slacks_limits(r):
-    blocks = to_dicts(release_blocks(r, {"new_ready": 3, "old_ready": 7}, b"k"))
-    assert len(blocks) <= LIMITS["blocks"]
+def assert_within_limits(blocks: list[dict], most: int) -> None:
+    assert len(blocks) <= most
     for block in blocks:
         if block["type"] == "header":
             assert len(block["text"]["text"]) <= LIMITS["header"]
@@ -76,7 +75,23 @@ def test_every_live_message_is_inside_slacks_limits(r):
                     assert len(button["confirm"]["text"]["text"]) <= LIMITS["confirm_text"]
         for text in texts_of(block):
             assert not OPEN_ENTITY.search(text), text[-80:]
+
+
+@settings(max_examples=120, deadline=None)
+@given(r=releases())
+def test_every_live_message_is_inside_slacks_limits(r):
+    assert_within_limits(to_dicts(release_blocks(r, {"new_ready": 3, "old_ready": 7}, b"k")), LIMITS["blocks"])
     assert len(fallback_text(r)) <= 3000
+
+
+@settings(max_examples=40, deadline=None)
+@given(live=st.lists(releases(), max_size=60), done=st.lists(releases(), max_size=10),
+       freezes=st.lists(st.text(max_size=300), max_size=40), split=st.integers(0, 60))
+def test_every_home_tab_is_inside_slacks_limits(live, done, freezes, split):
+    board = Board(tuple(live[:split]), tuple(live[split:]), tuple(freezes), tuple(done))
+    view = home_view(board, b"k", 1767225600.0)
+    assert view["type"] == "home"
+    assert_within_limits(view["blocks"], LIMITS["home_blocks"])
 
 
 @settings(max_examples=60, deadline=None)
