@@ -127,6 +127,23 @@ class EdgeState:
     def home_view(self, user: str) -> str | None:
         return self.r.get(keys.home_view(user))
 
+    # -- approvers paged: the direct messages asking for a waiting release's approval ------
+    def pages(self, release_id: str) -> dict | None:
+        raw = self.r.get(keys.pages(release_id))
+        return json.loads(raw) if raw else None
+
+    def set_pages(self, release_id: str, record: dict) -> None:
+        self.r.set(keys.pages(release_id), json.dumps(record), ex=30 * 86400)
+
+    def claim_pages(self, release_id: str, gate: str) -> bool:
+        """Only one process pages the approvers of one gate (the first to claim it)."""
+        return bool(self.r.set(f"{keys.pages(release_id)}:{gate}", 1, nx=True, ex=30 * 86400))
+
+    def is_page(self, release_id: str, channel: str, ts: str) -> bool:
+        """Is (channel, ts) one of the direct messages graybot sent for this release's gate?"""
+        record = self.pages(release_id) or {}
+        return record.get("open", False) and [channel, ts] in (record.get("sent") or {}).values()
+
     # -- inbox: requests acknowledged but not yet fully handled ---------------------------
     def inbox_add(self, request: dict) -> str:
         try:

@@ -131,3 +131,7 @@ def home_dirty() -> str:
 
 def home_view(user: str) -> str:
     return f"{PREFIX}home-view:{user}"              # the id of the Home view published for the user
+
+
+def pages(release_id: str) -> str:
+    return f"{PREFIX}pages:{release_id}"            # the direct messages asking for the release's approval (JSON)

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
 
-from handlers import actions, commands, guard, home
+from handlers import actions, commands, guard, home, paging
 from handlers.access import slack_policy
 from handlers.edge import Edge, SlackReplier
 from handlers.http import SlackHTTPServer
@@ -59,6 +59,7 @@ class Graybot:
     bolt_pool: ThreadPoolExecutor
     handed_off: HandedOff | None = None      # set when an edge process acks for this one
     home: home.HomeTab | None = None         # publishes people's Home tabs (this process runs releases)
+    pager: paging.Pager | None = None        # direct messages to the approvers a waiting release needs
 
     @property
     def identity(self) -> str:
@@ -73,6 +74,8 @@ class Graybot:
         self.messages.resync()
         if self.home is not None:
             self.home.start()
+        if self.pager is not None:
+            self.pager.start()
         if edge_apart:
             self.handed_off = HandedOff(self.edge.inbox).start()
         self.edge.inbox.recover(older_than=0)     # what a dead process acked is carried out now
@@ -87,6 +90,8 @@ class Graybot:
         self.messages.stop()
         if self.home is not None:
             self.home.stop()
+        if self.pager is not None:
+            self.pager.stop()
         self.edge.inbox.stop()
         self.bolt_pool.shutdown(wait=False, cancel_futures=True)
         join_pool(self.bolt_pool, 2.0)
@@ -158,15 +163,16 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry,
                            button_key=key)
     home_tab = home.HomeTab(client, core.engine, desk.policy, core.edge_state, key)
+    pager = paging.Pager(client, core.engine, desk.policy, core.edge_state, key)
     runner.duties.append(edge.inbox.recover)      # the leader carries out what dead processes acked
     runner.duties.append(lambda: relay_notices(core))   # and tells what the CLI did
-    core.engine.listeners += [messages.on_change, home_tab.on_change,
+    core.engine.listeners += [messages.on_change, home_tab.on_change, pager.on_change,
                               lambda release, what, detail: telemetry.record_change(what, release.last_actor)]
     guard.register(bolt, edge)
     commands.register(bolt, edge)
     actions.register(bolt, edge)
     home.register(bolt, edge)
-    return Graybot(core, bolt, edge, messages, runner, bolt_pool, home=home_tab)
+    return Graybot(core, bolt, edge, messages, runner, bolt_pool, home=home_tab, pager=pager)
 
 
 def relay_notices(core: Core) -> int:

@@ -164,6 +164,8 @@ class Desk:
                 return Said("that button is not on your Home tab as graybot shows it now; nothing changed.",
                             Tone.REFUSED)
             where = release.conversation              # the click counts where the release lives
+        elif self.state.is_page(release.id, request.conversation, request.message):
+            where = release.conversation              # a direct message paging the person: the same
         elif self.state.message(release.id) != (request.conversation, request.message):
             log.warning("refused a %s click by %s: %s's button on another message", action, user, release.id)
             self.engine.store.record(release.id, user, "refused", f"{action}: button not on this release's message")
