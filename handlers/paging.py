@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -23,6 +24,7 @@ from bot.core.engine import Engine
 from bot.core.policy import Policy
 from bot.domain.model import Phase, Release
 from bot.domain.names import OBSERVED
+from bot.language.text import when
 
 from .blocks import PHASE_ICON, _buttons, _clip, gate_text
 from .mention import who
@@ -89,6 +91,45 @@ class Pager:
                 continue
             record["sent"][user] = [answer["channel"], answer["ts"]]
             self.state.set_pages(release.id, record)        # a click on it is accepted from now on
+        rules = self.engine.registry[release.app].at(release.cluster).rules
+        if record["sent"]:
+            self.state.remind_at(f"{release.id}|{gate}|remind", time.time() + rules.remind_after)
+        if rules.approval_timeout:       # the requester hears before the timeout acts
+            notice = rules.approval_timeout - min(rules.approval_timeout / 5, 600)
+            self.state.remind_at(f"{release.id}|{gate}|timeout", release.updated_at + notice)
+
+    def remind_due(self) -> int:
+        """The leader's duty: one reminder to each person paged for a gate still waiting after
+        `remind_after`; the requester told when `approval_timeout` is near."""
+        told = 0
+        for member in self.state.due_reminders(time.time()):
+            release_id, gate, kind = member.split("|")
+            release, record = self.store.get(release_id), self.state.pages(release_id)
+            if release is None or gate_of(release) != gate or not record or not record.get("open"):
+                continue
+            if kind == "remind":
+                text = f":bell: Reminder: {self._asking(release)} (the buttons are in the message above)"
+                muted = self.store.muted()          # who muted graybot since is not reminded
+                targets = [channel for user, (channel, _ts) in record["sent"].items() if user not in muted]
+            else:
+                rules = self.engine.registry[release.app].at(release.cluster).rules
+                ends = release.updated_at + (rules.approval_timeout or 0)
+                text = (f":hourglass: *{release.app}* {release.from_version} → {release.to_version} still waits for "
+                        f"approval at {release.current.name}; at {when(ends)} graybot will "
+                        f"{rules.on_approval_timeout} it (approval_timeout)")
+                targets = [release.requested_by]
+            for channel in targets:
+                told += self._say(channel, text)
+        return told
+
+    def _say(self, channel: str, text: str) -> int:
+        try:
+            self.client.chat_postMessage(channel=channel, text=text)
+            return 1
+        except SlackApiError as err:
+            telemetry.CHAT_ERRORS.labels(call="page_reminder").inc()
+            log.warning("a reminder to %s failed: %s", channel, err.response.get("error"))
+            return 0
 
     def _close(self, release: Release, record: dict) -> None:
         record["open"] = False

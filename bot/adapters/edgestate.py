@@ -139,6 +139,14 @@ class EdgeState:
         """Only one process pages the approvers of one gate (the first to claim it)."""
         return bool(self.r.set(f"{keys.pages(release_id)}:{gate}", 1, nx=True, ex=30 * 86400))
 
+    def remind_at(self, member: str, at: float) -> None:
+        self.r.zadd(keys.page_reminders(), {member: at})
+
+    def due_reminders(self, now: float, limit: int = 50) -> list[str]:
+        """Reminders due by `now`, each taken by exactly one caller (the first to remove it)."""
+        due = self.r.zrangebyscore(keys.page_reminders(), 0, now, start=0, num=limit)
+        return [m for m in due if self.r.zrem(keys.page_reminders(), m)]
+
     def is_page(self, release_id: str, channel: str, ts: str) -> bool:
         """Is (channel, ts) one of the direct messages graybot sent for this release's gate?"""
         record = self.pages(release_id) or {}

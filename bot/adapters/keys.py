@@ -135,3 +135,11 @@ def home_view(user: str) -> str:
 
 def pages(release_id: str) -> str:
     return f"{PREFIX}pages:{release_id}"            # the direct messages asking for the release's approval (JSON)
+
+
+def muted() -> str:
+    return f"{PREFIX}muted"                         # users who asked for no direct messages (/release mute)
+
+
+def page_reminders() -> str:
+    return f"{PREFIX}page-reminders"                # RELEASE|GATE|KIND -> when (epoch seconds) to remind

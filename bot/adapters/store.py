@@ -267,6 +267,13 @@ class Store:
     def gitops_pending_remove(self, member: str) -> None:
         self.r.srem(keys.gitops_pending(), member)
 
+    def set_muted(self, user: str, muted: bool) -> None:
+        """`/release mute`: no direct messages asking this person for approvals."""
+        (self.r.sadd if muted else self.r.srem)(keys.muted(), user)
+
+    def muted(self) -> set[str]:
+        return set(self.r.smembers(keys.muted()))
+
     # -- locks (locks.py: short TTL, renewed while the holder lives) ---------------------
     def app_lock(self, app: str, wait: float = 10.0):
         return self.locks.hold(app, wait=wait)

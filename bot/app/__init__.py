@@ -165,6 +165,7 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     home_tab = home.HomeTab(client, core.engine, desk.policy, core.edge_state, key)
     pager = paging.Pager(client, core.engine, desk.policy, core.edge_state, key)
     runner.duties.append(edge.inbox.recover)      # the leader carries out what dead processes acked
+    runner.duties.append(pager.remind_due)        # and reminds paged approvers
     runner.duties.append(lambda: relay_notices(core))   # and tells what the CLI did
     core.engine.listeners += [messages.on_change, home_tab.on_change, pager.on_change,
                               lambda release, what, detail: telemetry.record_change(what, release.last_actor)]

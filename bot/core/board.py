@@ -50,4 +50,5 @@ def to_page(engine: Engine, policy: Policy, release: Release) -> list[str]:
     people: set[str] = set()
     for who in named:
         people |= set(policy.group_members(who)) if policy.is_group(who) else {who}
+    people -= engine.store.muted()
     return sorted(u for u in people if policy.refusal("approve", app, u, release.conversation, release) is None)

@@ -124,6 +124,10 @@ def execute(engine: Engine, cmd: Command, actor: str, channel: str = "", platfor
     """`override`: the note of an operator who bypassed the policy (kept on a release it starts);
     `vet`: the policy's word on a planned release before it starts."""
     try:
+        if isinstance(cmd, QueryCommand) and cmd.verb in ("mute", "unmute"):
+            engine.store.set_muted(actor, cmd.verb == "mute")
+            return Reply("you get no direct messages asking for approvals now; `/release unmute` brings them back."
+                         if cmd.verb == "mute" else "you get direct messages asking for your approvals again.")
         if isinstance(cmd, QueryCommand):
             return query(engine, cmd)
         if isinstance(cmd, PolicyCommand):

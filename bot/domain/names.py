@@ -18,7 +18,7 @@ WORKLOADS = ("deployment", "argo-rollout", "flagger-canary", "kruise-rollout")  
 FLAGGER_HOOKS = ("confirm-rollout", "confirm-traffic-increase", "confirm-promotion", "rollback")
 OBSERVED = "observed"      # a notice to listeners: a controller moved the release's object; nothing was saved
 CONTROLLER_STRATEGY = "controller"   # what a release of such a kind is planned with (strategies/controlled.py)
-QUERIES = ("status", "list", "history", "help", "gitops-diff", "audit")
+QUERIES = ("status", "list", "history", "help", "gitops-diff", "audit", "mute", "unmute")
 
 # how a person, group or channel may be named in apps.yaml, whatever the chat platform (each edge
 # checks its own shape at start: handlers/access.py for Slack)

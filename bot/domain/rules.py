@@ -14,7 +14,8 @@ WEBHOOK_KEYS = ("url", "timeout")
 WEBHOOK_KINDS = ("pre-rollout", "pre-promotion", "post-rollout", "rollback", "gitops")
 TIMEOUT_ACTIONS = ("pause", "rollback")
 POLICY_KEYS = ("deny", "allow")
-RULE_KEYS = ("deny", "allow", "approvals", "stages", "approval_timeout", "on_approval_timeout", "webhooks")
+RULE_KEYS = ("deny", "allow", "approvals", "stages", "approval_timeout", "on_approval_timeout", "remind_after",
+             "webhooks")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 
@@ -37,6 +38,7 @@ class Rules:
     stage_approvers: tuple[tuple[int, tuple[str, ...]], ...] = ()   # weight -> who must be among them
     approval_timeout: int | None = None                         # seconds a stage may wait
     on_approval_timeout: str = "pause"
+    remind_after: int = 1800                                    # seconds before paged approvers are reminded
     webhooks: tuple[tuple[str, tuple[Webhook, ...]], ...] = ()
 
     def approvers_for(self, weight: int) -> tuple[str, ...]:
@@ -125,10 +127,14 @@ def parse_rules(raw: dict, where: str, problems: list[str]) -> Rules:
         timeout = parse_duration(str(raw["approval_timeout"]))
         if timeout is None:
             problems.append(f"{where}.approval_timeout: {raw['approval_timeout']!r} is not a duration like 2h")
+    remind = parse_duration(str(raw.get("remind_after", "30m")))
+    if remind is None or remind < 1:
+        problems.append(f"{where}.remind_after: {raw.get('remind_after')!r} is not a duration like 30m")
+        remind = 1800
     action = str(raw.get("on_approval_timeout", "pause"))
     if action not in TIMEOUT_ACTIONS:
         problems.append(f"{where}.on_approval_timeout: must be pause or rollback, not {action!r}")
         action = "pause"
     return Rules(windows=parse_windows(raw, where, problems), approvals=_count(raw, where, problems),
                  stage_approvers=_stages(raw, where, problems), approval_timeout=timeout,
-                 on_approval_timeout=action, webhooks=_webhooks(raw.get("webhooks"), where, problems))
+                 on_approval_timeout=action, remind_after=remind, webhooks=_webhooks(raw.get("webhooks"), where, problems))

@@ -260,7 +260,7 @@ def _action(verb: str, args: list[str], apps: list[str]) -> ActionCommand:
 def _query(verb: str, args: list[str], apps: list[str]) -> QueryCommand:
     usage = USAGE[verb]
     cluster, args = action_cluster(args, usage) if verb in ("status", "gitops-diff") else (None, args)
-    limit = {"list": 0, "status": 1, "history": 1, "audit": 1, "help": 1, "gitops-diff": 1}[verb]
+    limit = {"list": 0, "status": 1, "history": 1, "audit": 1, "help": 1, "gitops-diff": 1, "mute": 0, "unmute": 0}[verb]
     if len(args) > limit:
         raise UsageError(f"unexpected {args[limit][:40]!r}", usage)
     if verb == "help":

@@ -148,7 +148,7 @@ def help_text(topic: str | None = None) -> str:
         return POLICY_USAGE[topic]
     lines = ["graybot moves an app to a new version in stages. Commands:"]
     lines += [f"  {USAGE[s]}" for s in STRATEGIES]
-    lines += [f"  {USAGE[v]}" for v in ("mirror", "plan", "status", "list", "history", "audit", "gitops-diff", "approve", "pause",
+    lines += [f"  {USAGE[v]}" for v in ("mirror", "plan", "status", "list", "history", "audit", "gitops-diff", "mute", "approve", "pause",
                                          "resume", "rollback", "continue", "help")]
     lines += [f"  {POLICY_USAGE[v]}" for v in POLICY_USAGE]
     lines.append("Aliases: promote = approve, abort = rollback. Durations: 30s, 10m, 2h.")

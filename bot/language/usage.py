@@ -20,6 +20,8 @@ USAGE = {
     "status": "/release status [APP] [--cluster NAME]", "list": "/release list", "history": "/release history APP",
     "audit": "/release audit APP   (who changed what and when, with the hash chain checked)",
     "gitops-diff": "/release gitops-diff APP [--cluster NAME]   (what Git must now hold after the last release)",
+    "mute": "/release mute   (no more direct messages asking for your approval; /release unmute)",
+    "unmute": "/release unmute   (direct messages asking for your approval again)",
     "help": "/release help [TOPIC]",
     "approve": "/release approve APP [--full] [--now] [--cluster NAME]", "pause": "/release pause APP [--cluster NAME]",
     "resume": "/release resume APP [--cluster NAME]",

@@ -39,3 +39,23 @@ def test_a_waiting_stage_pages_each_approver_once_and_every_page_says_who_approv
     assert again.status == 200                          # a spent page: its gate is closed
     wait_until(lambda: any("nothing changed" in e["text"] for e in sw.slack.ephemerals("U0ALICE")), timeout=10)
     assert sw.world.store.get(release.id).stage == 1
+
+
+def test_one_reminder_after_remind_after_the_requester_warned_before_the_timeout_and_muted_people_left_alone(make_sw):
+    sw = make_sw(remind_after="1s", approval_timeout="6s", on_approval_timeout="pause")
+    muted = sw.command("mute", user="U0CAROL")
+    assert muted.status == 200
+    wait_until(lambda: sw.world.store.muted() == {"U0CAROL"}, timeout=10, message="carol muted")
+    sw.command("canary user-v2 10%", user="U0DAVE")
+    paged = ("U0ALICE", "U0BOB", "U0LEAD")
+    wait_until(lambda: all(len(dms(sw, u)) == 1 for u in paged), timeout=15, message="approvers paged")
+    wait_until(lambda: all(len(dms(sw, u)) == 2 and dms(sw, u)[1]["text"].startswith(":bell: Reminder:")
+                           for u in paged), timeout=15, message="one reminder each")
+    warned = wait_until(lambda: [m["text"] for m in dms(sw, "U0DAVE") if "still waits for approval" in m["text"]],
+                        timeout=15, message="the requester warned before the timeout")
+    assert "graybot will pause it (approval_timeout)" in warned[0]
+    release = sw.world.store.active_for("user") or sw.world.store.history("user")[0]
+    wait_until(lambda: sw.world.store.get(release.id).phase.value == "paused", timeout=20, message="timed out")
+    wait_until(lambda: all("paused by" in dms(sw, u)[0]["text"] for u in paged), timeout=15,
+               message="the pages say it was paused")
+    assert all(len(dms(sw, u)) == 2 for u in paged) and dms(sw, "U0CAROL") == []
