@@ -16,6 +16,9 @@ RUN python -m venv /opt/graybot \
 # end install
 
 FROM ${PYTHON}
+# git (and ssh for SSH remotes): gitops.writeback commits a successful release to its repository
+RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin graybot
 COPY --from=build /opt/graybot /opt/graybot
 # read-only root filesystem friendly: no bytecode writes; /tmp is the only writable place

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import heapq
+import json
 import logging
 import queue
 import threading
@@ -18,13 +19,14 @@ from typing import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.names import OBSERVED
+from bot.domain.names import GATE_CHART, OBSERVED
 from bot.adapters import telemetry
 from bot.adapters.edgestate import EdgeState
 from bot.adapters.store import Store
 from bot.domain.model import Release
 
 from . import blocks
+from .mrkdwn import plain
 
 log = logging.getLogger("graybot.messages")
 
@@ -77,6 +79,9 @@ class MessageSync:
         self.refresh(release.id)
         if what == OBSERVED:
             return      # the controller moved: the message shows it; no thread reply
+        if what == GATE_CHART:
+            self._put(("chart", release.id, detail, 0))     # a picture in the thread, in turn
+            return
         self._put(("thread", release.id, blocks.event_text(release, what, detail), 0))
 
     def refresh(self, release_id: str) -> None:
@@ -148,6 +153,8 @@ class MessageSync:
         try:
             if kind == "update":
                 self._update(release_id)
+            elif kind == "chart":
+                self._chart(release_id, text)
             else:
                 self._reply(release_id, text)
         except (SlackApiError, OSError, NotPostedYet) as err:
@@ -172,6 +179,23 @@ class MessageSync:
             self.state.set_message(release_id, resp["channel"], resp["ts"])
         else:
             self.client.chat_update(channel=where[0], ts=where[1], text=text, blocks=rendered)
+
+    def _chart(self, release_id: str, data: str) -> None:
+        """A metric gate's evidence as a PNG in the thread: Slack's two-step upload
+        (files.getUploadURLExternal, the bytes, files.completeUploadExternal), as files_upload_v2 does."""
+        where = self.state.message(release_id)
+        if where is None:
+            self.refresh(release_id)
+            raise NotPostedYet(release_id)
+        from bot.adapters import charts      # matplotlib: loaded by the first chart, not by every process
+
+        chart = json.loads(data)
+        png = charts.gate_png(chart)
+        self.client.files_upload_v2(channel=where[0], thread_ts=where[1], content=png,
+                                    filename=f"{release_id}-{chart.get('metric', 'gate')}.png",
+                                    title=f"{chart.get('metric')}: {chart.get('verdict')}",
+                                    initial_comment=f"{chart.get('metric')}: {chart.get('verdict')} "
+                                                    f"({plain(chart.get('evidence', ''))[:500]})")
 
     def _reply(self, release_id: str, text: str) -> None:
         where = self.state.message(release_id)

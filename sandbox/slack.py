@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from .slack_files import SlackFiles
+
 
 @dataclass
 class Call:
@@ -45,6 +47,7 @@ class SlackState:
 class FakeSlack:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, socket_mode: bool = False):
         self.state = SlackState()
+        self.uploads = SlackFiles()
         self.socket = None
         if socket_mode:      # Slack's Socket Mode side (sandbox/slack_socket.py), on demand
             from .slack_socket import SocketModeServer
@@ -156,6 +159,17 @@ class FakeSlack:
             if self.socket is None:
                 return {"ok": False, "error": "socket_mode_not_enabled"}
             return self.socket.open_url(str(args.get("token", "")))
+        if method == "files.getUploadURLExternal":
+            return self.uploads.upload_url(self.url.removesuffix("api/"), args)
+        if method == "files.completeUploadExternal":
+            answer, shared = self.uploads.complete(args)
+            if shared and args.get("channel_id"):
+                msg = {"ts": self._next_ts(), "channel": args["channel_id"], "text": args.get("initial_comment", ""),
+                       "blocks": [], "user": "U0GRAYBOT", "files": shared}
+                if args.get("thread_ts"):
+                    msg["thread_ts"] = args["thread_ts"]
+                self.state.messages.setdefault(args["channel_id"], []).append(msg)
+            return answer
         if method == "views.publish":
             return self._publish(args)
         if method == "views.open":
@@ -212,7 +226,19 @@ def _handler(fake: FakeSlack):
                     args.update(dict(parse_qsl(raw.decode())))
             return method, args
 
+        def _upload(self, file_id: str) -> None:
+            data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            ok = fake.uploads.receive(file_id, data)
+            body = (f"OK - {len(data)}" if ok else "not found").encode()
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def _reply(self):
+            if self.command == "POST" and urlsplit(self.path).path.startswith("/upload/"):
+                return self._upload(urlsplit(self.path).path.rsplit("/", 1)[-1])
             method, args = self._args()
             auth = self.headers.get("Authorization") or ""
             if auth.startswith("Bearer "):

@@ -3,6 +3,7 @@ its gates (readiness, bake, metrics, deadline), then save what it reached. Used 
 under the app's lock, through the narrow `Saves` interface below; it never talks to chat."""
 from __future__ import annotations
 
+import json
 from typing import Callable, Protocol, TypeVar
 
 from bot.adapters import telemetry
@@ -10,7 +11,7 @@ from bot.adapters.store import Store
 from bot.domain import timing
 from bot.domain.apps import Registry
 from bot.domain.model import Event, Phase, Release
-from bot.domain.names import GRAYBOT
+from bot.domain.names import GATE_CHART as CHART, GRAYBOT
 from bot.gates import FAIL, INCONCLUSIVE, PASS, MetricGate
 from bot.gates.webhooks import WebhookGate
 
@@ -95,6 +96,8 @@ class Reconciler:
             return PASS, f"{ready_detail}; no traffic to {release.to_version} by design at this stage"
         verdict = engine.metrics.evaluate(app, release)
         telemetry.GATE_EVALUATIONS.labels(gate="metric", result=verdict.result).inc()
+        for chart in engine.metrics.charts(app, release, verdict, max(int(hold), 60)):
+            engine.announce(release, CHART, json.dumps(chart))       # the thread gets the picture
         return verdict.result, f"{ready_detail}; {verdict.evidence}"
 
     def _pre_stage_hooks(self, release: Release) -> Release | None:

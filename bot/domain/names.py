@@ -16,6 +16,7 @@ VERBS = {"approve": "approve", "promote": "approve", "pause": "pause", "resume":
          "rollback": "rollback", "abort": "rollback", "continue": "continue"}
 WORKLOADS = ("deployment", "argo-rollout", "flagger-canary", "kruise-rollout")   # apps.yaml `workload:`
 FLAGGER_HOOKS = ("confirm-rollout", "confirm-traffic-increase", "confirm-promotion", "rollback")
+GATE_CHART = "gate_chart"  # a notice to listeners: a metric gate decided; detail is its chart's data (JSON)
 OBSERVED = "observed"      # a notice to listeners: a controller moved the release's object; nothing was saved
 CONTROLLER_STRATEGY = "controller"   # what a release of such a kind is planned with (strategies/controlled.py)
 QUERIES = ("status", "list", "history", "help", "gitops-diff", "audit", "mute", "unmute")

@@ -113,6 +113,28 @@ class MetricGate:
                                      f"(the metric gates need {gates.min_requests}): resume to wait and measure "
                                      "again, continue to go on anyway, or roll back")
 
+    def charts(self, app: AppSpec, release: Release, verdict: Verdict, window: int) -> list[dict]:
+        """Each metric's series over the last `window` seconds (the canary's and stable's), its
+        threshold and the verdict: what a picture of the gate shows. A
+        provider that cannot answer leaves its series empty; it never changes the verdict."""
+        step = max(1, window // 40)
+        out = []
+        for metric in app.gates.metrics:
+            provider = self.provider(metric.provider, release)
+            series = {"canary": query_for(metric, app, release),
+                      "stable": query_for(metric, app, release, stable_version(release))}
+            chart = {"title": f"{app.name} {release.to_version} at {release.current.name}", "metric": metric.name,
+                     "step": step, "verdict": verdict.result, "evidence": verdict.evidence,
+                     "threshold": metric.max if metric.max is not None else metric.min,
+                     "bound": "max" if metric.max is not None else "min"}
+            for name, query in series.items():
+                try:
+                    chart[name] = provider.samples(query, window, step) if provider else []
+                except ProviderError:
+                    chart[name] = []
+            out.append(chart)
+        return out
+
     def evaluate(self, app: AppSpec, release: Release) -> Verdict:
         if (thin := self.traffic(app, release)) is not None:
             return thin

@@ -2,7 +2,10 @@
 release's buttons, and graybot's own metrics on /metrics."""
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from sandbox.seed import apps_yaml
 from tests.kit.wait import wait_until
@@ -28,6 +31,15 @@ def test_errors_image_rollback_is_explained_in_the_thread(sw):
     final = sw.live_message()
     assert sw.buttons(final) == {} and "Rolled back" in str(final["blocks"])
     assert "error-rate" in str(final["blocks"])                    # the reason stays on the message
+    (shared,) = sw.slack.wait_for(lambda: [m for m in sw.slack.thread("C0RELEASE", final["ts"]) if m.get("files")],
+                                  timeout=20)                      # the gate's evidence as a picture, once
+    (png,) = shared["files"]
+    assert png["mimetype"] == "image/png" and shared["text"].startswith("error-rate: fail")
+    assert [c.method for c in sw.slack.calls() if c.method.startswith("files.")] == [
+        "files.getUploadURLExternal", "files.completeUploadExternal"]   # the two-step upload, not files.upload
+    image = Image.open(io.BytesIO(sw.slack.uploads.data(png["id"])))
+    assert image.format == "PNG" and image.size == (720, 360) and png["size"] > 10_000
+    assert len(image.convert("RGB").getcolors(1 << 16) or []) > 50      # lines, labels, a legend: not a blank
 
 
 def test_held_release_offers_rollback_and_continue(sw):
