@@ -206,18 +206,22 @@ def test_rbac_grants_nothing_the_code_does_not_use():
 
 # -- Slack app manifest --------------------------------------------------------------------
 def test_slack_manifests_match_the_app():
-    source = (ROOT / "handlers" / "commands.py").read_text() + (ROOT / "handlers" / "http.py").read_text()
+    source = "".join((ROOT / "handlers" / f).read_text() for f in ("commands.py", "http.py", "home.py"))
     assert '@app.command("/release")' in source and '"/slack/events"' in source
+    assert '@app.event("app_home_opened")' in source
     http = yaml.safe_load((MANIFESTS / "slack-app.yaml").read_text())
     socket_ = yaml.safe_load((MANIFESTS / "slack-app-socket.yaml").read_text())
     for app in (http, socket_):
         (command,) = app["features"]["slash_commands"]
         assert command["command"] == "/release" and command["usage_hint"]
-        assert set(app["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "usergroups:read"}
+        assert set(app["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "usergroups:read", "files:write"}
         assert app["settings"]["interactivity"]["is_enabled"] is True
+        assert app["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+        assert app["features"]["app_home"]["home_tab_enabled"] is True
     assert command["command"] == "/release"
     assert http["features"]["slash_commands"][0]["url"].endswith("/slack/events")
     assert http["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    assert http["settings"]["event_subscriptions"]["request_url"] == http["settings"]["interactivity"]["request_url"]
     assert http["settings"]["socket_mode_enabled"] is False and socket_["settings"]["socket_mode_enabled"] is True
     assert "url" not in socket_["features"]["slash_commands"][0]
     ingress = yaml.safe_load((MANIFESTS / "overlays" / "http" / "ingress.yaml").read_text())
