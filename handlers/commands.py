@@ -9,19 +9,28 @@ from slack_bolt import Ack, App
 
 from bot.adapters import telemetry
 from bot.adapters.edgestate import StoreUnavailable
+from bot.core.policy import Policy
 from bot.core.requests import Request
 from bot.language.grammar import QueryCommand, UsageError, parse
 from bot.language.text import help_text
 
 from .edge import Edge
+from .start_form import open_form
 from .guard import unavailable
 
 
-def register(app: App, edge: Edge) -> None:
+def register(app: App, edge: Edge, start_form: Policy | None = None) -> None:
+    """`start_form`: the policy that picks the apps the start form offers (None: `/release` alone
+    answers help, as before)."""
     @app.command("/release")
     def release_command(ack: Ack, command: dict) -> None:
         started = time.perf_counter()
         text = (command.get("text") or "").strip()
+        if not text and command.get("trigger_id") and start_form is not None:     # the form instead of help
+            ack()
+            edge.inbox.workers.submit(open_form, edge, start_form, command["trigger_id"], command["user_id"],
+                                      command["channel_id"])
+            return telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
         try:
             cmd = parse(text, edge.registry)
         except UsageError as err:

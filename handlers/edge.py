@@ -17,6 +17,7 @@ from bot.domain.apps import Registry
 from bot.language.grammar import Command
 from bot.runtime.inbox import Inbox
 
+from .form_views import FORM_MARK, form_answer
 from .mrkdwn import plain
 
 log = logging.getLogger("graybot.edge")
@@ -39,6 +40,13 @@ class SlackReplier:
     client: WebClient
 
     def tell(self, request: Request, said: Said) -> None:
+        if request.message.startswith(FORM_MARK):      # the start form's plan: it replaces the modal
+            try:
+                self.client.views_update(view_id=request.message.removeprefix(FORM_MARK), view=form_answer(said, request))
+            except SlackApiError as err:
+                telemetry.CHAT_ERRORS.labels(call="views.update").inc()
+                log.warning("the start form of %s could not be updated: %s", request.user, err.response.get("error"))
+            return
         if not request.conversation:          # a click on the Home tab: no channel; the app's DM
             self.direct(request.user, slack_text(said))
             return

@@ -6,15 +6,13 @@ Point the bot at it with SLACK_API_URL=http://127.0.0.1:PORT/api/.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from .slack_files import SlackFiles
 
@@ -41,6 +39,7 @@ class SlackState:
     ephemerals: list[dict] = field(default_factory=list)
     groups: dict[str, list[str]] = field(default_factory=dict)      # S... -> [U...]
     homes: dict[str, dict] = field(default_factory=dict)            # U... -> the Home tab view published
+    views: dict[str, dict] = field(default_factory=dict)            # V... -> a modal as last opened or updated
     failures: dict[str, list[Failure]] = field(default_factory=dict)
 
 
@@ -172,8 +171,15 @@ class FakeSlack:
             return answer
         if method == "views.publish":
             return self._publish(args)
-        if method == "views.open":
-            return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}}
+        if method in ("views.open", "views.update"):
+            view = _blocks(args.get("view")) if isinstance(args.get("view"), str) else args.get("view")
+            view_id = args.get("view_id") or "V" + self._next_ts().replace(".", "")
+            if not isinstance(view, dict) or len(view.get("blocks") or []) > 100:
+                return {"ok": False, "error": "invalid_arguments"}
+            if method == "views.update" and view_id not in self.state.views:
+                return {"ok": False, "error": "not_found"}
+            self.state.views[view_id] = dict(view, id=view_id)
+            return {"ok": True, "view": self.state.views[view_id]}
         return {"ok": False, "error": "unknown_method"}
 
 
@@ -260,60 +266,7 @@ def _handler(fake: FakeSlack):
     return Handler
 
 
-# -- signed inbound requests (what Slack sends the bot) ----------------------------------
-
-def signature_headers(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
-
-
-def slash_command_body(text: str, user: str, channel: str = "C0RELEASE", command: str = "/release") -> str:
-    return urlencode(slash_command_payload(text, user, channel, command))
-
-
-def slash_command_payload(text: str, user: str, channel: str = "C0RELEASE", command: str = "/release") -> dict:
-    """The fields of a slash command: a form body over HTTP, an envelope's payload over a socket."""
-    return {"token": "legacy", "team_id": "T0SANDBOX", "team_domain": "sandbox",
-            "channel_id": channel, "channel_name": "releases", "user_id": user,
-            "user_name": user.lower(), "command": command, "text": text,
-            "api_app_id": "A0GRAYBOT", "response_url": "http://127.0.0.1:9/never-used",
-            "trigger_id": f"trigger-{time.time()}"}
-
-
-def app_home_opened_body(user: str) -> str:
-    """The Events API callback Slack sends when a person opens the app's Home tab (JSON body)."""
-    return json.dumps({"token": "legacy", "team_id": "T0SANDBOX", "api_app_id": "A0GRAYBOT", "type": "event_callback",
-                       "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
-                       "event": {"type": "app_home_opened", "user": user, "channel": "D0GRAYBOT", "tab": "home",
-                                 "event_ts": f"{time.time():.6f}"}})
-
-
-def view_action_body(action_id: str, value: str, user: str, view_id: str, block_id: str = "home") -> str:
-    """A button clicked on a view (the Home tab): its container is the view, there is no channel."""
-    payload = block_action_payload(action_id, value, user, "", "", block_id)
-    for key in ("channel", "message"):
-        payload.pop(key)
-    payload["container"] = {"type": "view", "view_id": view_id}
-    payload["view"] = {"id": view_id, "type": "home", "team_id": "T0SANDBOX"}
-    return urlencode({"payload": json.dumps(payload)})
-
-
-def block_action_body(action_id: str, value: str, user: str, channel: str, message_ts: str,
-                      block_id: str = "release_actions") -> str:
-    return urlencode({"payload": json.dumps(block_action_payload(action_id, value, user, channel, message_ts,
-                                                                 block_id))})
-
-
-def block_action_payload(action_id: str, value: str, user: str, channel: str, message_ts: str,
-                         block_id: str = "release_actions") -> dict:
-    return {"type": "block_actions", "team": {"id": "T0SANDBOX", "domain": "sandbox"},
-            "user": {"id": user, "username": user.lower(), "team_id": "T0SANDBOX"},
-            "api_app_id": "A0GRAYBOT", "token": "legacy", "trigger_id": f"trigger-{time.time()}",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
-                          "is_ephemeral": False},
-            "channel": {"id": channel, "name": "releases"},
-            "message": {"ts": message_ts, "type": "message"},
-            "response_url": "http://127.0.0.1:9/never-used",
-            "actions": [{"action_id": action_id, "block_id": block_id, "value": value,
-                         "type": "button", "action_ts": f"{time.time():.6f}"}]}
+# the signed inbound requests (what Slack sends the bot) live in slack_requests.py
+from .slack_requests import (app_home_opened_body, block_action_body, block_action_payload,  # noqa: E402,F401
+                             signature_headers, slash_command_body, slash_command_payload, view_action_body,
+                             view_submission_body)

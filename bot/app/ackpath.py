@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 
-from handlers import actions, commands, guard, home
+from handlers import actions, commands, guard, home, start_form
+from handlers.access import slack_policy
 from handlers.edge import Edge, SlackReplier
 from handlers.http import FlaggerGate, SlackHTTPServer
 
@@ -81,7 +82,9 @@ def build_edge(settings: Settings, worker: str) -> tuple[App, Edge, FlaggerGate]
                   workers=2, worker=worker)
     edge = Edge(client, registry, state, inbox)
     guard.register(bolt, edge)
-    commands.register(bolt, edge)
+    policy = slack_policy(edge.client)           # which apps the start form offers a person
+    commands.register(bolt, edge, policy)
+    start_form.register(bolt, edge, policy)
     actions.register(bolt, edge)
     home.register(bolt, edge)
     return bolt, edge, flagger_webhooks(registry, store, settings.timezone).answer
