@@ -206,9 +206,9 @@ def test_rbac_grants_nothing_the_code_does_not_use():
 
 # -- Slack app manifest --------------------------------------------------------------------
 def test_slack_manifests_match_the_app():
-    source = "".join((ROOT / "handlers" / f).read_text() for f in ("commands.py", "http.py", "home.py"))
+    source = "".join((ROOT / "handlers" / f).read_text() for f in ("commands.py", "http.py", "home.py", "start_form.py"))
     assert '@app.command("/release")' in source and '"/slack/events"' in source
-    assert '@app.event("app_home_opened")' in source
+    assert '@app.event("app_home_opened")' in source and '@app.shortcut("start_release")' in source
     http = yaml.safe_load((MANIFESTS / "slack-app.yaml").read_text())
     socket_ = yaml.safe_load((MANIFESTS / "slack-app-socket.yaml").read_text())
     for app in (http, socket_):
@@ -218,6 +218,7 @@ def test_slack_manifests_match_the_app():
         assert app["settings"]["interactivity"]["is_enabled"] is True
         assert app["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
         assert app["features"]["app_home"]["home_tab_enabled"] is True
+        assert [s["callback_id"] for s in app["features"]["shortcuts"]] == ["start_release"]
     assert command["command"] == "/release"
     assert http["features"]["slash_commands"][0]["url"].endswith("/slack/events")
     assert http["settings"]["interactivity"]["request_url"].endswith("/slack/events")
