@@ -13,8 +13,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from ..cluster import Sandbox
-from ..slack import (FakeSlack, block_action_body, block_action_payload, signature_headers,
-                     slash_command_body, slash_command_payload)
+from ..slack import FakeSlack
+from ..slack_requests import (app_home_opened_body, block_action_body, block_action_payload, signature_headers,
+                              slash_command_body, slash_command_payload, view_action_body, view_submission_body)
 
 STATIC = Path(__file__).parent / "static"
 CHANNEL = "C0PLAYGRND"
@@ -49,6 +50,7 @@ class Console:
         return {"status": 200, "text": (envelope.ack_payload or {}).get("text", "")}
 
     def command(self, user: str, text: str) -> dict:
+        """`/release ...` (an empty text opens the start form)."""
         text = text.strip()
         if text.startswith("/release"):
             text = text[len("/release"):].strip()
@@ -60,6 +62,38 @@ class Console:
         if self.slack.socket is not None:
             return self._envelope("interactive", block_action_payload(action_id, value, user, CHANNEL, ts))
         return self._post(block_action_body(action_id, value, user, CHANNEL, ts))
+
+    # -- the Home tab, the start form, files (HTTP mode) --------------------------------------
+    def _post_json(self, body: str, content_type: str = "application/x-www-form-urlencoded") -> dict:
+        headers = dict(signature_headers(self.secret, body), **{"Content-Type": content_type})
+        req = urllib.request.Request(self.bot_url + "/slack/events", data=body.encode(), headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                raw = resp.read().decode()
+                return dict(json.loads(raw) if raw.startswith("{") else {}, status=resp.status)
+        except urllib.error.HTTPError as err:
+            return {"status": err.code, "text": err.read().decode()}
+
+    def home(self, user: str, opened: bool) -> dict:
+        """`opened`: the person just opened the Home tab (Slack sends app_home_opened)."""
+        if opened and self.slack.socket is None:
+            self._post_json(app_home_opened_body(user), "application/json")
+        return {"view": self.slack.home(user)}
+
+    def home_action(self, user: str, action_id: str, value: str, view_id: str) -> dict:
+        return self._post_json(view_action_body(action_id, value, user, view_id))
+
+    def modal(self) -> dict:
+        with self.slack.lock:
+            views = list(self.slack.state.views.values())
+        return {"view": views[-1] if views else None}
+
+    def submit(self, user: str, view_id: str, values: dict) -> dict:
+        with self.slack.lock:
+            view = self.slack.state.views.get(view_id)
+        if view is None:
+            return {"status": 404, "text": "no such view"}
+        return self._post_json(view_submission_body(user, view, values))
 
     # -- views ----------------------------------------------------------------------------
     def messages(self, user: str) -> dict:
@@ -118,6 +152,13 @@ def _handler(console: Console):
                 return self._json(console.messages(query.get("user", "")))
             if url.path == "/api/cluster":
                 return self._json(console.cluster())
+            if url.path == "/api/home":
+                return self._json(console.home(query.get("user", ""), query.get("opened") == "1"))
+            if url.path == "/api/modal":
+                return self._json(console.modal())
+            if url.path == "/api/file":
+                data = console.slack.uploads.data(query.get("id", ""))
+                return self._send(200, data, "image/png") if data else self._send(404, b"no such file", "text/plain")
             name = "index.html" if url.path in ("/", "") else url.path.lstrip("/").removeprefix("static/")
             path = (STATIC / name).resolve()
             if STATIC.resolve() not in path.parents or not path.is_file():
@@ -132,6 +173,11 @@ def _handler(console: Console):
                 return self._json({"error": "bad JSON"}, 400)
             if self.path == "/api/command":
                 return self._json(console.command(body.get("user", ""), body.get("text", "")))
+            if self.path == "/api/home-action":
+                return self._json(console.home_action(body.get("user", ""), body.get("action_id", ""),
+                                                      body.get("value", ""), body.get("view_id", "")))
+            if self.path == "/api/submit":
+                return self._json(console.submit(body.get("user", ""), body.get("view_id", ""), body.get("values") or {}))
             if self.path == "/api/action":
                 return self._json(console.action(body.get("user", ""), body.get("action_id", ""),
                                                  body.get("value", ""), body.get("ts", "")))

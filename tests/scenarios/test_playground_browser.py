@@ -1,4 +1,5 @@
-"""The playground in headless Chromium (Debian's), driven by Playwright: a two-wave canary to 100%
+"""The playground in headless Chromium (Debian's), driven by Playwright: a two-wave canary started
+from the start form (a field error first, then the plan) and seen on the Home tab, then to 100%
 through the buttons (staging, the wave approval, prod), a rollback through its confirm dialog,
 and a refused non-approver."""
 from __future__ import annotations
@@ -73,7 +74,7 @@ def send(page, text: str, user: str = "U0ALICE") -> None:
 
 
 def approve(page, label: str) -> None:
-    button = page.locator("button[data-action-id=approve]", has_text=label)
+    button = page.locator("#messages button[data-action-id=approve]", has_text=label)
     button.wait_for()
     button.click()
 
@@ -81,8 +82,30 @@ def approve(page, label: str) -> None:
 STAGING, PROD = "[data-cluster=staging]", "[data-cluster=prod]"
 
 
+def start_through_the_form(page) -> None:
+    """The start form: a bad version is refused on its field, then the plan, then Start."""
+    page.select_option("#user", "U0ALICE")
+    page.click("#start-form")
+    page.wait_for_selector("#modal[open] >> text=Start a release")
+    page.select_option("#modal-body select[name=app]", "user")
+    page.fill("#modal-body input[name=version]", "V2!")
+    page.click("#modal-submit")
+    page.wait_for_selector("#modal-body [data-block=version] .error >> text=unexpected characters in 'user-V2!'")
+    page.fill("#modal-body input[name=version]", "v2")
+    page.fill("#modal-body input[name=steps]", "10%")
+    page.click("#modal-submit")
+    page.wait_for_selector("#modal-submit >> text=Start")
+    assert "staging" in page.locator("#modal-body").inner_text()               # the plan, wave by wave
+    page.click("#modal-submit")
+    page.wait_for_selector("#modal", state="hidden")
+
+
 def test_a_two_wave_canary_to_100_percent_through_the_buttons(page):
-    send(page, "/release canary user-v2 10%")
+    start_through_the_form(page)
+    page.click("#tab-home")                                                       # the Home tab shows it
+    page.wait_for_selector("#home >> text=Waiting for your approval (1)")
+    page.wait_for_selector("#home button[data-action-id=approve]")
+    page.click("#tab-channel")
     for label in ("Approve 30%", "Approve 50%", "Approve 100%"):
         approve(page, label)
     page.wait_for_selector(f"{STAGING} [data-deploy=user-v2][data-ready='10'][data-replicas='10']")
@@ -95,18 +118,18 @@ def test_a_two_wave_canary_to_100_percent_through_the_buttons(page):
         page.wait_for_selector(f"{cluster} [data-deploy=user-v1]", state="detached")
         assert page.locator(f"{cluster} [data-version-ready=user-v2]").inner_text() == "v2: 10"
     page.wait_for_selector("text=v2 serves everything in staging, prod")
-    assert page.locator(".bk-actions").count() == 0                              # no buttons left
+    assert page.locator("#messages .bk-actions").count() == 0                    # no buttons left
 
 
 def test_rollback_through_the_confirm_dialog_and_a_refused_non_approver(page):
     send(page, "/release canary user-v2 30%")
-    page.locator("button[data-action-id=approve]").wait_for()
+    page.locator("#messages button[data-action-id=approve]").wait_for()
     page.select_option("#user", "U0EVE")
-    page.locator("button[data-action-id=approve]").click()
+    page.locator("#messages button[data-action-id=approve]").click()
     page.wait_for_selector(".msg.ephemeral >> text=is not an approver of user")
     assert page.locator(f"{STAGING} [data-deploy=user-v2]").get_attribute("data-replicas") == "3"
     page.select_option("#user", "U0ALICE")
-    page.locator("button[data-action-id=rollback]").click()
+    page.locator("#messages button[data-action-id=rollback]").click()
     assert "is scaled back to 10 pods first" in page.locator("#confirm-text").inner_text()
     page.locator("#confirm-ok").click()
     page.wait_for_selector(f"{STAGING} [data-deploy=user-v2]", state="detached")

@@ -38,10 +38,10 @@ def world(sandbox, kube, redis_client, tmp_path, git_host, monkeypatch, token: s
 
 
 def released(w, heard: list | None = None):
-    """A canary of user to v2, approved to the end."""
+    """A canary of user to v2 in two steps, approved to the end."""
     if heard is not None:
         w.engine.listeners.append(lambda rel, what, detail: heard.append((what, detail)))
-    r = w.engine.settle(w.start("canary user-v2 10%").id)
+    r = w.engine.settle(w.start("canary user-v2 --steps 50,100").id)
     EdgeState(w.store.r).set_message(r.id, "C0DEPLOY", "1767225600.000100")     # its thread in Slack
     while (r := w.engine.settle(r.id, timeout=30)).phase == Phase.WAITING:
         w.act("approve user")

@@ -21,8 +21,10 @@ function renderMessages(data) {
               <div class="body">${mrkdwn(m.text, state.names)}</div></article>`;
     }
     const body = m.blocks && m.blocks.length ? renderBlocks(m.blocks, state.names, m) : mrkdwn(m.text, state.names);
-    const replies = (m.replies || []).map(r =>
-      `<div class="reply"><b>graybot</b> ${mrkdwn(r.text, state.names)}</div>`).join("");
+    const replies = (m.replies || []).map(r => {
+      const files = (r.files || []).map(f => `<img class="file" alt="${esc(f.title)}" src="/api/file?id=${esc(f.id)}">`);
+      return `<div class="reply"><b>graybot</b> ${mrkdwn(r.text, state.names)}${files.join("")}</div>`;
+    }).join("");
     const edited = m.edited ? ` <small>(edited ${m.edited}×)</small>` : "";
     return `<article class="msg" data-ts="${m.ts}"><div class="who">graybot <small>APP</small>${edited}</div>
             <div class="body">${body}</div>
@@ -87,6 +89,7 @@ async function poll() {
       api(`/api/messages?user=${encodeURIComponent(currentUser())}`), api("/api/cluster")]);
     renderMessages(messages);
     renderCluster(cluster);
+    await pollHome();
   } catch (err) { $("ack").textContent = `console: ${err}`; }
   setTimeout(poll, 700);
 }
@@ -107,6 +110,11 @@ document.addEventListener("click", async event => {
   const button = event.target.closest(".bk-button");
   if (!button) return;
   if (button.dataset.confirm && !(await askConfirm(JSON.parse(button.dataset.confirm)))) return;
+  if (button.dataset.ts.startsWith("home:")) {        // a button on the Home tab: the view was clicked
+    await api("/api/home-action", {user: currentUser(), action_id: button.dataset.actionId,
+                                   value: button.dataset.value, view_id: button.dataset.ts.slice(5)});
+    return;
+  }
   await api("/api/action", {user: currentUser(), action_id: button.dataset.actionId,
                             value: button.dataset.value, ts: button.dataset.ts});
 });
@@ -124,6 +132,11 @@ $("composer").addEventListener("submit", async event => {
   state.users = await api("/api/users");
   state.users.forEach(u => state.names[u.id] = u.name);
   $("user").innerHTML = state.users.map(u => `<option value="${u.id}">${u.name} (${u.role})</option>`).join("");
-  $("user").addEventListener("change", () => { state.lastRender = ""; });
+  $("user").addEventListener("change", () => { state.lastRender = ""; views.homeOpened = false; });
+  $("tab-home").addEventListener("click", () => showHome(true));
+  $("tab-channel").addEventListener("click", () => showHome(false));
+  $("start-form").addEventListener("click", openForm);
+  $("modal-form").addEventListener("submit", submitModal);
+  $("modal-cancel").addEventListener("click", () => $("modal").close());
   poll();
 })();
