@@ -28,6 +28,7 @@ from .home_blocks import home_view
 log = logging.getLogger("graybot.home")
 VIEWERS_WITHIN = 86400.0      # a Home tab opened longer ago than this is no longer kept up to date
 GAP = 2.0                     # seconds between two publishes of one person's Home tab
+QUIET = 1.0                   # seconds a "nobody looks" answer is trusted
 
 
 def register(app: App, edge: Edge) -> None:
@@ -43,12 +44,17 @@ class HomeTab:
         self.client, self.engine, self.policy, self.state = client, engine, policy, state
         self.button_key, self.period = button_key, period
         self._last: dict[str, float] = {}
+        self._quiet_until = 0.0                       # nobody looked at a Home tab a moment ago
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def on_change(self, release: Release, what: str, detail: str) -> None:
-        if what != OBSERVED:                          # a live refresh changes nothing a board shows
-            self.state.home_changed(VIEWERS_WITHIN)
+        """A live refresh changes nothing a board shows; while nobody has a Home tab open, a
+        burst of changes costs one Redis read a second (opening one is published regardless)."""
+        if what == OBSERVED or time.monotonic() < self._quiet_until:
+            return
+        if self.state.home_changed(VIEWERS_WITHIN) == 0:
+            self._quiet_until = time.monotonic() + QUIET
 
     def start(self) -> "HomeTab":
         self._thread = threading.Thread(target=self._loop, name="home-tab", daemon=True)

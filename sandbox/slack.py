@@ -268,5 +268,5 @@ def _handler(fake: FakeSlack):
 
 # the signed inbound requests (what Slack sends the bot) live in slack_requests.py
 from .slack_requests import (app_home_opened_body, block_action_body, block_action_payload,  # noqa: E402,F401
-                             signature_headers, slash_command_body, slash_command_payload, view_action_body,
-                             view_submission_body)
+                             shortcut_body, signature_headers, slash_command_body, slash_command_payload,
+                             view_action_body, view_submission_body)

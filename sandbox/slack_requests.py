@@ -36,6 +36,14 @@ def app_home_opened_body(user: str) -> str:
                                  "event_ts": f"{time.time():.6f}"}})
 
 
+def shortcut_body(user: str, callback_id: str) -> str:
+    """A global shortcut chosen (from the search bar or the shortcuts menu): no channel."""
+    return urlencode({"payload": json.dumps({
+        "type": "shortcut", "callback_id": callback_id, "trigger_id": f"trigger-{time.time()}",
+        "action_ts": f"{time.time():.6f}", "team": {"id": "T0SANDBOX", "domain": "sandbox"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T0SANDBOX"}, "token": "legacy"})})
+
+
 def view_submission_body(user: str, view: dict, values: dict[str, str]) -> str:
     """A modal submitted: `values` block id -> the typed text or the chosen option's value."""
     state = {}

@@ -9,7 +9,7 @@ import pytest
 
 from bot.language.grammar import UsageError, parse
 
-from sandbox.slack import slash_command_body, view_submission_body
+from sandbox.slack import shortcut_body, slash_command_body, view_submission_body
 
 
 def test_the_form_shows_the_plan_and_starts_a_canary_and_a_bad_version_is_a_field_error(make_sw):
@@ -44,3 +44,7 @@ def test_the_form_shows_the_plan_and_starts_a_canary_and_a_bad_version_is_a_fiel
     release = sw.world.store.active_for("user")
     assert release.requested_by == "U0DAVE" and release.to_version == "v2" and release.conversation == "C0RELEASE"
     assert [s.name for s in release.stages][:2] == ["10%", "50%"]
+
+    assert sw.post(shortcut_body("U0DAVE", "start_release")).status == 200     # from anywhere: asks the channel
+    shortcut = sw.slack.wait_for(lambda: len(sw.slack.calls("views.open")) == 2 and list(sw.slack.state.views.values())[-1])
+    assert shortcut["blocks"][0]["block_id"] == "channel" and shortcut["callback_id"] == "release_start"
