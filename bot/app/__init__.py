@@ -161,7 +161,7 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     inbox = Inbox(core.edge_state, desk.carry_out, SlackReplier(client), identity=runner.leadership.identity)
     edge = Edge(client, core.registry, core.edge_state, inbox)
     messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry,
-                           button_key=key)
+                           button_key=key, fill_chart=core.engine.metrics.fill)
     home_tab = home.HomeTab(client, core.engine, desk.policy, core.edge_state, key)
     pager = paging.Pager(client, core.engine, desk.policy, core.edge_state, key)
     runner.duties.append(edge.inbox.recover)      # the leader carries out what dead processes acked

@@ -114,26 +114,29 @@ class MetricGate:
                                      "again, continue to go on anyway, or roll back")
 
     def charts(self, app: AppSpec, release: Release, verdict: Verdict, window: int) -> list[dict]:
-        """Each metric's series over the last `window` seconds (the canary's and stable's), its
-        threshold and the verdict: what a picture of the gate shows. A
-        provider that cannot answer leaves its series empty; it never changes the verdict."""
-        step = max(1, window // 40)
-        out = []
-        for metric in app.gates.metrics:
-            provider = self.provider(metric.provider, release)
-            series = {"canary": query_for(metric, app, release),
-                      "stable": query_for(metric, app, release, stable_version(release))}
-            chart = {"title": f"{app.name} {release.to_version} at {release.current.name}", "metric": metric.name,
-                     "step": step, "verdict": verdict.result, "evidence": verdict.evidence,
-                     "threshold": metric.max if metric.max is not None else metric.min,
-                     "bound": "max" if metric.max is not None else "min"}
-            for name, query in series.items():
-                try:
-                    chart[name] = provider.samples(query, window, step) if provider else []
-                except ProviderError:
-                    chart[name] = []
-            out.append(chart)
-        return out
+        """What a picture of the gate shows, per metric, without its series: the canary's and
+        stable's queries, the threshold and the verdict. `fill` fetches the series later, off the
+        release's path (the chat edge's worker), so a picture never delays or changes a verdict."""
+        return [{"title": f"{app.name} {release.to_version} at {release.current.name}", "metric": metric.name,
+                 "window": window, "step": max(1, window // 40), "verdict": verdict.result,
+                 "evidence": verdict.evidence, "provider": metric.provider, "cluster": release.cluster,
+                 "threshold": metric.max if metric.max is not None else metric.min,
+                 "bound": "max" if metric.max is not None else "min",
+                 "queries": {"canary": query_for(metric, app, release),
+                             "stable": query_for(metric, app, release, stable_version(release))}}
+                for metric in app.gates.metrics]
+
+    def fill(self, chart: dict) -> dict:
+        """The chart with each series over its window (empty where the provider cannot answer)."""
+        provider = self.per_cluster.get(chart.get("cluster", ""), {}).get(chart["provider"]) or \
+            self.providers.get(chart["provider"])
+        filled = dict(chart)
+        for name, query in chart.get("queries", {}).items():
+            try:
+                filled[name] = provider.samples(query, chart["window"], chart["step"]) if provider else []
+            except ProviderError:
+                filled[name] = []
+        return filled
 
     def evaluate(self, app: AppSpec, release: Release) -> Verdict:
         if (thin := self.traffic(app, release)) is not None:

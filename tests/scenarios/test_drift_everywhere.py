@@ -9,7 +9,7 @@ import time
 from kubernetes import client
 
 from bot.domain.model import Phase
-from sandbox.seed import apps_yaml
+from sandbox.seed import apps_yaml, httproute
 from tests.kit.wait import wait_until
 from tests.kit.world import NS, demo_world
 
@@ -21,18 +21,22 @@ def paused(w, release_id: str):
                       message="the release paused")
 
 
-def test_an_httproute_put_back_by_another_manager_pauses_the_waiting_release(sandbox, kube, redis_client, tmp_path):
+def waiting_under(router: str, sandbox, kube, redis_client, tmp_path):
     doc = apps_yaml()
-    doc["apps"]["user"]["router"] = "gateway"
+    doc["apps"]["user"]["router"] = router
     w = demo_world(sandbox, kube, redis_client, tmp_path, doc).run_driver()
+    r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
+    assert r.phase == Phase.WAITING
+    wait_until(lambda: time.time() >= r.updated_at + 1, timeout=3)   # a later second
+    return w, r
+
+
+def test_an_httproute_put_back_by_another_manager_pauses_the_waiting_release(sandbox, kube, redis_client, tmp_path):
+    w, r = waiting_under("gateway", sandbox, kube, redis_client, tmp_path)
     try:
         objects = client.CustomObjectsApi(kube)
-        original = objects.get_namespaced_custom_object(G, V, NS, "httproutes", "user")
-        r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
-        assert r.phase == Phase.WAITING
-        wait_until(lambda: time.time() >= r.updated_at + 1, timeout=3)   # a later second
         route = objects.get_namespaced_custom_object(G, V, NS, "httproutes", "user")
-        route["spec"]["rules"] = original["spec"]["rules"]                 # what a self-heal puts back
+        route["spec"]["rules"] = httproute("user")["spec"]["rules"]       # what a self-heal puts back: Git's
         objects.replace_namespaced_custom_object(G, V, NS, "httproutes", "user", route,
                                                  field_manager="argocd-controller")
         held = paused(w, r.id)
@@ -58,16 +62,6 @@ def test_a_deployment_scaled_back_while_a_stage_is_applied_pauses_the_release(sa
             in held.reason
     finally:
         w.stop()
-
-
-def waiting_under(router: str, sandbox, kube, redis_client, tmp_path):
-    doc = apps_yaml()
-    doc["apps"]["user"]["router"] = router
-    w = demo_world(sandbox, kube, redis_client, tmp_path, doc).run_driver()
-    r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
-    assert r.phase == Phase.WAITING
-    wait_until(lambda: time.time() >= r.updated_at + 1, timeout=3)   # a later second
-    return w, r
 
 
 def test_a_canary_ingress_weight_changed_by_another_manager_pauses_the_release(sandbox, kube, redis_client, tmp_path):
