@@ -19,16 +19,16 @@ from .start_form import open_form
 from .guard import unavailable
 
 
-def register(app: App, edge: Edge, start_form: Policy | None = None) -> None:
-    """`start_form`: the policy that picks the apps the start form offers (None: `/release` alone
+def register(app: App, edge: Edge, form_policy: Policy | None = None) -> None:
+    """`form_policy`: the policy that picks the apps the start form offers (None: `/release` alone
     answers help, as before)."""
     @app.command("/release")
     def release_command(ack: Ack, command: dict) -> None:
         started = time.perf_counter()
         text = (command.get("text") or "").strip()
-        if not text and command.get("trigger_id") and start_form is not None:     # the form instead of help
+        if not text and command.get("trigger_id") and form_policy is not None:   # the form instead of help
             ack()
-            edge.inbox.workers.submit(open_form, edge, start_form, command["trigger_id"], command["user_id"],
+            edge.inbox.workers.submit(open_form, edge, form_policy, command["trigger_id"], command["user_id"],
                                       command["channel_id"])
             return telemetry.ACK_SECONDS.labels("command").observe(time.perf_counter() - started)
         try:

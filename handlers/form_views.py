@@ -18,34 +18,34 @@ def form_answer(said: Said, request: Request) -> dict:
     body = f"```{plain(said.text, one_line=False)[:2900]}```" if said.tone in (Tone.CODE, Tone.INFO) else \
         f":no_entry: {plain(said.text)[:2900]}"
     ok = said.tone in (Tone.CODE, Tone.INFO)
-    return _modal(CONFIRM, "Start a release", [_section(body)],
+    return modal(CONFIRM, "Start a release", [section(body)],
                   {"channel": request.conversation, "text": text, "app": request.app}, submit="Start" if ok else None)
 
 
-def _modal(callback: str, title: str, blocks: list, meta: dict, submit: str | None = "Plan") -> dict:
-    view = {"type": "modal", "callback_id": callback, "title": _plain(title[:24]), "close": _plain("Cancel"),
+def modal(callback: str, title: str, blocks: list, meta: dict, submit: str | None = "Plan") -> dict:
+    view = {"type": "modal", "callback_id": callback, "title": plain_text(title[:24]), "close": plain_text("Cancel"),
             "blocks": blocks, "private_metadata": json.dumps(meta)}
     if submit:
-        view["submit"] = _plain(submit)
+        view["submit"] = plain_text(submit)
     return view
 
 
-def _plain(text: str) -> dict:
+def plain_text(text: str) -> dict:
     return {"type": "plain_text", "text": text}
 
 
-def _section(text: str) -> dict:
+def section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _select(block: str, label: str, options: list[str], initial: str | None = None, optional: bool = False) -> dict:
+def select(block: str, label: str, options: list[str], initial: str | None = None, optional: bool = False) -> dict:
     element: dict = {"type": "static_select", "action_id": block,
-                     "options": [{"text": _plain(o), "value": o} for o in options[:100]]}
+                     "options": [{"text": plain_text(o), "value": o} for o in options[:100]]}
     if initial:
-        element["initial_option"] = {"text": _plain(initial), "value": initial}
-    return {"type": "input", "block_id": block, "label": _plain(label), "element": element, "optional": optional}
+        element["initial_option"] = {"text": plain_text(initial), "value": initial}
+    return {"type": "input", "block_id": block, "label": plain_text(label), "element": element, "optional": optional}
 
 
-def _text(block: str, label: str, placeholder: str, optional: bool = False) -> dict:
-    return {"type": "input", "block_id": block, "label": _plain(label), "optional": optional,
-            "element": {"type": "plain_text_input", "action_id": block, "placeholder": _plain(placeholder)}}
+def text_input(block: str, label: str, placeholder: str, optional: bool = False) -> dict:
+    return {"type": "input", "block_id": block, "label": plain_text(label), "optional": optional,
+            "element": {"type": "plain_text_input", "action_id": block, "placeholder": plain_text(placeholder)}}

@@ -18,7 +18,7 @@ from bot.domain.names import ROUTERS, STRATEGIES
 from bot.language.grammar import UsageError, parse
 
 from .edge import Edge
-from .form_views import CONFIRM, FORM, FORM_MARK, _modal, _plain, _section, _select, _text
+from .form_views import CONFIRM, FORM, FORM_MARK, modal, plain_text, section, select, text_input
 
 
 
@@ -36,7 +36,7 @@ def register(app: App, edge: Edge, policy: Policy) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        ack(response_action="update", view=_modal(CONFIRM, "Planning…", [_section(f"Planning `{text}`…")],
+        ack(response_action="update", view=modal(CONFIRM, "Planning…", [section(f"Planning `{text}`…")],
                                                   {"channel": channel, "text": text, "app": fields.get("app")},
                                                   submit=None))
         request = Request("command", f"/release plan {text}", body["user"]["id"], channel, text=f"plan {text}",
@@ -55,19 +55,19 @@ def register(app: App, edge: Edge, policy: Policy) -> None:
 def open_form(edge: Edge, policy: Policy, trigger_id: str, user: str, channel: str) -> None:
     apps = [a for name, a in sorted(edge.registry.items())
             if policy.start_refusal(a, user, channel, None, (), check_channel=bool(channel)) is None]
-    blocks = [_select("app", "App", [a.name for a in apps]),
-              _select("strategy", "Strategy", list(STRATEGIES), initial="canary"),
-              _text("version", "Version", "v2"),
-              _text("steps", "Steps", "10%  or  --steps 10,50,100", optional=True),
-              _select("router", "Router", list(ROUTERS), optional=True),
-              _text("waves", "Clusters, in waves", "staging,prod", optional=True),
-              _text("schedule", "Schedule options", "--every 10m --window 09:00-17:00", optional=True)]
+    blocks = [select("app", "App", [a.name for a in apps]),
+              select("strategy", "Strategy", list(STRATEGIES), initial="canary"),
+              text_input("version", "Version", "v2"),
+              text_input("steps", "Steps", "10%  or  --steps 10,50,100", optional=True),
+              select("router", "Router", list(ROUTERS), optional=True),
+              text_input("waves", "Clusters, in waves", "staging,prod", optional=True),
+              text_input("schedule", "Schedule options", "--every 10m --window 09:00-17:00", optional=True)]
     if not channel:
-        blocks.insert(0, {"type": "input", "block_id": "channel", "label": _plain("Channel"), "element": {
+        blocks.insert(0, {"type": "input", "block_id": "channel", "label": plain_text("Channel"), "element": {
             "type": "conversations_select", "action_id": "channel", "default_to_current_conversation": True}})
     if not apps:
-        blocks = [_section("You may not start a release of any app here.")]
-    edge.client.views_open(trigger_id=trigger_id, view=_modal(FORM, "Start a release", blocks, {"channel": channel},
+        blocks = [section("You may not start a release of any app here.")]
+    edge.client.views_open(trigger_id=trigger_id, view=modal(FORM, "Start a release", blocks, {"channel": channel},
                                                               submit="Plan" if apps else None))
 
 

@@ -39,6 +39,7 @@ class Checkout:
         self.url, self.branch, self.access = url, branch, access
         self.root, self.home = Path(workdir) / "repo", Path(workdir) / "home"
         self.home.mkdir(parents=True, exist_ok=True)
+        self._identity: tuple[str, ...] = ()           # -c user.name/-c user.email of our commit
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
@@ -86,8 +87,8 @@ class Checkout:
 
     def commit(self, message: str, author: str) -> str:
         name, _, email = author.partition(" <")
-        self.git("-c", f"user.name={name}", "-c", f"user.email={email.rstrip('>')}", "commit", "-q", "-a",
-                 "-m", message)
+        self._identity = ("-c", f"user.name={name}", "-c", f"user.email={email.rstrip('>')}")
+        self.git(*self._identity, "commit", "-q", "-a", "-m", message)
         return self.head()
 
     def head(self) -> str:
@@ -105,7 +106,7 @@ class Checkout:
         and say which commits and files collided."""
         self.git("fetch", "-q", "origin", self.branch)
         try:
-            self.git("-c", "user.name=graybot", "-c", "user.email=graybot@localhost", "rebase", "-q", "FETCH_HEAD")
+            self.git(*self._identity, "rebase", "-q", "FETCH_HEAD")      # the rebased commit stays graybot's
         except GitFailed as failed:
             files = self.git("diff", "--name-only", "--diff-filter=U").split()
             theirs = self.git("log", "--format=%h %an: %s", "ORIG_HEAD..FETCH_HEAD")
@@ -121,7 +122,7 @@ def _kind(said: str) -> str:
         return "rejected"
     if "conflict" in text:
         return "conflict"
-    if "authentication failed" in text or "permission denied" in text or " 403" in text or "401" in text:
+    if "authentication failed" in text or "permission denied" in text or " 403" in text or " 401" in text:
         return "denied"
     if "could not resolve" in text or "connection refused" in text or "timed out" in text or "couldn't connect" in text:
         return "unreachable"

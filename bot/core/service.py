@@ -10,6 +10,8 @@ from bot.language import text
 from bot.language.grammar import (ActionCommand, Command, PolicyCommand, QueryCommand, StartCommand,
                                   UsageError, parse)
 
+from bot.adapters.writebacks import WriteBacks
+
 from . import audittrail
 from .handback import HandBack
 from .engine import Engine, Refused
@@ -78,7 +80,7 @@ def _ran_in(engine: Engine, release: Release, cluster: str) -> bool:
 def _written(engine: Engine, release: Release) -> list[dict]:
     """What writing the release to Git did, per wave (nothing without gitops.writeback)."""
     whole = engine.store.get(release.id) or release
-    return HandBack(engine).writeback.records.of_release(release.id, len(whole.waves))
+    return WriteBacks(engine.store.r, engine.store.replicas).of_release(release.id, len(whole.waves))
 
 
 def _git_lag(engine: Engine, release: Release) -> str | None:

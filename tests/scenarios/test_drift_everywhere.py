@@ -5,6 +5,7 @@ is being applied, each pause the release naming who."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 from kubernetes import client
 
@@ -21,29 +22,33 @@ def paused(w, release_id: str):
                       message="the release paused")
 
 
+@contextmanager
 def waiting_under(router: str, sandbox, kube, redis_client, tmp_path):
+    """A canary of user at 10%, waiting, under `router`, in a world stopped afterwards."""
     doc = apps_yaml()
     doc["apps"]["user"]["router"] = router
     w = demo_world(sandbox, kube, redis_client, tmp_path, doc).run_driver()
-    r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
-    assert r.phase == Phase.WAITING
-    wait_until(lambda: time.time() >= r.updated_at + 1, timeout=3)   # a later second
-    return w, r
+    try:
+        r = w.engine.settle(w.start("canary user-v2 10%").id, timeout=30)
+        assert r.phase == Phase.WAITING
+        wait_until(lambda: time.time() >= r.updated_at + 1, timeout=3)   # a later second
+        yield w, r
+    finally:
+        w.stop()
 
+
+def paused_by(w, r, said: str) -> None:
+    assert said in paused(w, r.id).reason
 
 def test_an_httproute_put_back_by_another_manager_pauses_the_waiting_release(sandbox, kube, redis_client, tmp_path):
-    w, r = waiting_under("gateway", sandbox, kube, redis_client, tmp_path)
-    try:
+    with waiting_under("gateway", sandbox, kube, redis_client, tmp_path) as (w, r):
         objects = client.CustomObjectsApi(kube)
         route = objects.get_namespaced_custom_object(G, V, NS, "httproutes", "user")
         route["spec"]["rules"] = httproute("user")["spec"]["rules"]       # what a self-heal puts back: Git's
         objects.replace_namespaced_custom_object(G, V, NS, "httproutes", "user", route,
                                                  field_manager="argocd-controller")
-        held = paused(w, r.id)
-        assert "HTTPRoute user was changed by argocd-controller outside graybot while stage 10% was waiting" \
-            in held.reason
-    finally:
-        w.stop()
+        paused_by(w, r, "HTTPRoute user was changed by argocd-controller outside graybot while stage 10% was waiting")
+
 
 
 def test_a_deployment_scaled_back_while_a_stage_is_applied_pauses_the_release(sandbox, kube, redis_client, tmp_path):
@@ -65,31 +70,22 @@ def test_a_deployment_scaled_back_while_a_stage_is_applied_pauses_the_release(sa
 
 
 def test_a_canary_ingress_weight_changed_by_another_manager_pauses_the_release(sandbox, kube, redis_client, tmp_path):
-    w, r = waiting_under("nginx", sandbox, kube, redis_client, tmp_path)
-    try:
+    with waiting_under("nginx", sandbox, kube, redis_client, tmp_path) as (w, r):
         net = client.NetworkingV1Api(kube)
         assert net.read_namespaced_ingress("user-canary", NS).metadata.annotations[
             "nginx.ingress.kubernetes.io/canary-weight"] == "10"
         net.patch_namespaced_ingress("user-canary", NS, {"metadata": {"annotations": {
             "nginx.ingress.kubernetes.io/canary-weight": "0"}}}, field_manager="kubectl-edit")
-        held = paused(w, r.id)
-        assert "Ingress user-canary was changed by kubectl-edit outside graybot while stage 10% was waiting" \
-            in held.reason
-    finally:
-        w.stop()
+        paused_by(w, r, "Ingress user-canary was changed by kubectl-edit outside graybot while stage 10% was waiting")
+
 
 
 def test_a_virtualservice_weight_changed_by_another_manager_pauses_the_release(sandbox, kube, redis_client, tmp_path):
-    w, r = waiting_under("istio", sandbox, kube, redis_client, tmp_path)
-    try:
+    with waiting_under("istio", sandbox, kube, redis_client, tmp_path) as (w, r):
         objects = client.CustomObjectsApi(kube)
         vs = objects.get_namespaced_custom_object("networking.istio.io", "v1beta1", NS, "virtualservices", "user")
         for route in vs["spec"]["http"][-1]["route"]:
             route["weight"] = 100 if route["destination"]["subset"] == "v1" else 0
         objects.patch_namespaced_custom_object("networking.istio.io", "v1beta1", NS, "virtualservices", "user",
                                                {"spec": {"http": vs["spec"]["http"]}}, field_manager="argocd-controller")
-        held = paused(w, r.id)
-        assert "VirtualService user was changed by argocd-controller outside graybot while stage 10% was waiting" \
-            in held.reason
-    finally:
-        w.stop()
+        paused_by(w, r, "VirtualService user was changed by argocd-controller outside graybot while stage 10% was waiting")

@@ -105,14 +105,14 @@ def test_every_thread_line_is_inside_slacks_limits(r, what):
 @given(r=releases(), said=st.text(max_size=6000), apps=st.integers(0, 150))
 def test_every_page_and_start_form_view_is_inside_slacks_limits(r, said, apps):
     from bot.core.requests import Request, Said, Tone
-    from handlers.form_views import _modal, _select, form_answer
+    from handlers.form_views import modal, select, form_answer
     from handlers.paging import Pager
 
     pager = Pager.__new__(Pager)
     pager.button_key = b"k"
     assert_within_limits(pager._blocks(r), LIMITS["blocks"])
     names = [f"app-{i:03d}" + "x" * 50 for i in range(apps)]
-    form = _modal("release_start", "Start a release", [_select("app", "App", names)], {"channel": "C1"})
+    form = modal("release_start", "Start a release", [select("app", "App", names)], {"channel": "C1"})
     assert len(form["blocks"][0]["element"]["options"]) <= 100 and len(form["title"]["text"]) <= 24
     for tone in (Tone.CODE, Tone.REFUSED):
         view = form_answer(Said(said, tone), Request("command", "", "U1", "C1", text="plan canary user-v2"))

@@ -151,3 +151,9 @@ def test_mirror_is_a_canary_whose_first_stage_is_a_shadow():
 def test_a_malformed_mirror_names_the_problem(text, problem):
     with pytest.raises(UsageError, match=problem.replace("|", r"\|").replace("(", r"\(")):
         parse(text, ["user"])
+
+
+def test_mute_and_unmute_take_nothing_after_them():
+    assert parse("mute", ["user"]) == QueryCommand("mute") and parse("unmute", ["user"]) == QueryCommand("unmute")
+    with pytest.raises(UsageError, match="unexpected 'user'"):
+        parse("mute user", ["user"])
