@@ -37,6 +37,12 @@ def redis_commands(url: str) -> int:
     return int(redis.Redis.from_url(url).info("stats")["total_commands_processed"])
 
 
+def command_stats(url: str) -> dict[str, int]:
+    import redis
+
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in redis.Redis.from_url(url).info("commandstats").items()}
+
+
 def proc_stats(pid: int) -> tuple[float, int]:
     """(CPU seconds, resident KiB) of graybot: the process and its children (the edge process)."""
     cpu, rss = 0.0, 0
@@ -97,8 +103,10 @@ def one_run(n: int, timeout: float, profile_to: Path | None = None) -> dict:
         bot = f"http://127.0.0.1:{bot_port}"
         wait_until(lambda: up(http, bot), timeout=60, message="bot up")
         cpu0, _ = proc_stats(bot_proc.pid)
-        api0 = http.request("GET", kube + "/sandbox/stats").json()["requests"]
-        cmds0 = redis_commands(redis_url)
+        sandbox_cpu0 = proc_stats(procs[0].pid)[0]
+        stats0 = http.request("GET", kube + "/sandbox/stats").json()
+        api0 = stats0["requests"]
+        cmds0, cmdstats0 = redis_commands(redis_url), command_stats(redis_url)
         spy = profile(bot_proc.pid, profile_to, 30) if profile_to else None
         started = time.monotonic()
         bodies = [slash_command_body(f"canary app-{i:03d}-v2 25%", f"U0S{i:04d}") for i in range(n)]
@@ -108,14 +116,26 @@ def one_run(n: int, timeout: float, profile_to: Path | None = None) -> dict:
         wait_until(lambda: with_approve(slack) >= n, timeout=timeout, interval=0.5,
                    message=f"{n} releases waiting with Approve buttons")
         all_waiting = time.monotonic() - last_ack
-        api1, cmds1 = http.request("GET", kube + "/sandbox/stats").json()["requests"], redis_commands(redis_url)
+        stats1 = http.request("GET", kube + "/sandbox/stats").json()
+        api1, cmds1 = stats1["requests"], redis_commands(redis_url)
+        cmdstats = {k: (v - cmdstats0.get(k, 0)) / n for k, v in command_stats(redis_url).items()}
+        print("Redis commands per release to stage 1, by command:",
+              ", ".join(f"{k} {v:.1f}" for k, v in sorted(cmdstats.items(), key=lambda kv: -kv[1]) if v >= 0.05))
+        kinds = {k: (v - stats0["kinds"].get(k, 0)) / n for k, v in stats1["kinds"].items()}
+        print("API requests per release to stage 1, by kind:",
+              ", ".join(f"{k} {v:.1f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]) if v >= 0.05))
         if spy is not None:
             spy.wait(60)
             print(f"profile of the worker (collapsed stacks, for flamegraph.pl): {profile_to}")
             print(hotspots(profile_to))
         calls0 = len(slack.calls())
+        by_method: dict[str, int] = {}
+        for call in slack.calls():
+            by_method[call.method] = by_method.get(call.method, 0) + 1
+        print("Slack calls per release to stage 1:", ", ".join(f"{m} {c / n:.1f}" for m, c in sorted(by_method.items())))
         elapsed_min = (time.monotonic() - started) / 60
         cpu1, _ = proc_stats(bot_proc.pid)
+        sandbox_cpu = proc_stats(procs[0].pid)[0] - sandbox_cpu0
         time.sleep(5)                                # let the last messages and timers settle
         req0 = http.request("GET", kube + "/sandbox/stats").json()["requests"]
         redis0, idle0 = redis_commands(redis_url), proc_stats(bot_proc.pid)[0]
@@ -129,7 +149,8 @@ def one_run(n: int, timeout: float, profile_to: Path | None = None) -> dict:
                 "Slack calls/min": calls0 / elapsed_min, "bot CPU to stage 1 (s)": cpu1 - cpu0,
                 "bot CPU per release to stage 1 (ms)": 1000 * (cpu1 - cpu0) / n,
                 "API requests per release to stage 1": (api1 - api0 - 1) / n,
-                "Redis commands per release to stage 1": (cmds1 - cmds0 - 1) / n, "bot RSS (MiB)": rss / 1024}
+                "Redis commands per release to stage 1": (cmds1 - cmds0 - 1) / n, "bot RSS (MiB)": rss / 1024,
+                "sandbox CPU to stage 1 (s)": sandbox_cpu}
     finally:
         stop_all(procs, slack, redis_proc)
 

@@ -67,11 +67,13 @@ class KubeApi:
     # -- entry point ------------------------------------------------------------------
     def handle(self, req: Request, route: Route) -> tuple[int, dict]:
         res = route.res
-        # the apiserver names an unnamed manager after the client's User-Agent product token
-        self.manager = req.query.get("fieldManager") or req.agent.split("/")[0] or "unknown"
         if route.sub and route.sub not in res.subresources:
             raise not_found(res.plural, res.group, route.name or "")
         with self.store.lock:
+            # the apiserver names an unnamed manager after the client's User-Agent product token;
+            # set under the store's lock: requests run on many threads, and a GET of another client
+            # between this and the write would otherwise sign the write with its name
+            self.manager = req.query.get("fieldManager") or req.agent.split("/")[0] or "unknown"
             if route.name is None:
                 if req.method == "GET":
                     return 200, self.list(route, req.query)

@@ -18,6 +18,7 @@ Git host (`git_host`, gitserver.py) reads a real repository instead of the in-me
 """
 from __future__ import annotations
 
+import hashlib
 import time
 
 from . import gitsource, managed, resources
@@ -26,6 +27,7 @@ from .objstore import ObjectStore, clone, now_rfc3339
 
 ARGO, FLUX = ("argoproj.io", "applications"), ("kustomize.toolkit.fluxcd.io", "kustomizations")
 HELM = ("helm.toolkit.fluxcd.io", "helmreleases")
+FLUX_SOURCE = ("source.toolkit.fluxcd.io", "gitrepositories")
 FLUX_HELM, FLUX_HELM_NAMESPACE = "helm.toolkit.fluxcd.io/name", "helm.toolkit.fluxcd.io/namespace"
 KINDS = ((("apps", "deployments"), "apps/v1"), (("", "services"), "v1"))
 ARGO_LABEL, ARGO_TRACKING = "app.kubernetes.io/instance", "argocd.argoproj.io/tracking-id"
@@ -52,6 +54,8 @@ class GitOpsController:
         self.recreated: list[tuple] = []            # objects put back after a deletion (for tests)
         self.git_host = None                        # gitserver.GitServer: Applications whose source is there read it
         self.synced: dict[tuple, str] = {}          # Application -> the Git revision it last applied
+        self.commits = 1                            # commits to the in-memory "Git" (its revision moves with them)
+        self.passes = 0                             # reconcile passes so far (a test waits for some)
 
     def commit(self, skey: tuple, namespace: str, name: str) -> bool:
         """What a CI job committing graybot's change does: Git now holds the live spec."""
@@ -60,15 +64,23 @@ class GitOpsController:
             return False
         self.git[(skey, namespace, name)] = clone(obj["spec"])
         self.manifests[(skey, namespace, name)] = _manifest(obj)
+        self.commits += 1
         return True
 
     def remove(self, skey: tuple, namespace: str, name: str) -> bool:
         """A commit that deletes the object's manifest: Git no longer holds it."""
         key = (skey, namespace, name)
         self.manifests.pop(key, None)
+        self.commits += 1
         return self.git.pop(key, None) is not None
 
+    @property
+    def revision(self) -> str:
+        """The in-memory Git's head, as Flux's source-controller names a revision."""
+        return f"main@sha1:{hashlib.sha1(str(self.commits).encode()).hexdigest()}"
+
     def sync(self) -> None:
+        self.passes += 1
         for app in self.store.peek(ARGO):
             dest = app["spec"].get("destination") or {}
             store = self.remotes.get(dest.get("name") or "", self.store)    # a management cluster's Argo CD
@@ -102,7 +114,11 @@ class GitOpsController:
             old = next((c for c in (ks.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"), {})
             ready["lastTransitionTime"] = old.get("lastTransitionTime") if old.get("status") == ready["status"] \
                 else now_rfc3339()
-            self._status(FLUX, ks, {"conditions": [ready], "lastAppliedRevision": "sandbox-git"})
+            applied = (ks.get("status") or {}).get("lastAppliedRevision") if suspended else self.revision
+            self._status(FLUX, ks, {"conditions": [ready], "lastAppliedRevision": applied or self.revision})
+        for repo in self.store.peek(FLUX_SOURCE):   # source-controller fetches whatever the Kustomizations do
+            self._status(FLUX_SOURCE, repo, {"artifact": {"revision": self.revision},
+                                             "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded"}]})
         self._helm_releases()
 
     def _helm_releases(self) -> None:

@@ -63,6 +63,8 @@ RESOURCES: list[Resource] = [
              subresources=("status",), custom=True),
     Resource("helm.toolkit.fluxcd.io", "v2", "helmreleases", "HelmRelease", short_names=("hr",),
              subresources=("status",), custom=True),
+    Resource("source.toolkit.fluxcd.io", "v1", "gitrepositories", "GitRepository", short_names=("gitrepo",),
+             subresources=("status",), custom=True),
     Resource("argoproj.io", "v1alpha1", "rollouts", "Rollout", short_names=("ro",),
              subresources=("status", "scale"), custom=True),
     Resource("argoproj.io", "v1alpha1", "analysisruns", "AnalysisRun", short_names=("ar",),

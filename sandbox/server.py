@@ -147,15 +147,20 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.requests = 0                    # every request served, for the scale benchmark
         self.writes: list[str] = []          # "METHOD path" of every Kubernetes API write (was it touched?)
         self.paths: dict[str, int] = {}      # requests per path (which Prometheus did a gate ask?)
+        self.kinds: dict[str, int] = {}      # API requests per "METHOD plural[/name][/sub]", for benchmarks
         self._count_lock = threading.Lock()
         self.extra_routes[("GET", "/sandbox/stats")] = lambda query, body: (
-            200, {"requests": self.requests, "writes": len(self.writes)})
+            200, {"requests": self.requests, "writes": len(self.writes), "kinds": dict(self.kinds)})
 
     def count(self, method: str = "GET", path: str = "") -> None:
         with self._count_lock:
             self.requests += 1
             self.paths[path] = self.paths.get(path, 0) + 1
-            if method != "GET" and parse_route(path) is not None:
+            route = parse_route(path)
+            if route is not None:
+                kind = f"{method} {route.res.plural}" + ("/NAME" if route.name else "") + (f"/{route.sub}" if route.sub else "")
+                self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            if method != "GET" and route is not None:
                 self.writes.append(f"{method} {path}")
 
     def stall(self, method: str, path: str) -> None:

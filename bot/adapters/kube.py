@@ -19,7 +19,9 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 from .kube_custom import CustomObjects
+from .kube_network import Networking
 from .kubeerrors import KubeError
+from .mirror import Mirror
 
 log = logging.getLogger("graybot.kube")
 T = TypeVar("T")
@@ -39,7 +41,16 @@ def selector_text(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
-class Kube(CustomObjects):
+class RawWatch(watch.Watch):
+    """A watch whose events carry the raw JSON only: the client would otherwise build a model
+    object of every event (every pod's every change), which cost more than all else in a watch
+    and made it fall seconds behind the API server under a busy release day."""
+
+    def get_return_type(self, func):
+        return None
+
+
+class Kube(Networking, CustomObjects):
     def __init__(self, api: client.ApiClient, retries: int = 4, backoff: float = 0.2,
                  timeout: tuple[float, float] = (3.0, 5.0)):
         """`timeout`: (connect, read) seconds for every call; a watch reads for longer."""
@@ -52,6 +63,7 @@ class Kube(CustomObjects):
         self.last_failure: tuple[float, str] | None = None     # (monotonic, what) of the last unreachable
         self.rejected: str | None = None      # the API server refused graybot's credentials (401/403) last
         self.name = ""                                          # the cluster's name in apps.yaml, for logs
+        self.mirror = Mirror()                                  # what this process's watches have seen
 
     @classmethod
     def from_config(cls, kubeconfig: str | None = None, backoff: float = 0.2,
@@ -149,10 +161,13 @@ class Kube(CustomObjects):
         resp = self._call(fn, *args, _preload_content=False, field_manager=FIELD_MANAGER, **kwargs)
         return json.loads(resp.data) if resp.data else {}
 
-    def _create(self, fn: Callable, args: tuple, body: dict, existing: Callable[[], dict | None]) -> dict:
+    def _create(self, fn: Callable, args: tuple, body: dict, existing: Callable[[], dict | None],
+                plural: str = "") -> dict:
         """Create, or return the existing object of that name (re-running a step converges)."""
         try:
-            return self._write(fn, *args, body)
+            created = self._write(fn, *args, body)
+            self.mirror.wrote(plural, args[-1], body["metadata"]["name"], created)
+            return created
         except KubeError as err:
             if err.status == 409 and err.reason == "AlreadyExists":
                 return existing() or {}
@@ -170,7 +185,8 @@ class Kube(CustomObjects):
 
     # -- Deployments --------------------------------------------------------------------
     def deployment(self, ns: str, name: str) -> dict | None:
-        return self._read(self.apps.read_namespaced_deployment, name, ns)
+        known, obj = self.mirror.get("deployments", ns, name)
+        return obj if known else self._read(self.apps.read_namespaced_deployment, name, ns)
 
     def serves(self, group: str, version: str, plural: str) -> bool:
         """Whether the API server serves this resource (discovery): False when its CRD is not installed."""
@@ -199,18 +215,25 @@ class Kube(CustomObjects):
 
     def create_deployment(self, ns: str, body: dict) -> dict:
         return self._create(self.apps.create_namespaced_deployment, (ns,), body,
-                            lambda: self.deployment(ns, body["metadata"]["name"]))
+                            lambda: self.deployment(ns, body["metadata"]["name"]), "deployments")
 
     def patch_deployment(self, ns: str, name: str, patch: dict | list) -> dict:
         kwargs = {"_content_type": "application/json-patch+json"} if isinstance(patch, list) else {}
-        return self._write(self.apps.patch_namespaced_deployment, name, ns, patch, **kwargs)
+        return self._wrote("deployments", ns, name,
+                           self._write(self.apps.patch_namespaced_deployment, name, ns, patch, **kwargs))
 
     def scale(self, ns: str, name: str, replicas: int) -> None:
-        self._write(self.apps.patch_namespaced_deployment_scale, name, ns,
-                    {"spec": {"replicas": replicas}})
+        # the Scale's resourceVersion is its Deployment's: the watch shows this write with it
+        self._wrote("deployments", ns, name, self._write(self.apps.patch_namespaced_deployment_scale, name, ns,
+                                                         {"spec": {"replicas": replicas}}))
 
     def delete_deployment(self, ns: str, name: str) -> bool:
+        self.mirror.deleted("deployments", ns, name)
         return self._delete(self.apps.delete_namespaced_deployment, name, ns)
+
+    def _wrote(self, plural: str, ns: str, name: str, response: dict) -> dict:
+        self.mirror.wrote(plural, ns, name, response)
+        return response
 
     # -- watches ------------------------------------------------------------------------
     def watch(self, plural: str, ns: str, on_event: Callable[[str, dict], None],
@@ -232,17 +255,19 @@ class Kube(CustomObjects):
                 if rv is None:
                     doc = self._read(fn, ns) or {"items": [], "metadata": {}}
                     rv = doc["metadata"].get("resourceVersion")
+                    self.mirror.listed(plural, ns, doc["items"])
                     for item in doc["items"]:
                         on_event("ADDED", item)
-                stream = watch.Watch()
+                stream = RawWatch()
                 streams.add(stream)
                 if stop.is_set():
                     break
                 try:
-                    rv, failures = self._follow(stream, fn, ns, rv, timeout, on_event, stop), 0
+                    rv, failures = self._follow(stream, plural, fn, ns, rv, timeout, on_event, stop), 0
                 finally:
                     streams.discard(stream)
             except ApiException as exc:
+                self.mirror.lost(plural, ns)
                 if exc.status == 410:
                     rv = None            # too old: list again
                 else:
@@ -250,13 +275,15 @@ class Kube(CustomObjects):
                     log.warning("watch %s%s/%s: %s", self._where, ns, plural, exc.reason)
                     stop.wait(min(30.0, 0.5 * 2 ** failures))
             except (urllib3.exceptions.HTTPError, OSError, KubeError, ValueError) as exc:
+                self.mirror.lost(plural, ns)
                 if stop.is_set():
                     break
                 failures += 1
                 log.warning("watch %s%s/%s lost: %s", self._where, ns, plural, exc)
                 stop.wait(min(30.0, 0.5 * 2 ** failures))     # reconnect with backoff
+        self.mirror.lost(plural, ns)
 
-    def _follow(self, stream: watch.Watch, fn: Callable, ns: str, rv: str | None, timeout: int,
+    def _follow(self, stream: RawWatch, plural: str, fn: Callable, ns: str, rv: str | None, timeout: int,
                 on_event: Callable[[str, dict], None], stop: threading.Event) -> str | None:
         """One watch request, until the server ends it or `stop`; returns the last resourceVersion."""
         for event in stream.stream(fn, ns, resource_version=rv, timeout_seconds=timeout, allow_watch_bookmarks=True,
@@ -264,49 +291,20 @@ class Kube(CustomObjects):
             raw = event.get("raw_object") or {}
             rv = (raw.get("metadata") or {}).get("resourceVersion") or rv
             if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                self.mirror.event(plural, ns, event["type"], raw)
                 on_event(event["type"], raw)
             if stop.is_set():
                 stream.stop()
                 break
         return rv
 
-    # -- Pods and Services --------------------------------------------------------------
+    # -- Pods (Services and Ingresses: kube_network.py) -----------------------------------
     def pods(self, ns: str, labels: dict[str, str]) -> list[dict]:
         doc = self._read(self.core.list_namespaced_pod, ns, label_selector=selector_text(labels))
         return (doc or {}).get("items", [])
 
-    def service(self, ns: str, name: str) -> dict | None:
-        return self._read(self.core.read_namespaced_service, name, ns)
-
-    def set_service_selector(self, ns: str, name: str, selector: dict[str, str]) -> dict:
-        """Replace the selector whole (a merge patch could only add keys)."""
-        return self._write(self.core.patch_namespaced_service, name, ns,
-                           [{"op": "replace", "path": "/spec/selector", "value": selector}],
-                           _content_type="application/json-patch+json")
-
-    def create_service(self, ns: str, body: dict) -> dict:
-        return self._create(self.core.create_namespaced_service, (ns,), body,
-                            lambda: self.service(ns, body["metadata"]["name"]))
-
-    def delete_service(self, ns: str, name: str) -> bool:
-        return self._delete(self.core.delete_namespaced_service, name, ns)
-
-    # -- Ingresses (ingress-nginx canary) -----------------------------------------------
-    def ingress(self, ns: str, name: str) -> dict | None:
-        return self._read(self.net.read_namespaced_ingress, name, ns)
-
-    def create_ingress(self, ns: str, body: dict) -> dict:
-        return self._create(self.net.create_namespaced_ingress, (ns,), body,
-                            lambda: self.ingress(ns, body["metadata"]["name"]))
-
-    def patch_ingress(self, ns: str, name: str, patch: dict) -> dict:
-        return self._write(self.net.patch_namespaced_ingress, name, ns, patch)
-
-    def delete_ingress(self, ns: str, name: str) -> bool:
-        return self._delete(self.net.delete_namespaced_ingress, name, ns)
-
     def annotate(self, kind: str, ns: str, name: str, annotations: dict[str, str | None]) -> dict:
         """Set (None: remove) annotations on a Deployment or Service, nothing else."""
         fn = {"Deployment": self.apps.patch_namespaced_deployment, "Service": self.core.patch_namespaced_service}[kind]
-        return self._write(fn, name, ns, {"metadata": {"annotations": annotations}},
-                           _content_type="application/merge-patch+json")
+        return self._wrote(f"{kind.lower()}s", ns, name, self._write(fn, name, ns, {"metadata": {"annotations": annotations}},
+                                                                     _content_type="application/merge-patch+json"))

@@ -72,6 +72,13 @@ class CustomObjects:
         group, version = self.GITOPS[plural]
         return self._read(self.custom.get_namespaced_custom_object, group, version, ns, plural, name)
 
+    FLUX_SOURCE = ("source.toolkit.fluxcd.io", "v1")
+
+    def flux_source(self, ns: str, name: str) -> dict | None:
+        """A Flux GitRepository: its status says which revision source-controller last fetched."""
+        group, version = self.FLUX_SOURCE
+        return self._read(self.custom.get_namespaced_custom_object, group, version, ns, "gitrepositories", name)
+
     def merge_gitops_object(self, plural: str, ns: str, name: str, patch: dict) -> dict:
         group, version = self.GITOPS[plural]
         return self._write(self.custom.patch_namespaced_custom_object, group, version, ns, plural, name, patch,

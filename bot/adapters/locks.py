@@ -55,7 +55,10 @@ class LockKeeper:
                 try:
                     lock.extend(self.ttl, replace_ttl=True)
                 except (redis.exceptions.LockError, redis.exceptions.RedisError) as exc:
-                    log.warning("could not renew %s: %s", lock.name, exc)
+                    with self._guard:
+                        still_held = id(lock) in self._held
+                    if still_held:     # not a lock its holder released since the list above was taken
+                        log.warning("could not renew %s: %s", lock.name, exc)
 
     @contextmanager
     def hold(self, app: str, wait: float = 10.0) -> Iterator[None]:

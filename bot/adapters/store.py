@@ -18,6 +18,7 @@ from bot.domain.model import Phase, Release
 from . import keys, redisurl
 from .auditlog import AuditLog
 from .locks import LockBusy, LockKeeper
+from .parsed import ParsedReleases
 from .replicas import Replicas
 
 __all__ = ["AppBusy", "LockBusy", "StaleState", "Store"]
@@ -47,6 +48,7 @@ class Store:
         self.trail = AuditLog(conn, outbox=audit_outbox)
         self.locks = LockKeeper(conn, ttl=lock_ttl)
         self.replicas = Replicas(conn)          # every saved transition waits for a replica, if any
+        self.parsed = ParsedReleases()
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 0.8) -> "Store":
@@ -60,7 +62,7 @@ class Store:
     # -- reads --------------------------------------------------------------------------
     def get(self, release_id: str) -> Release | None:
         raw = self.r.get(keys.release(release_id))
-        return Release.from_json(raw) if raw else None
+        return self.parsed.parse(release_id, raw) if raw else None
 
     def active_for(self, app: str) -> Release | None:
         release_id = self.r.get(keys.active_of(app))
@@ -71,11 +73,19 @@ class Store:
 
     def active(self) -> list[Release]:
         ids = sorted(self.r.smembers(keys.active_set()))
-        return [r for r in (self.get(i) for i in ids) if r is not None]
+        return self._many(ids)
+
+    def _many(self, ids: list[str]) -> list[Release]:
+        """The releases of `ids` that exist, in order: one MGET per 200, not a round trip each."""
+        found: list[Release] = []
+        for start in range(0, len(ids), 200):
+            chunk = ids[start:start + 200]
+            found += [self.parsed.parse(i, raw) for i, raw in zip(chunk, self.r.mget([keys.release(i) for i in chunk]))
+                      if raw]
+        return found
 
     def history(self, app: str, limit: int = 10) -> list[Release]:
-        ids = self.r.lrange(keys.history(app), 0, limit - 1)
-        return [r for r in (self.get(i) for i in ids) if r is not None]
+        return self._many(self.r.lrange(keys.history(app), 0, limit - 1))
 
     def audit(self, release_id: str) -> list[dict]:
         return self.trail.entries(release_id)
@@ -123,7 +133,7 @@ class Store:
                 try:
                     pipe.watch(key, head_key)
                     raw = pipe.get(key)
-                    current = Release.from_json(raw) if raw else None
+                    current = self.parsed.parse(new.id, raw) if raw else None
                     if current is None or current.version != expected_version:
                         raise StaleState(current)
                     head = pipe.hgetall(head_key)
@@ -174,7 +184,7 @@ class Store:
 
     def outage_held(self) -> list[Release]:
         """The releases a cluster's outage paused (the probes look at these, not every release)."""
-        return [r for r in (self.get(i) for i in sorted(self.r.smembers(keys.outage_held()))) if r is not None]
+        return self._many(sorted(self.r.smembers(keys.outage_held())))
 
     def timed(self) -> dict[str, int]:
         return {k: int(v) for k, v in self.r.hgetall(keys.timed_versions()).items()}

@@ -104,7 +104,7 @@ class Graybot:
         def probe() -> None:
             try:
                 result["redis"] = self.core.store.ping()
-                result["active_releases"] = len(self.core.store.active())
+                result["active_releases"] = self.core.store.count_active()
                 result["writes"] = self.core.store.write_problem()
             except Exception as exc:     # down or hung: the report says so
                 result["error"] = type(exc).__name__

@@ -77,11 +77,27 @@ class GitOpsGuard:
             mode = (owner["spec"].get("driftDetection") or {}).get("mode", "disabled")
             return {"namespace": claim.namespace or namespace, "plural": plural, "reverts": not suspended and
                     mode == "enabled", "suspend_was": owner["spec"].get("suspend")}
+        source = owner["spec"].get("sourceRef") or {}
         return {"namespace": claim.namespace or namespace, "plural": plural, "reverts": not suspended,
-                "suspend_was": owner["spec"].get("suspend")}
+                "suspend_was": owner["spec"].get("suspend"),
+                "source": {"kind": source.get("kind", ""), "name": source.get("name", ""),
+                           "namespace": source.get("namespace") or claim.namespace or namespace}}
 
-    def origin(self, app: AppSpec, stable: dict, cluster: str = "") -> dict:
-        """What the plan keeps: the claims, the policy, and (for suspend) what to restore."""
+    @staticmethod
+    def _source_revision(kube: Kube, claim: dict) -> str | None:
+        """The revision a suspended Kustomization's GitRepository has fetched (None: not a GitRepository)."""
+        source = claim.get("source") or {}
+        if source.get("kind") != "GitRepository":
+            return None
+        repo = kube.flux_source(source["namespace"], source["name"])
+        revision = ((repo or {}).get("status") or {}).get("artifact", {}).get("revision")
+        return str(revision) if revision else None      # none fetched yet: nothing to compare with later
+
+    def origin(self, app: AppSpec, stable: dict, cluster: str = "", retires_stable: bool = False) -> dict:
+        """What the plan keeps: the claims, the policy, and (for suspend) what to restore.
+        `retires_stable`: the release ends by deleting the stable Deployment. Flux is then held
+        on the owner (spec.suspend), whatever gitops_suspend says: the reconcile annotation would
+        go with the deleted object, and Flux would re-create it from Git at its next reconcile."""
         found, workload = self.inspect(app, stable, cluster), self.workload_of(cluster, app.workload)
         if not found:
             return {}
@@ -92,9 +108,14 @@ class GitOpsGuard:
         if policy == "suspend" and (held := self._cannot_suspend(app, found)):
             raise Refused(held)
         if policy == "suspend":
+            on_owner = {(c["plural"], c["namespace"], c["name"]) for c in found if c["tool"] == "flux" and (
+                app.gitops_suspend == "owner" or c["kind"] == "HelmRelease"
+                or (retires_stable and c["object_kind"] == workload.api_kind))}
             for c in found:
-                if c["tool"] == "flux" and (app.gitops_suspend == "owner" or c["kind"] == "HelmRelease"):
+                if c["tool"] == "flux" and (c["plural"], c["namespace"], c["name"]) in on_owner:
                     c["via"] = "owner"        # spec.suspend on the Kustomization or HelmRelease
+                    # a suspended Kustomization reports no drift: Git has the release once its source moves
+                    c["revision_was"] = self._source_revision(workload.kube, c)
                 elif c["tool"] == "flux":
                     obj = (workload.get if c["object_kind"] == workload.api_kind else workload.kube.service)(
                         app.namespace, c["object_name"])
@@ -199,6 +220,11 @@ class GitOpsGuard:
                                                                                 c["name"]) or {}
                 if ((app.get("status") or {}).get("sync") or {}).get("status") == "OutOfSync":
                     behind.append(f"Argo CD Application {c['namespace']}/{c['name']} is OutOfSync")
+            elif c["kind"] == "Kustomization" and c.get("via") == "owner" and c.get("revision_was") is not None:
+                if self._source_revision(kube, c) == c["revision_was"]:
+                    src = c["source"]
+                    behind.append(f"Flux Kustomization {c['namespace']}/{c['name']} is suspended and its "
+                                  f"GitRepository {src['namespace']}/{src['name']} has not moved since the release began")
             elif c["kind"] == "Kustomization":
                 ks = kube.gitops_object("kustomizations", c["namespace"], c["name"]) or {}
                 ready: dict = next((x for x in (ks.get("status") or {}).get("conditions") or [] if x.get("type") == "Ready"), {})

@@ -59,7 +59,7 @@ class Planner:
         try:
             target = find_target(workload, self.store, app, cmd.version)
             plan = self.strategies[cmd.strategy].plan(workload, target, cmd)
-            gitops = self.gitops.origin(app, target.stable, cluster)
+            gitops = self.gitops.origin(app, target.stable, cluster, retires_stable=plan.new_name != target.stable_name)
         except (PlanError, Refused) as err:
             raise Refused(self._where(cluster, str(err))) from None
         except KubeError as err:

@@ -17,9 +17,10 @@ from bot.domain.names import CONTROLLER_STRATEGY
 from bot import workloads
 from bot.workloads import WorkloadOf
 
+from .relay import Relay
+from .running import Running
+
 log = logging.getLogger("graybot.healthwatch")
-CACHE_FOR = 2.0     # seconds the running releases are kept between pod events (changes here clear it)
-WORKLOAD_REFRESH = 0.5  # a workload event of no cached release reads them again, at most this often
 
 
 ROUTED_BY = {"gateway": "httproutes", "nginx": "ingresses", "istio": "virtualservices"}
@@ -46,7 +47,9 @@ class HealthWatcher:
                  hold: Callable[[str, str], object] = lambda _id, _why: None,
                  get: Callable[[str], Release | None] = lambda _id: None,
                  workload_of: WorkloadOf | None = None, observed: Callable[[str], object] = lambda _id: None,
-                 outside: Callable[[str], object] = lambda _id: None):
+                 outside: Callable[[str], object] = lambda _id: None, listeners: list | None = None):
+        """`listeners`: the engine's; while watching, every release this process saves is heard
+        there, so the watches match against its newest state without reading it (running.py)."""
         self.clusters, self.registry = clusters, registry
         self.active, self.fail, self.wake, self.hold, self.get = active, fail, wake, hold, get
         self.observed, self.outside = observed, outside
@@ -54,9 +57,11 @@ class HealthWatcher:
 
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._relays: list[Relay] = []
         self._streams: set = set()            # the open watches, so stop() can close them at once
         self._failed: set[tuple[str, object]] = set()
-        self._cache: tuple[float, list[Release]] = (0.0, [])
+        self.running = Running(active, registry)
+        self._listeners = listeners if listeners is not None else []
 
     def places(self) -> list[tuple[str, str]]:
         """(cluster, namespace) of every app in every cluster it runs in: one watch each."""
@@ -86,6 +91,7 @@ class HealthWatcher:
         return sorted(found)
 
     def start(self) -> "HealthWatcher":
+        self._listeners.append(self._heard)
         watches = [(cluster, ns, plural, handler) for cluster, ns in self.places()
                    for plural, handler in (("pods", self.on_pod),
                                            (self.workload_of(cluster).resource, self.on_workload))]
@@ -94,11 +100,13 @@ class HealthWatcher:
         watches += [(cluster, ns, plural, functools.partial(self.on_routing, KIND_OF[plural]))
                     for cluster, ns, plural in self.routing_places()]
         for cluster, ns, plural, handler in watches:
+            relay = Relay(functools.partial(handler, cluster), self._stop, f"health-{plural}-{cluster}-{ns}-handler")
             thread = threading.Thread(target=self.clusters[cluster].watch, daemon=True,
                                       name=f"health-{plural}-{cluster}-{ns}",
-                                      args=(plural, ns, functools.partial(handler, cluster), self._stop, self._streams))
+                                      args=(plural, ns, relay, self._stop, self._streams))
             thread.start()
             self._threads.append(thread)
+            self._relays.append(relay)
         return self
 
     def on_controlled(self, cluster: str, kind: str, obj: dict) -> None:
@@ -106,11 +114,7 @@ class HealthWatcher:
         from this watch, not from a poll."""
         name, ns = obj["metadata"].get("name"), obj["metadata"].get("namespace")
 
-        def mine(releases: list[Release]) -> list[Release]:
-            return [r for r in releases if self._in(r, cluster) and r.namespace == ns and r.new_name == name]
-        found = mine(self._releases())
-        if not found and time.monotonic() - self._cache[0] > WORKLOAD_REFRESH:
-            found = mine(self._releases(fresh=True))
+        found = [r for r in self.running.named(name) if self._in(r, cluster) and r.namespace == ns and r.new_name == name]
         for release in found:
             if release.phase == Phase.WAITING:
                 self.outside(release.id)      # promoted or aborted by someone else: followed, said
@@ -124,10 +128,7 @@ class HealthWatcher:
     def on_workload(self, cluster: str, kind: str, deploy: dict) -> None:
         """A waiting release's own workload objects changed by hand: hold the release, say what."""
         name, ns = deploy["metadata"].get("name"), deploy["metadata"].get("namespace")
-        owners = self._owners(cluster, ns, name, self._releases())
-        if not owners and time.monotonic() - self._cache[0] > WORKLOAD_REFRESH:
-            owners = self._owners(cluster, ns, name, self._releases(fresh=True))   # a release started a moment ago
-        for cached in owners:
+        for cached in self._owners(cluster, ns, name, self.running.named(name)):
             release = self.get(cached.id)       # the cache may predate the stage turning healthy
             if release is not None and release.phase == Phase.PROGRESSING and kind != "DELETED" \
                     and (who := foreign_write(deploy, release.updated_at)):
@@ -148,7 +149,7 @@ class HealthWatcher:
         """An object of kind `what` a running release routes through, changed by someone else
         since the release's last step: hold the release, naming who (managedFields)."""
         name, ns = obj["metadata"].get("name"), obj["metadata"].get("namespace")
-        for cached in self._releases():
+        for cached in self.running.all():
             app = self.registry.get(cached.app)
             if app is None or not self._in(cached, cluster) or cached.namespace != ns:
                 continue
@@ -179,34 +180,29 @@ class HealthWatcher:
         return [r for r in releases if self._in(r, cluster) and r.namespace == ns and name in (r.new_name, r.stable_name)
                 and r.strategy != CONTROLLER_STRATEGY]
 
-    def invalidate(self) -> None:
-        """A release changed (this process saved it): the next pod event reads them again."""
-        self._cache = (0.0, [])
+    def _heard(self, release: Release, what: str, _detail: str) -> None:
+        """This process saved a release (or announced one): match against its newest state."""
+        self.running.saved(release)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every watch (closing its connection, so none waits out its read) and join them."""
         self._stop.set()
+        if self._heard in self._listeners:
+            self._listeners.remove(self._heard)
         for stream in list(self._streams):
             stream.stop()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        for relay in self._relays:
+            relay.join(max(0.0, deadline - time.monotonic()))
         self._threads = [t for t in self._threads if t.is_alive()]
-
-    def _releases(self, fresh: bool = False) -> list[Release]:
-        """The releases applying or waiting at a stage; read again after CACHE_FOR (or `fresh`:
-        a workload event of no cached release may be of one that started a moment ago)."""
-        at, cached = self._cache
-        if fresh or time.monotonic() - at > CACHE_FOR:  # pod events arrive all the time: not a read of every release each
-            cached = [r for r in self.active() if r.phase in (Phase.PROGRESSING, Phase.WAITING)]
-            self._cache = (time.monotonic(), cached)
-        return cached
 
     def on_pod(self, cluster: str, kind: str, pod: dict) -> None:
         if kind == "DELETED":
             return
         touched = False
-        for release in self._releases():
+        for release in self.running.labelled(pod["metadata"].get("labels") or {}):
             app = self.registry.get(release.app)
             if app is None or not self._in(release, cluster) or pod["metadata"].get("namespace") != release.namespace \
                     or not pod_of_release(release, app, pod):
@@ -217,7 +213,6 @@ class HealthWatcher:
             why = pod_failure(pod, app.gates.max_restarts)
             if why and (release.id, release.stage_key) not in self._failed:
                 self._failed.add((release.id, release.stage_key))
-                self._cache = (0.0, [])
                 try:
                     self.fail(release.id, why)
                 except Exception:

@@ -27,7 +27,7 @@ def health_watcher(engine: Engine, wake) -> HealthWatcher:
     """The shared pod watch: fails gates through the engine, wakes the driver on changes."""
     return HealthWatcher(engine.clusters, engine.registry, engine.store.active, engine.fail_gate, wake,
                          hold=engine.notice_drift, get=engine.store.get, workload_of=engine.workload_of,
-                         observed=engine.observed, outside=engine.follow_outside)
+                         observed=engine.observed, outside=engine.follow_outside, listeners=engine.listeners)
 
 
 class Runner:
@@ -104,8 +104,6 @@ class Runner:
             return          # nothing saved: no timer, no tick
         if self.timers is not None:
             self.timers.on_change(release, what, detail)
-        if self.watcher is not None:
-            self.watcher.invalidate()
         self.wake()
 
     def _elected(self) -> None:

@@ -7,6 +7,7 @@ from .world import NS
 
 ARGO = ("argoproj.io", "v1alpha1", "applications")
 FLUX = ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
+FLUX_SOURCE = ("source.toolkit.fluxcd.io", "v1", "gitrepositories")
 AUTOMATED = {"selfHeal": True, "prune": False}
 
 
@@ -30,6 +31,9 @@ def managed_by(kube, tool: str) -> client.CustomObjectsApi:
             "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": {"name": "apps"},
             "spec": {"interval": "1m", "path": "./apps", "prune": True, "targetNamespace": NS,
                      "sourceRef": {"kind": "GitRepository", "name": "apps"}}})
+        objects.create_namespaced_custom_object(*FLUX_SOURCE[:2], home, FLUX_SOURCE[2], {
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository", "metadata": {"name": "apps"},
+            "spec": {"interval": "1m", "url": "https://git.example/apps", "ref": {"branch": "main"}}})
     return objects
 
 

@@ -13,7 +13,7 @@ from bot.core.handback import HandBack
 from bot.core.service import run_text
 from bot.domain.model import Phase
 from sandbox.seed import apps_yaml
-from tests.kit.gitops import AUTOMATED, automated, managed_by
+from tests.kit.gitops import AUTOMATED, FLUX, FLUX_SOURCE, automated, managed_by
 from tests.kit.wait import wait_until
 from tests.kit.world import NS, another_process, demo_world
 
@@ -23,6 +23,25 @@ def world_for(sandbox, kube, redis_client, tmp_path, policy: str | None):
         doc["apps"]["user"]["gitops"] = policy
     doc["apps"]["user"]["webhooks"] = {"gitops": [{"url": sandbox.url + "/sandbox/smoke?service=user&n=1"}]}
     return demo_world(sandbox, kube, redis_client, tmp_path, doc)
+
+
+def flux_kustomization(kube):
+    from kubernetes import client
+    objects = client.CustomObjectsApi(kube)
+    return lambda: objects.get_namespaced_custom_object(*FLUX[:2], "flux-system", FLUX[2], "apps")["spec"]
+
+
+def kustomization_status(kube) -> dict:
+    from kubernetes import client
+    return client.CustomObjectsApi(kube).get_namespaced_custom_object(*FLUX[:2], "flux-system", FLUX[2],
+                                                                      "apps").get("status") or {}
+
+
+def flux_revision(kube) -> str:
+    from kubernetes import client
+    repo = client.CustomObjectsApi(kube).get_namespaced_custom_object(*FLUX_SOURCE[:2], "flux-system",
+                                                                      FLUX_SOURCE[2], "apps")
+    return ((repo.get("status") or {}).get("artifact") or {}).get("revision", "")
 
 
 def world_for_file(w):
@@ -119,17 +138,58 @@ def test_suspend_is_restored_after_a_rollback_and_by_another_process(sandbox, ku
 
 
 def test_flux_suspend_uses_the_reconcile_annotation_and_takes_it_off_after(sandbox, kube, redis_client, tmp_path):
+    """In place (the stable Deployment stays): the annotation on each claimed object holds Flux,
+    and stays after success until Flux no longer reports drift (Git has the new image)."""
     w = world_for(sandbox, kube, redis_client, tmp_path, "suspend")
     managed_by(kube, "flux")
-    r = w.engine.settle(w.start("canary user-v2 10%").id)
-    annotations = w.kube.deployment(NS, "user-v1")["metadata"].get("annotations") or {}
-    assert annotations.get("kustomize.toolkit.fluxcd.io/reconcile") == "disabled"
-    wait_until(lambda: (("apps", "deployments"), NS, "user-v1") in sandbox.gitops.held, timeout=10)
-    assert w.replicas("user-v1") == 9
-    w.act("rollback user")
-    assert w.engine.settle(r.id).phase == Phase.ROLLED_BACK
-    after = w.kube.deployment(NS, "user-v1")["metadata"].get("annotations") or {}
-    assert "kustomize.toolkit.fluxcd.io/reconcile" not in after
+    kustomization = flux_kustomization(kube)
+    wait_until(lambda: sandbox.gitops.seen, timeout=5)                  # Flux has read "Git"
+    done = w.engine.settle(w.start("rolling user-v2").id, timeout=30)
+    assert done.phase == Phase.SUCCEEDED and "suspend" not in kustomization()
+    annotations = lambda: w.kube.deployment(NS, "user-v1")["metadata"].get("annotations") or {}  # noqa: E731
+    assert annotations().get("kustomize.toolkit.fluxcd.io/reconcile") == "disabled"
+    held = [e["detail"] for e in w.store.audit(done.id) if e["action"] == "gitops_held"]
+    assert held and "Flux Kustomization flux-system/apps reports drift" in held[0]
+    assert w.kube.deployment(NS, "user-v1")["spec"]["template"]["spec"]["containers"][0]["image"].endswith("v2")
+    http = urllib3.PoolManager()
+    assert http.request("POST", sandbox.url + f"/sandbox/git/commit?kind=deployments&namespace={NS}&name=user-v1"
+                        ).status == 200
+    wait_until(lambda: HandBack(w.engine).round() == 1, timeout=10, message="no drift: handed back")
+    assert "kustomize.toolkit.fluxcd.io/reconcile" not in annotations()
+
+
+def test_flux_is_held_on_the_kustomization_when_the_release_deletes_the_stable(sandbox, kube, redis_client, tmp_path):
+    """A canary ends by deleting user-v1: an annotation on it would go with it, and Flux would
+    re-create it from Git. graybot suspends the Kustomization instead, keeps it suspended after
+    success while its GitRepository has not moved, and hands back once Git has the release."""
+    w = world_for(sandbox, kube, redis_client, tmp_path, "suspend")
+    managed_by(kube, "flux")
+    kustomization = flux_kustomization(kube)
+    wait_until(lambda: flux_revision(kube), timeout=10, message="source-controller fetched Git")
+    r = w.engine.settle(w.start("canary user-v2 50%").id)
+    assert kustomization()["suspend"] is True
+    assert "kustomize.toolkit.fluxcd.io/reconcile" not in (w.kube.deployment(NS, "user-v1")["metadata"].get(
+        "annotations") or {})
+    done = to_the_end(w, r)
+    assert done.phase == Phase.SUCCEEDED and w.kube.deployment(NS, "user-v1") is None
+    held = [e["detail"] for e in w.store.audit(done.id) if e["action"] == "gitops_held"]
+    assert held and ("Flux Kustomization flux-system/apps is suspended and its GitRepository flux-system/apps "
+                     "has not moved since the release began") in held[0]
+    assert kustomization()["suspend"] is True and HandBack(w.engine).round() == 0
+    passes = sandbox.gitops.passes          # the sandbox's Flux reconciles on, suspended: nothing comes back
+    wait_until(lambda: sandbox.gitops.passes > passes + 3, timeout=10, message="Flux reconciled again")
+    assert not sandbox.gitops.recreated and w.kube.deployment(NS, "user-v1") is None
+    http = urllib3.PoolManager()
+    for verb, name in (("commit", "user-v2"), ("remove", "user-v1")):    # CI commits what gitops-diff says
+        assert http.request("POST", sandbox.url + f"/sandbox/git/{verb}?kind=deployments&namespace={NS}&name={name}"
+                            ).status == 200
+    assert http.request("POST", sandbox.url + f"/sandbox/git/commit?kind=services&namespace={NS}&name=user").status == 200
+    wait_until(lambda: HandBack(w.engine).round() == 1, timeout=10, message="Git moved: handed back")
+    assert "suspend" not in kustomization()                                  # exactly as it was: absent
+    wait_until(lambda: (kustomization_status(kube).get("lastAppliedRevision") == flux_revision(kube)),
+               timeout=10, message="Flux applied the new revision")
+    assert not sandbox.gitops.recreated and w.kube.deployment(NS, "user-v1") is None
+    assert w.replicas("user-v2") == 10
 
 
 def test_flux_owner_suspend_sets_spec_suspend_and_puts_it_back_exactly(sandbox, kube, redis_client, tmp_path):

@@ -98,7 +98,7 @@ def _resource(snake: str, gateway: bool = False) -> list[str]:
     return [plural + ("es" if plural.endswith("s") else "s")]
 
 
-ADAPTER = ("kube.py", "kube_custom.py")        # the Kubernetes client and its custom-resource mixin
+ADAPTER = ("kube.py", "kube_custom.py", "kube_network.py")   # the Kubernetes client and its mixins
 ROLLOUTS_GROUP = "argoproj.io"                 # custom-object calls in the *rollout* methods
 KRUISE_GROUP = "rollouts.kruise.io"            # ... and in the *kruise_rollout* ones
 FLAGGER_GROUP = "flagger.app"                  # custom-object calls in the *flagger_canary* methods
@@ -119,7 +119,8 @@ def needed_permissions() -> set[tuple[str, str, str]]:
     in_gateway, in_gitops, in_rollouts = inside("httproute") | inside("grpcroute"), inside("gitops"), inside("rollout")
     in_kruise, in_flagger, in_virtualservice = inside("kruise"), inside("flagger"), inside("virtualservice")
     reads = {"gateway": (GATEWAY_GROUP, "gateways"), "gatewayclass": (GATEWAY_GROUP, "gatewayclasses"),
-             "crd": ("apiextensions.k8s.io", "customresourcedefinitions")}
+             "crd": ("apiextensions.k8s.io", "customresourcedefinitions"),
+             "flux_source": ("source.toolkit.fluxcd.io", "gitrepositories")}
     single_reads = {id(n): reads[fn.name] for fn in ast.walk(tree)
                     if isinstance(fn, ast.FunctionDef) and fn.name in reads for n in ast.walk(fn)}
     for node in ast.walk(tree):
