@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 
 KEPT = ("deployments", "services")      # what ticks read by name; pods and the rest are only watched
 GONE = "-"          # the awaited "version" of an object graybot deleted
+RECENT = 16         # versions remembered per object: the watch may show a write (and more) before its writer records it
 
 
 class Mirror:
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str], dict[str, dict]] = {}      # (plural, ns) -> name -> object
         self._awaited: dict[tuple[str, str, str], str] = {}            # (plural, ns, name) -> version
+        self._recent: dict[tuple[str, str, str], deque] = {}            # the last versions the watch showed
         self._guard = threading.Lock()
 
     # -- fed by the watches ---------------------------------------------------------------
@@ -33,6 +36,8 @@ class Mirror:
         fresh = {(item.get("metadata") or {}).get("name", ""): item for item in items}
         with self._guard:
             self._objects[(plural, ns)] = fresh
+            for name, item in fresh.items():
+                self._recent.setdefault((plural, ns, name), deque(maxlen=RECENT)).append(_version(item))
             for key, version in list(self._awaited.items()):
                 if key[:2] == (plural, ns) and _version(fresh.get(key[2])) == version:
                     del self._awaited[key]
@@ -49,14 +54,17 @@ class Mirror:
                 known.pop(name, None)
             else:
                 known[name] = obj
-            key = (plural, ns, name)
-            if self._awaited.get(key) == (GONE if kind == "DELETED" else _version(obj)):
+            key, version = (plural, ns, name), GONE if kind == "DELETED" else _version(obj)
+            self._recent.setdefault(key, deque(maxlen=RECENT)).append(version)
+            if self._awaited.get(key) == version:
                 del self._awaited[key]
 
     def lost(self, plural: str, ns: str) -> None:
         """The watch broke: answer nothing from this place until it lists again."""
         with self._guard:
             self._objects.pop((plural, ns), None)
+            for key in [k for k in self._recent if k[:2] == (plural, ns)]:
+                del self._recent[key]
 
     # -- graybot's own writes -------------------------------------------------------------
     def wrote(self, plural: str, ns: str, name: str, response: dict | None) -> None:
@@ -66,7 +74,7 @@ class Mirror:
             return
         version = _version(response) or "?"     # no version to wait for: never trust the cache
         with self._guard:
-            if _version((self._objects.get((plural, ns)) or {}).get(name)) != version:
+            if version not in self._recent.get((plural, ns, name), ()):
                 self._awaited[(plural, ns, name)] = version
 
     def deleted(self, plural: str, ns: str, name: str) -> None:

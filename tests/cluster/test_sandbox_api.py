@@ -183,3 +183,30 @@ def test_store_expires_history_beyond_its_bound():
         store.events_after(100)
     assert getattr(err.value, "code", None) == 410
     assert [e.obj["metadata"]["name"] for e in store.events_after(store.resource_version - 2)] == ["c4", "c5"]
+
+
+def test_a_writes_field_manager_is_its_own_whatever_other_clients_do_meanwhile(sandbox, kube):
+    """Requests are served on many threads: a GET of a client that names no manager, arriving
+    while graybot's write is served, must not sign that write with its User-Agent."""
+    import threading
+    client.AppsV1Api(kube).create_namespaced_deployment("default", deployment("race", "v1", 1))
+    http, url = urllib3.PoolManager(maxsize=6), f"{sandbox.url}/apis/apps/v1/namespaces/default/deployments/race-v1"
+    done = threading.Event()
+
+    def readers() -> None:
+        while not done.is_set():
+            http.request("GET", url, headers={"User-Agent": "OpenAPI-Generator/37.0.0/python"})
+    threads = [threading.Thread(target=readers, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for replicas in range(2, 82):
+            answer = http.request("PATCH", url + "?fieldManager=graybot", body=json.dumps({"spec": {"replicas": replicas}}),
+                                  headers={"Content-Type": "application/merge-patch+json"})
+            owners = {e["manager"] for e in json.loads(answer.data)["metadata"]["managedFields"]
+                      if "f:replicas" in (e.get("fieldsV1") or {}).get("f:spec", {})}
+            assert owners == {"graybot"}, replicas
+    finally:
+        done.set()
+        for t in threads:
+            t.join(5)
