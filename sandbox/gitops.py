@@ -9,7 +9,10 @@ name`/`namespace` labels, `spec.suspend` and the per-object annotation
 `kustomize.toolkit.fluxcd.io/reconcile: disabled`; and a HelmRelease's objects
 (`helm.toolkit.fluxcd.io/name`/`namespace` labels), put back only with
 `spec.driftDetection.mode: enabled` and not `spec.suspend`. Status says Synced/OutOfSync (Argo) or
-Ready (Flux); an object Git holds that the cluster lacks is OutOfSync, and self-heal re-creates
+Ready (Flux: `lastAppliedRevision` moves only while not suspended; every GitRepository
+(source.toolkit.fluxcd.io/v1) reports the in-memory Git's head in `status.artifact.revision`, a new
+one per commit, as source-controller does whether or not its Kustomizations are suspended); an
+object Git holds that the cluster lacks is OutOfSync, and self-heal re-creates
 it (as Argo CD and Flux do). An Application whose `destination.name` is in `remotes` manages that cluster's
 objects (Argo CD in a management cluster); its tracking id may read `NAMESPACE_APP:...`
 ("Applications in any namespace"). An Application whose `spec.source.repoURL` is on the sandbox's

@@ -43,7 +43,7 @@ def routed_name(app, release: Release, kind: str) -> str | None:
 
 class HealthWatcher:
     def __init__(self, clusters: Clusters, registry: Registry, active: Callable[[], list[Release]],
-                 fail: Callable[[str, str], object], wake: Callable[[], None],
+                 fail: Callable[[str, str], object], wake: Callable[..., None],
                  hold: Callable[[str, str], object] = lambda _id, _why: None,
                  get: Callable[[str], Release | None] = lambda _id: None,
                  workload_of: WorkloadOf | None = None, observed: Callable[[str], object] = lambda _id: None,
@@ -119,8 +119,8 @@ class HealthWatcher:
             if release.phase == Phase.WAITING:
                 self.outside(release.id)      # promoted or aborted by someone else: followed, said
             self.observed(release.id)         # the live message shows the controller's new step
-        if any(r.phase == Phase.PROGRESSING for r in found):
-            self.wake()
+        if moving := [r.id for r in found if r.phase == Phase.PROGRESSING]:
+            self.wake(*moving)
 
     def _in(self, release: Release, cluster: str) -> bool:
         return self.clusters.name_of(release.cluster) == cluster
@@ -128,7 +128,10 @@ class HealthWatcher:
     def on_workload(self, cluster: str, kind: str, deploy: dict) -> None:
         """A waiting release's own workload objects changed by hand: hold the release, say what."""
         name, ns = deploy["metadata"].get("name"), deploy["metadata"].get("namespace")
-        for cached in self._owners(cluster, ns, name, self.running.named(name)):
+        owners = self._owners(cluster, ns, name, self.running.named(name))
+        if moving := [r.id for r in owners if r.phase == Phase.PROGRESSING]:
+            self.wake(*moving)                  # its sizes or readiness moved: the stage may be done
+        for cached in owners:
             release = self.get(cached.id)       # the cache may predate the stage turning healthy
             if release is not None and release.phase == Phase.PROGRESSING and kind != "DELETED" \
                     and (who := foreign_write(deploy, release.updated_at)):
@@ -199,16 +202,18 @@ class HealthWatcher:
         self._threads = [t for t in self._threads if t.is_alive()]
 
     def on_pod(self, cluster: str, kind: str, pod: dict) -> None:
-        if kind == "DELETED":
-            return
-        touched = False
-        for release in self.running.labelled(pod["metadata"].get("labels") or {}):
+        """Any pod of a moving release's app changed (a new one ready, an old one gone): its release
+        is ticked now. A new version's pod crash-looping or restarting too often fails its gate."""
+        touched = []
+        labels = pod["metadata"].get("labels") or {}
+        for release in self.running.labelled(labels):
             app = self.registry.get(release.app)
             if app is None or not self._in(release, cluster) or pod["metadata"].get("namespace") != release.namespace \
-                    or not pod_of_release(release, app, pod):
+                    or any(labels.get(k) != v for k, v in app.labels.items()):
                 continue
-            touched = True
-            if release.runtime.overridden_stage == release.stage:
+            touched.append(release.id)
+            if kind == "DELETED" or not pod_of_release(release, app, pod) \
+                    or release.runtime.overridden_stage == release.stage:
                 continue
             why = pod_failure(pod, app.gates.max_restarts)
             if why and (release.id, release.stage_key) not in self._failed:
@@ -218,4 +223,4 @@ class HealthWatcher:
                 except Exception:
                     log.exception("failing the gate of %s", release.id)
         if touched:
-            self.wake()
+            self.wake(*touched)

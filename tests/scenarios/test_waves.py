@@ -84,10 +84,12 @@ def test_a_two_wave_canary_finishes_staging_waits_then_runs_prod(sw):
     for cluster in ("staging", "prod"):
         wait_until(lambda: both.replicas(cluster, "user-v1") is None, message=f"user-v1 retired in {cluster}")
         assert both.replicas(cluster, "user-v2") == 10
-    thread = sw.thread_texts()
+    # the thread's replies are posted after the saves they tell of: the last one may still be on its way
+    thread = wait_until(lambda: (t := sw.thread_texts()) and any(
+        x.startswith("[prod]") and "serves everything in staging, prod" in x for x in t) and t,
+        timeout=10, message="the release's last thread reply")
     assert any(t.startswith("[staging]") and "wave *staging* done" in t for t in thread), thread
     assert any(t.startswith("[prod]") and "approved the *prod* wave" in t for t in thread), thread
-    assert any(t.startswith("[prod]") and "serves everything in staging, prod" in t for t in thread), thread
 
 
 def test_a_broken_image_fails_in_staging_and_prod_is_never_touched(sw):
