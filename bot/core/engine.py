@@ -7,6 +7,7 @@ cluster matches, then saves the outcome. Listeners hear about a change only afte
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ class Engine(TimedSteps):
         self.clock, self.default_tz, self.thread_link = parts.clock, parts.default_tz, parts.thread_link
         self.listeners: list[Listener] = []
         self._cluster_errors: dict[str, tuple[int, str]] = {}    # release id -> (stage, reason) told
+        self._told = threading.Lock()
         self.reconciler.attach(self)
 
     # -- planning -----------------------------------------------------------------------
@@ -300,8 +302,10 @@ class Engine(TimedSteps):
             result = step(self.workload_for(release), release)
         except KubeError as err:
             log.warning("%s: cluster step failed, will retry: %s", release.id, err)
-            if self._cluster_errors.get(release.id) != (release.stage, err.reason):    # said and recorded once
+            with self._told:               # a stop saved without the app's lock may fail at once too
+                first = self._cluster_errors.get(release.id) != (release.stage, err.reason)
                 self._cluster_errors[release.id] = (release.stage, err.reason)
+            if first:                      # said and recorded once
                 self.store.record(release.id, GRAYBOT, "cluster_error", str(err))
                 self._announce(release, "cluster_error", str(err))
             if err.status in (401, 403) and release.phase in (Phase.PROGRESSING, Phase.WAITING):
