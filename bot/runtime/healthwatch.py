@@ -202,18 +202,19 @@ class HealthWatcher:
         self._threads = [t for t in self._threads if t.is_alive()]
 
     def on_pod(self, cluster: str, kind: str, pod: dict) -> None:
-        """Any pod of a moving release's app changed (a new one ready, an old one gone): its release
-        is ticked now. A new version's pod crash-looping or restarting too often fails its gate."""
+        """A new version's pod changed: its release is ticked now (a pod gone, or an old one's
+        change, shows in its Deployment's status: on_workload wakes for that). One crash-looping or
+        restarting too often fails the stage's gate."""
+        if kind == "DELETED":
+            return
         touched = []
-        labels = pod["metadata"].get("labels") or {}
-        for release in self.running.labelled(labels):
+        for release in self.running.labelled(pod["metadata"].get("labels") or {}):
             app = self.registry.get(release.app)
             if app is None or not self._in(release, cluster) or pod["metadata"].get("namespace") != release.namespace \
-                    or any(labels.get(k) != v for k, v in app.labels.items()):
+                    or not pod_of_release(release, app, pod):
                 continue
             touched.append(release.id)
-            if kind == "DELETED" or not pod_of_release(release, app, pod) \
-                    or release.runtime.overridden_stage == release.stage:
+            if release.runtime.overridden_stage == release.stage:
                 continue
             why = pod_failure(pod, app.gates.max_restarts)
             if why and (release.id, release.stage_key) not in self._failed:
