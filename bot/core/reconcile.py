@@ -45,8 +45,6 @@ class Saves(Protocol):
 
     def announce(self, release: Release, what: str, detail: str) -> None: ...
 
-    def revisit(self, release_id: str, seconds: float) -> None: ...
-
 
 class Reconciler:
     """Built by bot/wiring.py; the engine attaches itself (the one save it goes through)."""
@@ -88,7 +86,6 @@ class Reconciler:
         settled = engine.store.stage_clock(release.id, release.stage_key, "settled", now)
         hold = max(release.command.bake or app.gates.bake, app.gates.min_ready)
         if now - settled < hold:
-            engine.revisit(release.id, hold - (now - settled))      # no cluster event ends a bake
             return "wait", f"baking: {int(hold - (now - settled))}s left"
         if not app.gates.metrics or release.runtime.overridden_stage == release.stage:
             return PASS, ready_detail

@@ -35,15 +35,6 @@ class TimedSteps:
     def _load(self, release_id: str) -> Release:
         raise NotImplementedError
 
-    def revisit(self, release_id: str, seconds: float) -> None:
-        """The release's tick waits for time, not for the cluster (a bake): the driver ticks it
-        again then rather than at its idle pace."""
-        self.__dict__.setdefault("_revisit", {})[release_id] = seconds
-
-    def revisit_in(self, release_id: str) -> float | None:
-        """Seconds until the release's last timed wait ends (None: it waits for the cluster)."""
-        return self.__dict__.setdefault("_revisit", {}).pop(release_id, None)
-
     def _timed(self, release: Release, event: Event, actor: str, extra: dict,
                outside_window: bool = False) -> tuple[Event, dict]:
         """Where a timer decides: approving a gray batch with `--at` schedules the first batch

@@ -20,9 +20,6 @@ MOVING = (Phase.PROGRESSING, Phase.ROLLING_BACK)
 FULL_PASS = 60.0        # seconds between passes over every active release (the index's safety net)
 TROUBLE_PAUSE = 2.0     # seconds between ticks of a release whose cluster does not answer: leaves
                         # room for a person's Pause or Rollback to take the app lock
-IDLE_GAP = 1.0          # seconds a release still converging waits for its next tick unless woken for it
-                        # (its pods or Deployments changed, it was saved): a tick that finds nothing
-                        # new costs a lock and two reads, and a busy day has hundreds moving at once
 
 
 class Driver(Loop):
@@ -34,33 +31,16 @@ class Driver(Loop):
         self.pool = ThreadPoolExecutor(max(1, workers), "release-tick")
         self._busy: set[str] = set()
         self._not_before: dict[str, float] = {}
-        self._woken_at: dict[str, float] = {}          # when something about a release last woke it
         self._full_at = -FULL_PASS              # the first pass reads every release
         self._guard = threading.Lock()
 
-    def wake(self, *release_ids: str) -> None:
-        """Pass now; the releases named are ticked in it even if they ticked a moment ago."""
-        now = time.monotonic()
-        with self._guard:
-            for release_id in release_ids:
-                self._woken_at[release_id] = now
-                self._not_before.pop(release_id, None)
-        super().wake()
-
     def _tick(self, release_id: str) -> None:
-        started = time.monotonic()
         try:
-            release = self.engine.tick(release_id)
-            timed = self.engine.revisit_in(release_id)       # a bake ends sooner than IDLE_GAP: then
-            gap = IDLE_GAP if timed is None else min(IDLE_GAP, timed)
-            with self._guard:
-                woken = self._woken_at.pop(release_id, 0.0) >= started     # during this tick: tick again
-                if self.engine.in_trouble(release_id):
-                    self._not_before[release_id] = time.monotonic() + TROUBLE_PAUSE
-                elif release is not None and release.phase in MOVING and not woken:
-                    self._not_before[release_id] = time.monotonic() + gap
-                else:
-                    self._not_before.pop(release_id, None)
+            self.engine.tick(release_id)
+            if self.engine.in_trouble(release_id):
+                self._not_before[release_id] = time.monotonic() + TROUBLE_PAUSE
+            else:
+                self._not_before.pop(release_id, None)
         except Exception:   # one broken release must not stall the others
             log.exception("tick failed for %s", release_id)
         finally:
