@@ -161,13 +161,10 @@ class Kube(Networking, CustomObjects):
         resp = self._call(fn, *args, _preload_content=False, field_manager=FIELD_MANAGER, **kwargs)
         return json.loads(resp.data) if resp.data else {}
 
-    def _create(self, fn: Callable, args: tuple, body: dict, existing: Callable[[], dict | None],
-                plural: str = "") -> dict:
+    def _create(self, fn: Callable, args: tuple, body: dict, existing: Callable[[], dict | None]) -> dict:
         """Create, or return the existing object of that name (re-running a step converges)."""
         try:
-            created = self._write(fn, *args, body)
-            self.mirror.wrote(plural, args[-1], body["metadata"]["name"], created)
-            return created
+            return self._write(fn, *args, body)
         except KubeError as err:
             if err.status == 409 and err.reason == "AlreadyExists":
                 return existing() or {}
@@ -214,8 +211,9 @@ class Kube(Networking, CustomObjects):
         return (doc or {}).get("items", [])
 
     def create_deployment(self, ns: str, body: dict) -> dict:
-        return self._create(self.apps.create_namespaced_deployment, (ns,), body,
-                            lambda: self.deployment(ns, body["metadata"]["name"]), "deployments")
+        name = body["metadata"]["name"]
+        return self._wrote("deployments", ns, name, self._create(self.apps.create_namespaced_deployment, (ns,), body,
+                                                                 lambda: self.deployment(ns, name)))
 
     def patch_deployment(self, ns: str, name: str, patch: dict | list) -> dict:
         kwargs = {"_content_type": "application/json-patch+json"} if isinstance(patch, list) else {}

@@ -18,8 +18,9 @@ class Networking:
             _content_type="application/json-patch+json"))
 
     def create_service(self, ns: str, body: dict) -> dict:
-        return self._create(self.core.create_namespaced_service, (ns,), body,
-                            lambda: self.service(ns, body["metadata"]["name"]), "services")
+        name = body["metadata"]["name"]
+        return self._wrote("services", ns, name, self._create(self.core.create_namespaced_service, (ns,), body,
+                                                              lambda: self.service(ns, name)))
 
     def delete_service(self, ns: str, name: str) -> bool:
         self.mirror.deleted("services", ns, name)
@@ -38,4 +39,3 @@ class Networking:
 
     def delete_ingress(self, ns: str, name: str) -> bool:
         return self._delete(self.net.delete_namespaced_ingress, name, ns)
-

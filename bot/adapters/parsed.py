@@ -22,11 +22,8 @@ class ParsedReleases:
         if seen is not None and seen[0] == raw:
             return seen[1]
         release = Release.from_json(raw)
-        self.remember(release_id, raw, release)
-        return release
-
-    def remember(self, release_id: str, raw: str, release: Release) -> None:
         with self._guard:
             if len(self._last) >= KEEP:
                 self._last.clear()
             self._last[release_id] = (raw, release)
+        return release

@@ -43,7 +43,7 @@ def routed_name(app, release: Release, kind: str) -> str | None:
 
 class HealthWatcher:
     def __init__(self, clusters: Clusters, registry: Registry, active: Callable[[], list[Release]],
-                 fail: Callable[[str, str], object], wake: Callable[..., None],
+                 fail: Callable[[str, str], object], wake: Callable[[], None],
                  hold: Callable[[str, str], object] = lambda _id, _why: None,
                  get: Callable[[str], Release | None] = lambda _id: None,
                  workload_of: WorkloadOf | None = None, observed: Callable[[str], object] = lambda _id: None,
@@ -119,8 +119,8 @@ class HealthWatcher:
             if release.phase == Phase.WAITING:
                 self.outside(release.id)      # promoted or aborted by someone else: followed, said
             self.observed(release.id)         # the live message shows the controller's new step
-        if moving := [r.id for r in found if r.phase == Phase.PROGRESSING]:
-            self.wake(*moving)
+        if any(r.phase == Phase.PROGRESSING for r in found):
+            self.wake()
 
     def _in(self, release: Release, cluster: str) -> bool:
         return self.clusters.name_of(release.cluster) == cluster
@@ -129,8 +129,8 @@ class HealthWatcher:
         """A waiting release's own workload objects changed by hand: hold the release, say what."""
         name, ns = deploy["metadata"].get("name"), deploy["metadata"].get("namespace")
         owners = self._owners(cluster, ns, name, self.running.named(name))
-        if moving := [r.id for r in owners if r.phase == Phase.PROGRESSING]:
-            self.wake(*moving)                  # its sizes or readiness moved: the stage may be done
+        if any(r.phase == Phase.PROGRESSING for r in owners):
+            self.wake()                         # its sizes or readiness moved: the stage may be done
         for cached in owners:
             release = self.get(cached.id)       # the cache may predate the stage turning healthy
             if release is not None and release.phase == Phase.PROGRESSING and kind != "DELETED" \
@@ -141,12 +141,8 @@ class HealthWatcher:
             if release is None or release.phase != Phase.WAITING or not drift(release, kind, deploy):
                 continue
             fresh = self.workload_of(cluster).get(ns, name)     # a watch may lag graybot's own last scale
-            why = drift(release, "DELETED" if fresh is None else "MODIFIED", fresh or deploy)
-            if why:
-                try:
-                    self.hold(release.id, why)
-                except Exception:
-                    log.exception("holding %s", release.id)
+            if why := drift(release, "DELETED" if fresh is None else "MODIFIED", fresh or deploy):
+                self._hold(release.id, why)
 
     def on_routing(self, what: str, cluster: str, event: str, obj: dict) -> None:
         """An object of kind `what` a running release routes through, changed by someone else
@@ -207,13 +203,13 @@ class HealthWatcher:
         restarting too often fails the stage's gate."""
         if kind == "DELETED":
             return
-        touched = []
+        touched = False
         for release in self.running.labelled(pod["metadata"].get("labels") or {}):
             app = self.registry.get(release.app)
             if app is None or not self._in(release, cluster) or pod["metadata"].get("namespace") != release.namespace \
                     or not pod_of_release(release, app, pod):
                 continue
-            touched.append(release.id)
+            touched = True
             if release.runtime.overridden_stage == release.stage:
                 continue
             why = pod_failure(pod, app.gates.max_restarts)
@@ -224,4 +220,4 @@ class HealthWatcher:
                 except Exception:
                     log.exception("failing the gate of %s", release.id)
         if touched:
-            self.wake(*touched)
+            self.wake()

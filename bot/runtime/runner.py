@@ -68,16 +68,16 @@ class Runner:
     def leading(self) -> bool:
         return self.leadership.leading
 
-    def wake(self, *release_ids: str) -> None:
+    def wake(self, *_args) -> None:
         if self.driver is not None:
-            self.driver.wake(*release_ids)
+            self.driver.wake()
 
     def follow(self, release_id: str) -> None:
         """A request this process carried out moved a release: the leader's driver takes it now;
         a process that is not (yet) the leader drives it itself until it rests, so a person sees
         it move without waiting for the leader lease (after a restart, say)."""
         if self.driver is not None:
-            self.driver.wake(release_id)
+            self.driver.wake()
             return
         with self._following_lock:
             if release_id in self._following or self._followers is None:
@@ -104,7 +104,7 @@ class Runner:
             return          # nothing saved: no timer, no tick
         if self.timers is not None:
             self.timers.on_change(release, what, detail)
-        self.wake(release.id)
+        self.wake()
 
     def _elected(self) -> None:
         self.driver = Driver(self.engine, period=self.driver_period, workers=self.driver_workers).start()

@@ -36,10 +36,6 @@ class Running:
             if release.phase in WATCHED:
                 self._add(release)
 
-    def forget(self) -> None:
-        """Read them all at the next event (this process lost track, e.g. a new leader)."""
-        self._read_at = -REFRESH
-
     def _read_all(self) -> None:
         fresh = [r for r in self.active() if r.phase in WATCHED]
         with self._guard:
@@ -71,10 +67,13 @@ class Running:
     def _due(self, every: float) -> bool:
         return time.monotonic() - self._read_at > every
 
-    # -- reads ------------------------------------------------------------------------------
-    def all(self) -> list[Release]:
+    def _refresh_if_due(self) -> None:
         if self._due(REFRESH):
             self._read_all()
+
+    # -- reads ------------------------------------------------------------------------------
+    def all(self) -> list[Release]:
+        self._refresh_if_due()
         with self._guard:
             return list(self._by_id.values())
 
@@ -88,15 +87,13 @@ class Running:
         return found
 
     def _named(self, name: str) -> list[Release]:
-        if self._due(REFRESH):
-            self._read_all()
+        self._refresh_if_due()
         with self._guard:
             return [self._by_id[i] for i in self._by_name.get(name, ()) if i in self._by_id]
 
     def labelled(self, labels: dict[str, str]) -> list[Release]:
         """The releases whose app's pods could carry these labels (callers match exactly)."""
-        if self._due(REFRESH):
-            self._read_all()
+        self._refresh_if_due()
         with self._guard:
             ids = set(self._by_label.get(("", ""), ()))
             for pair in labels.items():
