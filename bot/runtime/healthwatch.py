@@ -129,8 +129,6 @@ class HealthWatcher:
         """A waiting release's own workload objects changed by hand: hold the release, say what."""
         name, ns = deploy["metadata"].get("name"), deploy["metadata"].get("namespace")
         owners = self._owners(cluster, ns, name, self.running.named(name))
-        if any(r.phase == Phase.PROGRESSING for r in owners):
-            self.wake()                         # its sizes or readiness moved: the stage may be done
         for cached in owners:
             release = self.get(cached.id)       # the cache may predate the stage turning healthy
             if release is not None and release.phase == Phase.PROGRESSING and kind != "DELETED" \
