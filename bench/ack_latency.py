@@ -5,7 +5,7 @@ the fake Slack Web API, served from this process); the load comes from another p
 an ack-only Bolt app on the same HTTP stack (bench/ackonly.py), the reference: absolute times on
 these machines move, the ratio is the figure.
 
-    .venv/bin/python -m bench.ack_latency [--rounds 5] [--concurrency 50] [--socket]
+    .venv/bin/python -m bench.ack_latency [--rounds 20] [--concurrency 50] [--socket]
 
 With --socket, a `graybot socket` process also runs (same Redis and cluster), and the same status
 commands go to it as Socket Mode envelopes over the fake Slack's WebSocket: the figure is the time
@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
+import redis
 import urllib3
 
 from sandbox.slack import (FakeSlack, block_action_body, signature_headers, slash_command_body,
@@ -100,7 +101,7 @@ def report(name: str, values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first, for both apps")
     parser.add_argument("--socket", action="store_true", help="also measure Socket Mode envelope acks")
@@ -137,7 +138,13 @@ def main() -> None:
         # are not on graybot's machine in production (the reference makes no Slack calls at all)
         os.nice(19)
 
+        store = redis.Redis.from_url(redis_url, decode_responses=True)
+
         def load(url: str, bodies: list[str]) -> list[float]:
+            # each burst starts on a quiet machine: graybot's work behind the previous burst (its
+            # replies, carried out after the ack) is done, so it weighs on graybot's own burst only
+            wait_until(lambda: store.xlen("graybot:inbox") == 0, timeout=60, message="graybot's work done")
+            time.sleep(0.2)
             return load_process.submit(fire_apart, url, bodies, n).result()
         names = ["graybot status", "reference status", "graybot click", "reference click"]
         n, results = args.concurrency, {k: [] for k in names + (["graybot socket status"] if args.socket else [])}
@@ -152,7 +159,6 @@ def main() -> None:
                 measured["graybot socket status"] = fire_envelopes(slack, payloads, n)
             for name, values in measured.items():
                 results[name] += values if r >= 0 else []
-            time.sleep(0.5)
         print(f"{n} concurrent signed requests, {args.rounds} rounds after {args.warmup} unmeasured; "
               "graybot and the ack-only reference in turn")
         for name, values in results.items():

@@ -242,6 +242,22 @@ def test_a_replayed_signed_command_is_carried_out_once(make_sw):
     assert [e["actor"] for e in sw.world.store.audit(release.id) if e["action"] == "approve"] == ["U0ALICE"]
 
 
+def test_a_replayed_signed_click_is_carried_out_once_and_the_replay_is_told(make_sw):
+    sw = make_sw()
+    sw.command("canary user-v2 10%")
+    msg = sw.wait_buttons("approve", "pause", "rollback")
+    body = block_action_body("approve", sw.buttons(msg)["approve"]["value"], "U0ALICE", CHANNEL, msg["ts"])
+    headers = signature_headers(SECRET, body)
+    first = sw.post(body, headers)
+    replay = sw.post(body, headers)                     # the same bytes, signature and timestamp
+    assert first.status == replay.status == 200
+    told = sw.slack.wait_for(lambda: [t for t in sw.ephemeral_texts("U0ALICE") if "already received" in t])
+    assert told == [":no_entry: this exact request was already received; nothing changed."]
+    release = wait_until(lambda: (r := sw.world.store.active_for("user")) and r.phase == Phase.WAITING
+                         and r.stage == 1 and r, timeout=30)
+    assert [e["actor"] for e in sw.world.store.audit(release.id) if e["action"] == "approve"] == ["U0ALICE"]
+
+
 @pytest.fixture
 def own_redis(tmp_path):
     """A redis-server of this test's own, to stop and hang."""
