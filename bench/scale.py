@@ -138,10 +138,13 @@ def one_run(n: int, timeout: float, profile_to: Path | None = None) -> dict:
         sandbox_cpu = proc_stats(procs[0].pid)[0] - sandbox_cpu0
         time.sleep(5)                                # let the last messages and timers settle
         req0 = http.request("GET", kube + "/sandbox/stats").json()["requests"]
-        redis0, idle0 = redis_commands(redis_url), proc_stats(bot_proc.pid)[0]
+        redis0, idle0, idle_stats0 = redis_commands(redis_url), proc_stats(bot_proc.pid)[0], command_stats(redis_url)
         time.sleep(IDLE)
         req1 = http.request("GET", kube + "/sandbox/stats").json()["requests"] - 1
         redis1, (idle1, rss) = redis_commands(redis_url), proc_stats(bot_proc.pid)
+        idle_stats = {k: (v - idle_stats0.get(k, 0)) / IDLE for k, v in command_stats(redis_url).items()}
+        print("Redis commands/s while all wait, by command:",
+              ", ".join(f"{k} {v:.1f}" for k, v in sorted(idle_stats.items(), key=lambda kv: -kv[1]) if v >= 0.05))
         return {"n": n, "all waiting after last ack (s)": all_waiting,
                 "API requests/s while all wait": (req1 - req0) / IDLE,
                 "Redis commands/s while all wait": (redis1 - redis0 - 2) / IDLE,

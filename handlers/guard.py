@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.adapters.edgestate import FirstSight, StoreUnavailable
+from bot.adapters.edgestate import StoreUnavailable
 
 from .edge import Edge
 
 log = logging.getLogger("graybot.guard")
 SIGNATURE_WINDOW = 5 * 60 + 10          # Slack's timestamp tolerance, and a little more
 FUTURE_SKEW = 5                         # seconds a request's timestamp may be ahead of our clock
-FIRST_SIGHT = "first_sight"             # the context key of a check left to the listener's inbox write
-REPLAYED = ":no_entry: this exact request was already received; nothing changed."
-BUTTONS = re.compile(r"^(approve|pause|resume|rollback|continue)$")   # the stage buttons (handlers/actions.py)
 UNREACHABLE = ":warning: graybot cannot reach its state store; nothing changed. Try again in a minute."
 
 
@@ -60,18 +56,6 @@ def _well_formed(req: BoltRequest) -> bool:
     return True
 
 
-def written_by_listener(req: BoltRequest) -> bool:
-    """Requests whose listener does nothing but write the inbox entry (a `/release` with words, a
-    stage button): their replay check rides on that write, one Redis round trip instead of two.
-    A replay that fails to parse is answered with the same usage text and writes nothing either."""
-    body = req.body or {}
-    if body.get("command") == "/release":
-        return bool((body.get("text") or "").strip())
-    if body.get("type") == "block_actions":
-        return all(BUTTONS.match(a.get("action_id", "")) for a in body.get("actions") or [{}])
-    return False
-
-
 def register(app: App, edge: Edge) -> None:
     @app.middleware
     def once_and_reachable(req: BoltRequest, resp: BoltResponse, next) -> BoltResponse | None:  # noqa: A002
@@ -84,16 +68,12 @@ def register(app: App, edge: Edge) -> None:
             return BoltResponse(status=401, body="invalid request")
         if not _well_formed(req):
             return BoltResponse(status=400, body="malformed request")
-        window = max(1, int(stamp + SIGNATURE_WINDOW - time.time()))  # until its timestamp's window has passed
-        if written_by_listener(req):
-            req.context[FIRST_SIGHT] = FirstSight(signature, window)
-            return next()
-        try:
-            replayed = edge.inbox.seen_before(signature, window)
+        try:                     # remembered until the signature window of its own timestamp has passed
+            replayed = edge.inbox.seen_before(signature, max(1, int(stamp + SIGNATURE_WINDOW - time.time())))
         except StoreUnavailable as exc:
             log.warning("state store unavailable: %s", exc)
             return _answer(edge, req, unavailable(exc))
         if replayed:
             log.warning("replayed request refused (signature %s...)", signature[:16])
-            return _answer(edge, req, REPLAYED)
+            return _answer(edge, req, ":no_entry: this exact request was already received; nothing changed.")
         return next()

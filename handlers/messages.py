@@ -41,7 +41,7 @@ class MessageSync:
     delays another release's message."""
 
     def __init__(self, client: WebClient, store: Store, state: EdgeState, observe: Callable[[Release], dict],
-                 retry_delay: float = 2.0, button_key: bytes = b"", workers: int = 4,
+                 retry_delay: float = 2.0, button_key: bytes = b"", workers: int = 16,
                  fill_chart: Callable[[dict], dict] = lambda chart: chart):
         self.client, self.store, self.state, self.observe = client, store, state, observe
         self.button_key = button_key

@@ -21,12 +21,23 @@ def _stat(rs: dict, key: str) -> int:
     return (rs.get("status") or {}).get(key, 0)
 
 
+def _complete(d: dict) -> bool:
+    """Rolled out and available (Progressing: NewReplicaSetAvailable): no progress deadline runs."""
+    status = d.get("status") or {}
+    progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
+    want = d["spec"].get("replicas", 1)
+    return (status.get("observedGeneration") == d["metadata"].get("generation") and not d["spec"].get("paused")
+            and progressing.get("reason") == "NewReplicaSetAvailable"
+            and status.get("updatedReplicas", 0) == status.get("availableReplicas", 0) == status.get("replicas", 0) == want)
+
+
 class DeploymentController:
-    RESYNC = 1.0     # seconds: a settled Deployment is still looked at this often (deadlines)
+    RESYNC = 1.0     # seconds: an unchanged Deployment still rolling is looked at this often (its deadline)
+    RESYNC_COMPLETE = 30.0   # and a complete one (no deadline pending), as an informer's resync would
 
     def __init__(self, store: ObjectStore):
         self.store = store
-        self._settled: dict[str, tuple[tuple, float]] = {}   # uid -> (fingerprint, when)
+        self._settled: dict[str, tuple[tuple, float]] = {}   # uid -> (fingerprint, next sync at the latest)
 
     def sync_all(self) -> None:
         """Sync the Deployments that changed (they or their ReplicaSets) since their last
@@ -36,12 +47,13 @@ class DeploymentController:
             uid = deploy["metadata"]["uid"]
             seen.add(uid)
             before = self._settled.get(uid)
-            if before and before[0] == self._fingerprint(deploy) and now - before[1] < self.RESYNC:
+            if before and before[0] == self._fingerprint(deploy) and now < before[1]:
                 continue
             self.sync(clone(deploy))
-            fresh = self.store.get(DEPLOY, deploy["metadata"]["namespace"], deploy["metadata"]["name"])
+            fresh = self.store.peek_one(DEPLOY, deploy["metadata"]["namespace"], deploy["metadata"]["name"])
             if fresh is not None:
-                self._settled[uid] = (self._fingerprint(fresh), now)
+                wait = self.RESYNC_COMPLETE if _complete(fresh) else self.RESYNC
+                self._settled[uid] = (self._fingerprint(fresh), now + wait)
         for uid in set(self._settled) - seen:
             del self._settled[uid]
 

@@ -75,6 +75,11 @@ class ObjectStore:
             obj = self._live(skey, namespace, name)
             return clone(obj) if obj is not None else None
 
+    def peek_one(self, skey: StorageKey, namespace: str, name: str) -> dict | None:
+        """The stored object itself (not a copy), for a reader that does not change it."""
+        with self.lock:
+            return self._live(skey, namespace, name)
+
     def uids(self, skey: StorageKey) -> set[str]:
         with self.lock:
             return {o["metadata"]["uid"] for o in self._iter(skey, None)}

@@ -238,8 +238,10 @@ class Store:
     def stage_clock(self, release_id: str, stage: int | str, kind: str, now: float) -> float:
         """The first time `kind` was recorded for this stage (recording `now` if it is the first)."""
         key, field = keys.stage_clock(release_id), f"{stage}:{kind}"
-        self.r.hsetnx(key, field, f"{now:.3f}")
-        return float(self.r.hget(key, field))
+        with self.r.pipeline(transaction=False) as pipe:      # one round trip
+            pipe.hsetnx(key, field, f"{now:.3f}")
+            pipe.hget(key, field)
+            return float(pipe.execute()[1])
 
     def stage_mark(self, release_id: str, stage: int | str, kind: str) -> float | None:
         """When `kind` was recorded for this stage, or None (nothing is recorded by asking)."""

@@ -80,6 +80,7 @@ class Engine(TimedSteps):
         self.listeners: list[Listener] = []
         self._cluster_errors: dict[str, tuple[int, str]] = {}    # release id -> (stage, reason) told
         self._told = threading.Lock()
+        self._app_of: dict[str, str] = {}     # release id -> app, for tick's lock (an id's app never changes)
         self.reconciler.attach(self)
 
     # -- planning -----------------------------------------------------------------------
@@ -193,15 +194,24 @@ class Engine(TimedSteps):
             return self.reconciler.gate_failed(release, evidence)
 
     def tick(self, release_id: str) -> Release | None:
-        """Converge one release towards its saved intent; saves what it reaches."""
-        release = self.store.get(release_id)
-        if release is None or not release.phase.live:
-            return release
+        """Converge one release towards its saved intent; saves what it reaches. Read once, under
+        the app's lock (its app is remembered from the first tick)."""
+        if (app := self._app_of.get(release_id)) is None:
+            release = self.store.get(release_id)
+            if release is None or not release.phase.live:
+                return release
+            if len(self._app_of) > 10_000:
+                self._app_of.clear()
+            app = self._app_of[release_id] = release.app
         try:
-            with self._lock(release.app, wait=0.5):
-                return self._drive(self._load(release_id))
+            with self._lock(app, wait=0.5):
+                release = self.store.get(release_id)
+                if release is None or not release.phase.live:
+                    self._app_of.pop(release_id, None)
+                    return release
+                return self._drive(release)
         except Refused:
-            return release     # another worker is on it
+            return None        # another worker is on it
 
     def settle(self, release_id: str, timeout: float = 120, interval: float = 0.1) -> Release:
         """Tick until the release rests (waiting, paused or finished) or the timeout passes."""

@@ -102,7 +102,8 @@ class Reconciler:
 
     def _pre_stage_hooks(self, release: Release) -> Release | None:
         """pre-rollout (before stage 0) and pre-promotion (before every later stage), once per
-        stage; None when they passed (or there are none), else the release they stopped."""
+        stage; None when they passed (or there are none) and the release is as loaded, else the
+        release they stopped, or the one saved while they ran."""
         engine, app = self.engine, self.engine.registry[release.app]
         kinds = ("pre-rollout",) if release.stage == 0 else ("pre-promotion",)
         hooks = [(kind, app.rules.hooks(kind)) for kind in kinds if app.rules.hooks(kind)]
@@ -118,7 +119,7 @@ class Reconciler:
                 return engine.save(release, Event.GATE_INCONCLUSIVE, GRAYBOT, verdict.evidence)
             engine.store.record(release.id, GRAYBOT, "webhook", verdict.evidence)
         engine.store.stage_clock(release.id, release.stage_key, "hooks", engine.clock())
-        return None
+        return self._moved_on(release)      # a stop saved while they ran: their answer is discarded
 
     def _moved_on(self, release: Release) -> Release | None:
         """The saved release, if it changed since `release` was loaded (a stop saved without the
@@ -164,8 +165,6 @@ class Reconciler:
         strategy, app = engine.strategies[release.strategy], engine.registry[release.app]
         if (stopped := self._pre_stage_hooks(release)) is not None:
             return stopped
-        if (moved := self._moved_on(release)) is not None:
-            return moved            # a stop was saved while the hooks ran: their answer is discarded
         if not self._reconciliation_suspended(release):
             return release
         started = engine.store.stage_clock(release.id, release.stage_key, "started", engine.clock())

@@ -68,11 +68,12 @@ class Timers:
         if self.aps.running:
             self.sync(release)
 
-    def sync(self, release: Release) -> None:
+    def sync(self, release: Release, armed: set[str] | None = None) -> None:
+        """`armed`: the ids of every job in the store, when known (a job not there is not dropped)."""
         for kind, (option, func) in KINDS.items():
-            self._sync_one(release, kind, option, func)
+            self._sync_one(release, kind, option, func, armed)
 
-    def _sync_one(self, release: Release, kind: str, option: str, func: str) -> None:
+    def _sync_one(self, release: Release, kind: str, option: str, func: str, armed: set[str] | None) -> None:
         due = getattr(release.runtime, option)
         if release.phase == Phase.WAITING and due:
             if self.engine.clock() - due > self.grace:
@@ -84,7 +85,7 @@ class Timers:
             self.aps.add_job(func, "date", id=job_id(release.id, kind), replace_existing=True,
                              run_date=datetime.fromtimestamp(due, timezone.utc),
                              args=[release.id, release.version], name=f"{kind} {release.app}")
-        else:
+        elif armed is None or job_id(release.id, kind) in armed:
             self._drop(release.id, kind)
 
     def _drop(self, release_id: str, kind: str = "advance") -> None:
@@ -126,10 +127,11 @@ class Timers:
 
     def _full_reconcile(self) -> None:
         active = {r.id: r for r in self.engine.store.reindex()}
-        for job in self.aps.get_jobs():
-            kind, _, release_id = job.id.partition(":")
+        armed = {job.id for job in self.aps.get_jobs()}
+        for armed_id in armed:
+            kind, _, release_id = armed_id.partition(":")
             if kind in KINDS and release_id not in active:
                 self._drop(release_id, kind)
-        for release in active.values():
-            self.sync(release)
+        for release in active.values():       # 500 releases waiting for a person: no call for each
+            self.sync(release, armed)
         self._synced = self.engine.store.timed()
