@@ -21,16 +21,6 @@ def _stat(rs: dict, key: str) -> int:
     return (rs.get("status") or {}).get(key, 0)
 
 
-def _complete(d: dict) -> bool:
-    """Rolled out and available (Progressing: NewReplicaSetAvailable): no progress deadline runs."""
-    status = d.get("status") or {}
-    progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
-    want = d["spec"].get("replicas", 1)
-    return (status.get("observedGeneration") == d["metadata"].get("generation") and not d["spec"].get("paused")
-            and progressing.get("reason") == "NewReplicaSetAvailable"
-            and status.get("updatedReplicas", 0) == status.get("availableReplicas", 0) == status.get("replicas", 0) == want)
-
-
 class DeploymentController:
     RESYNC = 1.0     # seconds: an unchanged Deployment still rolling is looked at this often (its deadline)
     RESYNC_COMPLETE = 30.0   # and a complete one (no deadline pending), as an informer's resync would
@@ -52,7 +42,7 @@ class DeploymentController:
             self.sync(clone(deploy))
             fresh = self.store.peek_one(DEPLOY, deploy["metadata"]["namespace"], deploy["metadata"]["name"])
             if fresh is not None:
-                wait = self.RESYNC_COMPLETE if _complete(fresh) else self.RESYNC
+                wait = self.RESYNC_COMPLETE if R.settled(fresh) else self.RESYNC
                 self._settled[uid] = (self._fingerprint(fresh), now + wait)
         for uid in set(self._settled) - seen:
             del self._settled[uid]

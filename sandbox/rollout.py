@@ -134,3 +134,11 @@ def progressing(old: dict, new: dict) -> bool:
     return (new.get("updatedReplicas", 0) > old.get("updatedReplicas", 0) or new_olds < old_olds
             or new.get("readyReplicas", 0) > old.get("readyReplicas", 0)
             or new.get("availableReplicas", 0) > old.get("availableReplicas", 0))
+
+
+def settled(d: dict) -> bool:
+    """Complete, not paused, Progressing "NewReplicaSetAvailable": no progress deadline runs, so
+    nothing is due until the Deployment or one of its ReplicaSets changes."""
+    status = d.get("status") or {}
+    progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
+    return complete(d, status) and not d["spec"].get("paused") and progressing.get("reason") == "NewReplicaSetAvailable"
