@@ -2,6 +2,7 @@
 live messages, access), the release driver, and HTTP or Socket Mode."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -21,6 +22,7 @@ from handlers.messages import MessageSync
 
 from ..adapters import telemetry
 from ..config import Settings
+from ..core import readiness
 from ..core.desk import Desk
 from ..runtime.driver import join_pool
 from ..runtime.handoff import HandedOff
@@ -160,7 +162,7 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     desk = Desk(core.engine, slack_policy(client), core.edge_state, button_key=key, wake=runner.follow)
     inbox = Inbox(core.edge_state, desk.carry_out, SlackReplier(client), identity=runner.leadership.identity)
     edge = Edge(client, core.registry, core.edge_state, inbox)
-    messages = MessageSync(client, core.store, core.edge_state, core.engine.observe, retry_delay=message_retry,
+    messages = MessageSync(client, core.store, core.edge_state, functools.partial(readiness.ready_counts, core.engine), retry_delay=message_retry,
                            button_key=key, fill_chart=core.engine.metrics.fill)
     home_tab = home.HomeTab(client, core.engine, desk.policy, core.edge_state, key)
     pager = paging.Pager(client, core.engine, desk.policy, core.edge_state, key)

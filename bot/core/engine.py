@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar, cast
+from typing import Callable, Iterator, TypeVar
 
 from bot.adapters.clusters import Clusters
 from bot.adapters.kube import KubeError
@@ -23,7 +23,6 @@ from bot.domain.model import Event, Phase, Release
 from bot.domain.names import GRAYBOT, OBSERVED, SCHEDULER
 from bot.gates import MetricGate
 from bot.workloads import Workload, WorkloadOf
-from bot.workloads.base import Controller
 from bot.gates.webhooks import WebhookGate
 from bot.language.grammar import ActionCommand, StartCommand
 
@@ -221,19 +220,6 @@ class Engine(TimedSteps):
             if release.phase not in (Phase.PROGRESSING, Phase.ROLLING_BACK) or time.monotonic() > deadline:
                 return release
             time.sleep(interval)
-
-    def observe(self, release: Release) -> dict:
-        """Ready pods now, per side (for the live message); empty when the cluster is unreachable."""
-        workload = self.workload_for(release)
-        try:
-            if workload.controller_owns_steps:       # its controller's own account: steps, phase, message
-                return cast(Controller, workload).describe(workload.get(release.namespace, release.new_name))
-            new = workload.ready(workload.get(release.namespace, release.new_name))
-            old = 0 if release.new_name == release.stable_name else \
-                workload.ready(workload.get(release.namespace, release.stable_name))
-        except KubeError:
-            return {}
-        return {"new_ready": new, "old_ready": old}
 
     # -- internals ----------------------------------------------------------------------
     def _only_votes_since(self, release: Release, version: int) -> bool:
