@@ -209,8 +209,8 @@ class Engine(TimedSteps):
                     self._app_of.pop(release_id, None)
                     return release
                 return self._drive(release)
-        except Refused:
-            return None        # another worker is on it
+        except Refused:        # another worker is on it: as saved (a follower goes on following)
+            return self.store.get(release_id)
 
     def settle(self, release_id: str, timeout: float = 120, interval: float = 0.1) -> Release:
         """Tick until the release rests (waiting, paused or finished) or the timeout passes."""
