@@ -8,6 +8,8 @@ driver retries on its next pass), and `reachable` tells the health report.
 """
 from __future__ import annotations
 
+import functools
+
 import json
 import logging
 import threading
@@ -55,15 +57,18 @@ class Kube(Networking, CustomObjects):
                  timeout: tuple[float, float] = (3.0, 5.0)):
         """`timeout`: (connect, read) seconds for every call; a watch reads for longer."""
         self.api = api
-        self.apps = client.AppsV1Api(api)
-        self.core = client.CoreV1Api(api)
-        self.net = client.NetworkingV1Api(api)
-        self.custom = client.CustomObjectsApi(api)
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.last_failure: tuple[float, str] | None = None     # (monotonic, what) of the last unreachable
         self.rejected: str | None = None      # the API server refused graybot's credentials (401/403) last
         self.name = ""                                          # the cluster's name in apps.yaml, for logs
         self.mirror = Mirror()                                  # what this process's watches have seen
+
+    # The API groups, made at first use: importing one costs the client's models (~0.6 s each with
+    # client 37), which a command that never calls the cluster (`graybot audit`) need not pay.
+    apps = functools.cached_property(lambda self: client.AppsV1Api(self.api))
+    core = functools.cached_property(lambda self: client.CoreV1Api(self.api))
+    net = functools.cached_property(lambda self: client.NetworkingV1Api(self.api))
+    custom = functools.cached_property(lambda self: client.CustomObjectsApi(self.api))
 
     @classmethod
     def from_config(cls, kubeconfig: str | None = None, backoff: float = 0.2,
