@@ -26,6 +26,7 @@ from pathlib import Path
 import redis
 import urllib3
 
+from bot.adapters import keys
 from sandbox.slack import (FakeSlack, block_action_body, signature_headers, slash_command_body,
                            slash_command_payload)
 from tests.conftest import start_redis
@@ -143,7 +144,7 @@ def main() -> None:
         def load(url: str, bodies: list[str]) -> list[float]:
             # each burst starts on a quiet machine: graybot's work behind the previous burst (its
             # replies, carried out after the ack) is done, so it weighs on graybot's own burst only
-            wait_until(lambda: store.xlen("graybot:inbox") == 0, timeout=60, message="graybot's work done")
+            wait_until(lambda: store.xlen(keys.inbox()) == 0, timeout=60, message="graybot's work done")
             time.sleep(0.2)
             return load_process.submit(fire_apart, url, bodies, n).result()
         names = ["graybot status", "reference status", "graybot click", "reference click"]

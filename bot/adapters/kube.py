@@ -9,7 +9,6 @@ driver retries on its next pass), and `reachable` tells the health report.
 from __future__ import annotations
 
 import functools
-
 import json
 import logging
 import threading

@@ -162,7 +162,8 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     desk = Desk(core.engine, slack_policy(client), core.edge_state, button_key=key, wake=runner.follow)
     inbox = Inbox(core.edge_state, desk.carry_out, SlackReplier(client), identity=runner.leadership.identity)
     edge = Edge(client, core.registry, core.edge_state, inbox)
-    messages = MessageSync(client, core.store, core.edge_state, functools.partial(readiness.ready_counts, core.engine), retry_delay=message_retry,
+    ready_counts = functools.partial(readiness.ready_counts, core.engine)
+    messages = MessageSync(client, core.store, core.edge_state, ready_counts, retry_delay=message_retry,
                            button_key=key, fill_chart=core.engine.metrics.fill)
     home_tab = home.HomeTab(client, core.engine, desk.policy, core.edge_state, key)
     pager = paging.Pager(client, core.engine, desk.policy, core.edge_state, key)
