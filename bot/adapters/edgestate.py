@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 
 import redis
 from redis.backoff import NoBackoff
@@ -12,6 +13,17 @@ from redis.retry import Retry
 
 from . import keys, redisurl
 from .replicas import Replicas
+
+
+class Replayed(Exception):
+    """This exact signed request was received before, within its signature's window."""
+
+
+@dataclass(frozen=True)
+class FirstSight:
+    """A signed request's signature, remembered for `window` seconds when its entry is written."""
+    token: str
+    window: int
 
 
 class StoreUnavailable(Exception):
@@ -23,10 +35,13 @@ class StoreUnavailable(Exception):
 
 
 def refusal_of(error: Exception) -> str:
-    """Why a Redis that answered refused a write ("" when it did not answer at all)."""
-    if isinstance(error, redis.exceptions.ReadOnlyError):
+    """Why a Redis that answered refused a write ("" when it did not answer at all). Redis 7
+    answers a refused write inside a script with the refusal's own error code; Redis 6 wraps it
+    ("Error running script ... -READONLY ..."), which redis-py then types as a plain ResponseError."""
+    text = str(error)
+    if isinstance(error, redis.exceptions.ReadOnlyError) or "-READONLY " in text:
         return "read-only"
-    if isinstance(error, redis.exceptions.OutOfMemoryError) or str(error).startswith("OOM"):
+    if isinstance(error, redis.exceptions.OutOfMemoryError) or text.startswith("OOM") or "-OOM " in text:
         return "out of memory"
     return ""
 
@@ -42,12 +57,20 @@ def ack_client(conn: redis.Redis) -> redis.Redis:
                             retry=Retry(NoBackoff(), 0))
 
 
-# One round trip, atomic: the durable entry and the worker's queue item are written together, so
-# an entry is never queued without existing nor exists unqueued while its worker lives.
-HAND_OFF = """
+# One round trip, atomic: the request's first sight (a signed request's signature, when the replay
+# guard left it to this step), the durable entry and, for an edge process, the worker's queue item
+# are written together: a replay writes nothing, and an entry is never queued without existing nor
+# exists unqueued while its worker lives. ARGV: request, at, queue TTL, replay window (0: no
+# guard), 1 to queue. Nil when the request was seen before.
+ACCEPT = """
+if ARGV[4] ~= '0' and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[4]) then
+  return false
+end
 local id = redis.call('XADD', KEYS[1], '*', 'request', ARGV[1], 'at', ARGV[2])
-redis.call('RPUSH', KEYS[2], id .. '\\n' .. ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+if ARGV[5] == '1' then
+  redis.call('RPUSH', KEYS[2], id .. '\\n' .. ARGV[1])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
 return id
 """
 HANDOFF_TTL = 24 * 3600      # a queue of a worker that never came back goes; its entries are recovered
@@ -64,7 +87,7 @@ class EdgeState:
         """`ack`: the client of the calls made before an ack (replay guard, inbox, the version seen)."""
         self.r = conn
         self.ack = ack or conn
-        self._hand_off = None
+        self._accept = None
         self.replicas = Replicas(self.ack)       # an acked request is on a replica first, if any
 
     # -- replay protection ----------------------------------------------------------------
@@ -153,24 +176,27 @@ class EdgeState:
         return record.get("open", False) and [channel, ts] in (record.get("sent") or {}).values()
 
     # -- inbox: requests acknowledged but not yet fully handled ---------------------------
-    def inbox_add(self, request: dict) -> str:
-        try:
-            entry_id = self.ack.xadd(keys.inbox(), {"request": json.dumps(request), "at": f"{time.time():.3f}"})
-        except redis.exceptions.RedisError as exc:
-            raise StoreUnavailable(exc) from None
-        self.replicas.confirm(f"inbox entry {entry_id}")
-        return entry_id
+    def inbox_add(self, request: dict, once: FirstSight | None = None) -> str:
+        """Accept in the process that carries the request out: the entry, written before the ack
+        (Replayed when `once` was seen before; StoreUnavailable when Redis cannot take it)."""
+        return self._accept_entry(request, "", once)
 
-    def inbox_hand_off(self, request: dict, worker: str) -> str:
+    def inbox_hand_off(self, request: dict, worker: str, once: FirstSight | None = None) -> str:
         """The edge process's accept: the entry (owned by `worker`) and its place in that
         worker's queue, written in one atomic step on the ack client."""
-        if self._hand_off is None:
-            self._hand_off = self.ack.register_script(HAND_OFF)     # EVALSHA, loading it when missing
+        return self._accept_entry(request, worker, once)
+
+    def _accept_entry(self, request: dict, worker: str, once: FirstSight | None) -> str:
+        if self._accept is None:
+            self._accept = self.ack.register_script(ACCEPT)     # EVALSHA, loading it when missing
         try:
-            entry_id = self._hand_off(keys=[keys.inbox(), keys.inbox_ready(worker)],
-                                      args=[json.dumps(request), f"{time.time():.3f}", HANDOFF_TTL])
+            entry_id = self._accept(keys=[keys.inbox(), keys.inbox_ready(worker or "-"), keys.seen(once.token if once else "-")],
+                                    args=[json.dumps(request), f"{time.time():.3f}", HANDOFF_TTL,
+                                          once.window if once else 0, 1 if worker else 0])
         except redis.exceptions.RedisError as exc:
             raise StoreUnavailable(exc) from None
+        if entry_id is None:
+            raise Replayed(once.token if once else "")
         self.replicas.confirm(f"inbox entry {entry_id}")
         return entry_id
 

@@ -17,6 +17,7 @@ from bot.domain.model import Phase, Release
 
 from . import keys, redisurl
 from .auditlog import AuditLog
+from .edgestate import refusal_of
 from .locks import LockBusy, LockKeeper
 from .parsed import ParsedReleases
 from .replicas import Replicas
@@ -298,12 +299,8 @@ class Store:
         Redis under noeviction), or None when a write goes through."""
         try:
             self.r.set(keys.health_probe(), "1", px=5000)
-        except redis.exceptions.ReadOnlyError:
-            return "read-only"
-        except redis.exceptions.OutOfMemoryError:
-            return "out of memory"
         except redis.exceptions.ResponseError as exc:
-            return str(exc)[:80]
+            return refusal_of(exc) or str(exc)[:80]
         return None
 
     def persistence_warning(self) -> str | None:

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
 
-from handlers import actions, commands, guard, home, paging, start_form
+from handlers import home, listeners, paging
 from handlers.access import slack_policy
 from handlers.edge import Edge, SlackReplier
 from handlers.http import SlackHTTPServer
@@ -172,11 +172,7 @@ def build(settings: Settings, core: Core | None = None, message_retry: float = 2
     runner.duties.append(lambda: relay_notices(core))   # and tells what the CLI did
     core.engine.listeners += [messages.on_change, home_tab.on_change, pager.on_change,
                               lambda release, what, detail: telemetry.record_change(what, release.last_actor)]
-    guard.register(bolt, edge)
-    commands.register(bolt, edge, desk.policy)
-    start_form.register(bolt, edge, desk.policy)
-    actions.register(bolt, edge)
-    home.register(bolt, edge)
+    listeners.register(bolt, edge, desk.policy)
     return Graybot(core, bolt, edge, messages, runner, bolt_pool, home=home_tab, pager=pager)
 
 

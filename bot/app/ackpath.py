@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 
-from handlers import actions, commands, guard, home, start_form
+from handlers import listeners
 from handlers.access import slack_policy
 from handlers.edge import Edge, SlackReplier
 from handlers.http import FlaggerGate, SlackHTTPServer
@@ -32,7 +32,7 @@ from ..adapters.store import Store
 from ..config import Settings, load_registry
 from ..core.requests import Request, Said
 from ..runtime.inbox import Inbox
-from ..runtime.lifecycle import catch_interrupts, interrupted
+from ..runtime.lifecycle import catch_interrupts, freeze_start_up_objects, interrupted
 from ..wiring import flagger_webhooks
 from . import slack_client
 
@@ -81,12 +81,7 @@ def build_edge(settings: Settings, worker: str) -> tuple[App, Edge, FlaggerGate]
     inbox = Inbox(state, carried_out_elsewhere, SlackReplier(client), identity=f"edge-of-{worker}",
                   workers=2, worker=worker)
     edge = Edge(client, registry, state, inbox)
-    guard.register(bolt, edge)
-    policy = slack_policy(edge.client)           # which apps the start form offers a person
-    commands.register(bolt, edge, policy)
-    start_form.register(bolt, edge, policy)
-    actions.register(bolt, edge)
-    home.register(bolt, edge)
+    listeners.register(bolt, edge, slack_policy(edge.client))   # which apps the start form offers
     return bolt, edge, flagger_webhooks(registry, store, settings.timezone).answer
 
 
@@ -123,6 +118,7 @@ def run_edge(settings: Settings, host: str, port: int, worker: str, worker_url: 
         from handlers import socket as socket_edge
 
         handler = socket_edge.connect(bolt, settings.slack_app_token, edge.state)
+    freeze_start_up_objects()
     log.info("graybot edge on http://%s:%d, handing requests to %s", host, port, worker)
     try:
         while not interrupted(1.0):

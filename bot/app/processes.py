@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from handlers.http import SlackHTTPServer
 
 from ..config import Settings
-from ..runtime.lifecycle import catch_interrupts, interrupted
+from ..runtime.lifecycle import catch_interrupts, freeze_start_up_objects, interrupted
 from . import build
 
 log = logging.getLogger("graybot.app")
@@ -96,6 +96,7 @@ def run(settings: Settings, host: str, port: int, socket: bool = False) -> int:
     edge = EdgeProcess(host, port, bot.identity, internal.url, socket)
     edge.start()
     yield_to_edge()
+    freeze_start_up_objects()
     log.info("graybot %s: the edge answers Slack on %s:%d (%s)", bot.identity, host, port,
              "Socket Mode" if socket else "/slack/events")
     code = 0

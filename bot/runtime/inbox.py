@@ -11,7 +11,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol
 
-from bot.adapters.edgestate import EdgeState
+from bot.adapters.edgestate import EdgeState, FirstSight
 from bot.core.requests import Request, Said, Tone
 
 from .driver import join_pool
@@ -40,11 +40,12 @@ class Inbox:
         `window` seconds (StoreUnavailable when Redis cannot answer)."""
         return not self.state.first_sight(token, window)
 
-    def accept(self, request: Request) -> str:
-        """Write the request before the ack (StoreUnavailable when Redis cannot take it)."""
+    def accept(self, request: Request, once: FirstSight | None = None) -> str:
+        """Write the request before the ack (StoreUnavailable when Redis cannot take it). `once`:
+        the replay guard's check, made in the same round trip (Replayed: seen before, nothing written)."""
         if self.worker:
-            return self.state.inbox_hand_off(request.owned_by(self.worker).to_entry(), self.worker)
-        return self.state.inbox_add(request.owned_by(self.identity).to_entry())
+            return self.state.inbox_hand_off(request.owned_by(self.worker).to_entry(), self.worker, once)
+        return self.state.inbox_add(request.owned_by(self.identity).to_entry(), once)
 
     def run_later(self, entry_id: str, request: Request, replayed: bool = False) -> None:
         if self.worker:

@@ -2,6 +2,7 @@
 stopped, sleeping what the step asks for unless woken; and waiting for Ctrl-C or SIGTERM."""
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -80,3 +81,11 @@ def wait_for_interrupt() -> None:
     stop = catch_interrupts()
     while not stop.wait(0.5):
         pass
+
+
+def freeze_start_up_objects() -> None:
+    """Everything made while starting (modules, clients, the app's wiring: ~86,000 objects in the
+    edge process) never goes away: moved out of the collector's reach, a full collection walks
+    only what was made since. Without it each one took ~56 ms on these machines, an ack's p99."""
+    gc.collect()
+    gc.freeze()
