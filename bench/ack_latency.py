@@ -95,6 +95,25 @@ def stop_all(procs: list[subprocess.Popen], slack: FakeSlack, redis_proc: subpro
     redis_proc.terminate()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_running(parent: int, word: str) -> int:
+    """The pid of `parent`'s child whose command line has `word` (graybot serve's edge process)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            ppid = int(open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[1])
+            if ppid == parent and word.encode() in open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0"):
+                return int(pid)
+        except (OSError, ValueError):
+            continue
+    raise LookupError(f"no child of {parent} runs {word}")
+
+
 def report(name: str, values: list[float]) -> str:
     return (f"{name:28s} n={len(values):4d}  p50={pct(values, .5) * 1000:6.1f} ms  p99={pct(values, .99) * 1000:6.1f} ms"
             f"  max={max(values) * 1000:6.1f} ms  mean={statistics.mean(values) * 1000:5.1f} ms")
@@ -141,20 +160,30 @@ def main() -> None:
 
         store = redis.Redis.from_url(redis_url, decode_responses=True)
 
-        def load(url: str, bodies: list[str]) -> list[float]:
+        # CPU spent while each burst is answered, per request: graybot's edge (the acks) and its
+        # worker (what runs after them), beside the reference's
+        pids = {"edge": child_running(procs[1].pid, "edge"), "worker": procs[1].pid, "reference": procs[2].pid}
+        cpu = {(who, kind): 0.0 for who in pids for kind in ("status", "click")}
+
+        def load(url: str, bodies: list[str], kind: str, measured: bool) -> list[float]:
             # each burst starts on a quiet machine: graybot's work behind the previous burst (its
             # replies, carried out after the ack) is done, so it weighs on graybot's own burst only
             wait_until(lambda: store.xlen(keys.inbox()) == 0, timeout=60, message="graybot's work done")
             time.sleep(0.2)
-            return load_process.submit(fire_apart, url, bodies, n).result()
+            before = {who: cpu_seconds(pid) for who, pid in pids.items()}
+            took = load_process.submit(fire_apart, url, bodies, n).result()
+            for who, pid in pids.items():
+                cpu[who, kind] += (cpu_seconds(pid) - before[who]) / len(bodies) if measured else 0.0
+            return took
         names = ["graybot status", "reference status", "graybot click", "reference click"]
         n, results = args.concurrency, {k: [] for k in names + (["graybot socket status"] if args.socket else [])}
         for r in range(-args.warmup, args.rounds):
             status = [slash_command_body("status user", f"U0B{r:02d}{i:03d}") for i in range(n)]
             # the same (soon spent) button from n people: every click must still be acked at once
             clicks = [block_action_body("approve", value, f"U0B{r:02d}{i:03d}", "C0RELEASE", msg["ts"]) for i in range(n)]
-            measured = {"graybot status": load(bot, status), "reference status": load(ref, status),
-                        "graybot click": load(bot, clicks), "reference click": load(ref, clicks)}
+            on = r >= 0
+            measured = {"graybot status": load(bot, status, "status", on), "reference status": load(ref, status, "status", on),
+                        "graybot click": load(bot, clicks, "click", on), "reference click": load(ref, clicks, "click", on)}
             if args.socket:
                 payloads = [slash_command_payload("status user", f"U0S{r:02d}{i:03d}") for i in range(n)]
                 measured["graybot socket status"] = fire_envelopes(slack, payloads, n)
@@ -166,7 +195,9 @@ def main() -> None:
             print(report(name, values))
         for kind in ("status", "click"):
             g, ref_values = results[f"graybot {kind}"], results[f"reference {kind}"]
-            print(f"{kind}: graybot p99 / reference p99 = {pct(g, .99) / pct(ref_values, .99):.2f}x")
+            print(f"{kind}: graybot p99 / reference p99 = {pct(g, .99) / pct(ref_values, .99):.2f}x;  CPU per request "
+                  "while the bursts were answered: " + ", ".join(
+                      f"{who} {cpu[who, kind] / args.rounds * 1000:.2f} ms" for who in pids))
         if args.socket:
             print("socket status: envelope send -> ack received, at the fake Slack's WebSocket server")
     finally:
