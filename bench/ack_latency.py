@@ -5,7 +5,7 @@ the fake Slack Web API, served from this process); the load comes from another p
 an ack-only Bolt app on the same HTTP stack (bench/ackonly.py), the reference: absolute times on
 these machines move, the ratio is the figure.
 
-    .venv/bin/python -m bench.ack_latency [--rounds 20] [--concurrency 50] [--socket]
+    .venv/bin/python -m bench.ack_latency [--rounds 40] [--concurrency 50] [--socket]
 
 With --socket, a `graybot socket` process also runs (same Redis and cluster), and the same status
 commands go to it as Socket Mode envelopes over the fake Slack's WebSocket: the figure is the time
@@ -121,7 +121,7 @@ def report(name: str, values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first, for both apps")
     parser.add_argument("--socket", action="store_true", help="also measure Socket Mode envelope acks")
