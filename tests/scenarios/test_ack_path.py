@@ -1,7 +1,7 @@
 """`graybot serve` is two processes: the edge alone answers Slack (verify, write the inbox entry,
 ack) and the worker that started it carries the request out. Proved on real processes: with the
 worker frozen (SIGSTOP) the edge still acks, the entry waits in Redis for the worker, and is
-carried out when it wakes; a dead edge is started again on the same port; a dead worker takes its
+carried out when it wakes (a burst of them in full, each once); a dead edge is started again on the same port; a dead worker takes its
 edge with it; the probe through the edge tells when the worker does not answer."""
 from __future__ import annotations
 
@@ -64,6 +64,25 @@ def test_the_edge_acks_while_the_worker_is_frozen_and_the_worker_carries_it_out_
     said = wait_until(lambda: b.slack.ephemerals("U0ALICE"), timeout=20, message="the status answer")
     assert "user" in said[0]["text"]
     wait_until(lambda: not b.world.core.edge_state.inbox_stale(-1), timeout=10, message="the inbox emptied")
+
+
+def test_a_burst_acked_while_the_worker_was_frozen_is_carried_out_in_full_each_answered_once(bots):
+    """The worker gathers a burst before carrying it out (acks first): every request of it is
+    carried out, none twice, and the inbox is left empty."""
+    b = bots
+    worker = b.start()
+    the_edge(worker.pid)
+    people = [f"U0P{i:03d}" for i in range(20)]
+    os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        for person in people:
+            assert b.post(slash_command_body("status user", person)).status == 200
+        assert len(b.world.core.edge_state.inbox_stale(-1)) == 20
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    wait_until(lambda: all(b.slack.ephemerals(p) for p in people), timeout=30, message="every status answered")
+    wait_until(lambda: not b.world.core.edge_state.inbox_stale(-1), timeout=10, message="the inbox emptied")
+    assert [len(b.slack.ephemerals(p)) for p in people] == [1] * 20
 
 
 def test_a_dead_edge_is_started_again_on_the_same_port(bots):
