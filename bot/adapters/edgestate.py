@@ -190,9 +190,10 @@ class EdgeState:
         if self._accept is None:
             self._accept = self.ack.register_script(ACCEPT)     # EVALSHA, loading it when missing
         try:
-            entry_id = self._accept(keys=[keys.inbox(), keys.inbox_ready(worker or "-"), keys.seen(once.token if once else "-")],
-                                    args=[json.dumps(request), f"{time.time():.3f}", HANDOFF_TTL,
-                                          once.window if once else 0, 1 if worker else 0])
+            entry_id = self._accept(
+                keys=[keys.inbox(), keys.inbox_ready(worker or "-"), keys.seen(once.token if once else "-")],
+                args=[json.dumps(request), f"{time.time():.3f}", HANDOFF_TTL, once.window if once else 0,
+                      1 if worker else 0])
         except redis.exceptions.RedisError as exc:
             raise StoreUnavailable(exc) from None
         if entry_id is None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 from pathlib import Path
 
-from .domain.names import IDENTITY
-from .runtime import logs
-from .runtime.lifecycle import catch_interrupts, wait_for_interrupt
+from ..runtime import logs
+from ..runtime.lifecycle import catch_interrupts, wait_for_interrupt
+from . import audit, release
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -28,7 +27,7 @@ def _config_problems(path: str | None = None, slack_http: bool = False,
     """(registry or None, every problem as one line): the file, the Slack shape of its IDs (for
     the Slack modes and check-config), then what the environment lacks. check-config and every
     long-running command print the same lines."""
-    from .config import ConfigError, Settings, load_registry, startup_problems
+    from ..config import ConfigError, Settings, load_registry, startup_problems
 
     try:
         settings = Settings.from_env()
@@ -52,7 +51,7 @@ def _refuse_to_start(slack_http: bool = False, slack: bool = True) -> int | None
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from .config import Settings
+    from ..config import Settings
 
     path = args.path or Settings.from_env().config_path
     registry, problems = _config_problems(path)
@@ -61,7 +60,7 @@ def _check_config(args: argparse.Namespace) -> int:
         return 1
     if registry.explicit_clusters or any(app.controlled for app in registry.values()):
         # each cluster answers, each app's Deployments (or its controller's object) are there
-        from .core.clustercheck import cluster_problems
+        from ..core.clustercheck import cluster_problems
 
         settings = Settings.from_env()
         problems = cluster_problems(registry, settings.kubeconfig,
@@ -77,76 +76,9 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _release(args: argparse.Namespace) -> int:
-    """A /release command from a terminal, under the same policy as chat: the identity in
-    GRAYBOT_CLI_USER (else the OS user) is matched against apps.yaml's approvers like a chat user.
-    `--override-policy "reason"` goes past a refusal, recorded in the audit trail and the thread."""
-    from .config import ConfigError, Settings
-    from .core.desk import Desk
-    from .core.policy import Policy
-    from .core.requests import Request, Tone
-    from .language import text
-    from .language.grammar import QueryCommand, UsageError, parse
-    from .wiring import build_core
-
-    actor, why_not = cli_identity()
-    if why_not:
-        print(why_not, file=sys.stderr)
-        return 2
-    try:
-        core = build_core(Settings.from_env())
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return 1
-    words = " ".join(args.words)
-    try:
-        cmd = parse(words, core.registry)
-    except UsageError as err:
-        print(err, file=sys.stderr)
-        return 2
-    core.engine.listeners.append(
-        lambda release, what, detail: print(f"  {what.replace('_', ' ')}: stage {release.current.name}"
-                                            f" -> {release.phase.value}" + (f" ({detail})" if detail else "")))
-    core.engine.listeners.append(        # the release's thread tells what was done from here, too
-        lambda release, what, detail: core.edge_state.notice_add(release.id, what, detail))
-    desk = Desk(core.engine, Policy(), core.edge_state)
-    said = desk.command(Request("command", f"graybot release {words}", actor, "", platform="cli", text=words),
-                        override=args.override_policy or "")
-    if said is not None and said.tone in (Tone.REFUSED, Tone.WARNING):
-        print(said.text, file=sys.stderr)
-        return 1
-    print(said.text if said else "")
-    app = getattr(cmd, "app", None)
-    release = core.store.active_for(app) if app and not isinstance(cmd, QueryCommand) else None
-    if release is not None and not args.no_wait and not getattr(cmd, "dry_run", False):
-        print(text.status_text(core.engine.settle(release.id, timeout=args.timeout)))
-    return 0
-
-
-RESERVED_IDENTITIES = ("graybot", "scheduler")
-CHAT_ID = re.compile(r"^[UWSCGDB][A-Z0-9]{2,}$")
-
-
-def cli_identity() -> tuple[str, str]:
-    """(who the CLI acts as, why it cannot): `cli:NAME`, NAME from GRAYBOT_CLI_USER or the OS
-    user; apps.yaml names CLI approvers so (`approvers: [U0ALICE, "cli:alice"]`). A terminal
-    cannot pass for a chat user (a name shaped like a chat ID) nor for graybot or a timer."""
-    import getpass
-    import os
-
-    name = os.environ.get("GRAYBOT_CLI_USER", "").strip() or getpass.getuser()
-    if name.lower() in RESERVED_IDENTITIES:
-        return name, (f"GRAYBOT_CLI_USER={name!r} is one of graybot's own names ({', '.join(RESERVED_IDENTITIES)}); "
-                      "act as yourself")
-    if CHAT_ID.match(name) or not IDENTITY.match(f"cli:{name}"):
-        return name, (f"GRAYBOT_CLI_USER={name!r} looks like a chat user's ID; the CLI acts under its own names: "
-                      "set your own name, and list it as cli:NAME in apps.yaml's approvers")
-    return f"cli:{name}", ""
-
-
 def _serve(args: argparse.Namespace) -> int:
-    from .app.processes import serve
-    from .config import Settings
+    from ..app.processes import serve
+    from ..config import Settings
 
     if (refused := _refuse_to_start(slack_http=True)) is not None:
         return refused
@@ -155,8 +87,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _edge(args: argparse.Namespace) -> int:
     """The ack path of `serve` / `socket`, started by them (bot/app/processes.py)."""
-    from .app.ackpath import run_edge
-    from .config import Settings
+    from ..app.ackpath import run_edge
+    from ..config import Settings
 
     run_edge(Settings.from_env(), args.host, args.port, args.worker, args.worker_url, socket=args.socket)
     logging.shutdown()
@@ -165,8 +97,8 @@ def _edge(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     """The engine's background duties without Slack: driver, health watch, timers (if elected)."""
-    from .config import Settings
-    from .wiring import build_core, build_runner
+    from ..config import Settings
+    from ..wiring import build_core, build_runner
 
     if (refused := _refuse_to_start(slack=False)) is not None:
         return refused
@@ -180,53 +112,12 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _socket(args: argparse.Namespace) -> int:
-    from .app.processes import socket_mode
-    from .config import Settings
+    from ..app.processes import socket_mode
+    from ..config import Settings
 
     if (refused := _refuse_to_start()) is not None:
         return refused
     return socket_mode(Settings.from_env(), args.host, args.port)
-
-
-def _audit(args: argparse.Namespace) -> int:
-    """List the audit trail (every change: who, what, when, evidence, cluster), or --verify its
-    hash chains (exit 1 when an entry was edited or deleted)."""
-    from .config import ConfigError, Settings
-    from .core import audittrail
-    from .wiring import build_core
-
-    try:
-        core = build_core(Settings.from_env())
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return 1
-    if args.app and args.app not in core.registry:
-        print(f"unknown app {args.app!r} (apps: {', '.join(core.registry)})", file=sys.stderr)
-        return 2
-    if args.verify:
-        broken = audittrail.broken(core.store, args.app)
-        for release_id, problems in broken.items():
-            print(f"{release_id}: " + "; ".join(problems))
-        print("audit chains: " + ("BROKEN" if broken else "intact"), file=sys.stderr)
-        return 1 if broken else 0
-    print(audittrail.render(audittrail.entries(core.store, args.app, args.since), args.format))
-    return 0
-
-
-def _since(text: str) -> float:
-    """7d, 12h, 30m (that long ago) or a date, 2026-12-01 or 2026-12-01T08:00 (UTC)."""
-    import time
-    from datetime import datetime, timezone
-
-    from .domain.durations import parse_duration
-
-    seconds = parse_duration(text)
-    if seconds is not None:
-        return time.time() - seconds
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: use a duration (7d, 12h) or a date (2026-12-01)") from None
 
 
 def _playground(args: argparse.Namespace) -> int:
@@ -277,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--no-wait", action="store_true", help="return once the change is saved")
     rel.add_argument("--timeout", type=float, default=600, help="seconds to wait for a stage")
     rel.add_argument("words", nargs=argparse.REMAINDER)
-    rel.set_defaults(run=_release)
+    rel.set_defaults(run=release.run)
 
     srv = sub.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz, GET /metrics")
     srv.add_argument("--host", default="0.0.0.0")
@@ -302,10 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     aud = sub.add_parser("audit", help="the audit trail: who changed what, when, with what evidence")
     aud.add_argument("app", nargs="?", help="one app (default: every app)")
-    aud.add_argument("--since", type=_since, default=0.0, metavar="WHEN", help="7d, 12h or a date (UTC)")
+    aud.add_argument("--since", type=audit.since, default=0.0, metavar="WHEN", help="7d, 12h or a date (UTC)")
     aud.add_argument("--format", choices=("text", "json", "csv"), default="text")
     aud.add_argument("--verify", action="store_true", help="check the hash chains; exit 1 if one is broken")
-    aud.set_defaults(run=_audit)
+    aud.set_defaults(run=audit.run)
 
     chk = sub.add_parser("check-config", help="validate apps.yaml (GRAYBOT_CONFIG)")
     chk.add_argument("path", nargs="?")
@@ -318,6 +209,3 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(args.verbose)
     return args.run(args)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
