@@ -5,7 +5,10 @@ the fake Slack Web API, served from this process); the load comes from another p
 an ack-only Bolt app on the same HTTP stack (bench/ackonly.py), the reference: absolute times on
 these machines move, the ratio is the figure.
 
-    .venv/bin/python -m bench.ack_latency [--rounds 40] [--concurrency 50] [--socket]
+    .venv/bin/python -m bench.ack_latency [--rounds 40] [--concurrency 50] [--socket] [--durable-reference]
+
+With --durable-reference, a second reference runs: the same ack-only app writing each request to the
+same Redis (one XADD) before its ack, the floor of any design that keeps what it acked.
 
 With --socket, a `graybot socket` process also runs (same Redis and cluster), and the same status
 commands go to it as Socket Mode envelopes over the fake Slack's WebSocket: the figure is the time
@@ -125,11 +128,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first, for both apps")
     parser.add_argument("--socket", action="store_true", help="also measure Socket Mode envelope acks")
+    parser.add_argument("--durable-reference", action="store_true",
+                        help="also measure the reference writing each request to the same Redis before its ack")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="graybot-bench-"))
     redis_proc, redis_url = start_redis(tmp)
     slack = FakeSlack(socket_mode=args.socket).start()
-    kube_port, bot_port, ref_port = free_port(), free_port(), free_port()
+    kube_port, bot_port, ref_port, durable_port = free_port(), free_port(), free_port(), free_port()
     env = dict(os.environ, KUBECONFIG=str(tmp / "kubeconfig"), REDIS_URL=redis_url, GRAYBOT_CONFIG=str(tmp / "apps.yaml"),
                SLACK_SIGNING_SECRET=SECRET, SLACK_BOT_TOKEN="xoxb-bench", SLACK_API_URL=slack.url)
     procs = [spawn(["bot.cli", "sandbox", "--seed", "demo", "--port", str(kube_port), "--kubeconfig",
@@ -140,8 +145,13 @@ def main() -> None:
         wait_until(lambda: (tmp / "apps.yaml").exists(), timeout=30, message="sandbox up")
         procs.append(spawn(["bot.cli", "serve", "--host", "127.0.0.1", "--port", str(bot_port)], env, tmp / "bot.log"))
         procs.append(spawn(["bench.ackonly", "--port", str(ref_port), "--secret", SECRET], env, tmp / "ref.log"))
-        bot, ref = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{ref_port}"
-        wait_until(lambda: up(http, bot) and up(http, ref), timeout=60, message="bot and reference up")
+        targets = {"graybot": f"http://127.0.0.1:{bot_port}", "reference": f"http://127.0.0.1:{ref_port}"}
+        if args.durable_reference:
+            procs.append(spawn(["bench.ackonly", "--port", str(durable_port), "--secret", SECRET, "--durable", redis_url],
+                               env, tmp / "durable.log"))
+            targets["durable reference"] = f"http://127.0.0.1:{durable_port}"
+        bot = targets["graybot"]
+        wait_until(lambda: all(up(http, url) for url in targets.values()), timeout=60, message="bot and references up")
         if args.socket:
             procs.append(spawn(["bot.cli", "socket", "--host", "127.0.0.1", "--port", str(free_port())],
                                dict(env, SLACK_APP_TOKEN="xapp-1-bench"), tmp / "socket.log"))
@@ -163,6 +173,8 @@ def main() -> None:
         # CPU spent while each burst is answered, per request: graybot's edge (the acks) and its
         # worker (what runs after them), beside the reference's
         pids = {"edge": child_running(procs[1].pid, "edge"), "worker": procs[1].pid, "reference": procs[2].pid}
+        if args.durable_reference:
+            pids["durable reference"] = procs[3].pid
         cpu = {(who, kind): 0.0 for who in pids for kind in ("status", "click")}
 
         def load(url: str, bodies: list[str], kind: str, measured: bool) -> list[float]:
@@ -175,22 +187,23 @@ def main() -> None:
             for who, pid in pids.items():
                 cpu[who, kind] += (cpu_seconds(pid) - before[who]) / len(bodies) if measured else 0.0
             return took
-        names = ["graybot status", "reference status", "graybot click", "reference click"]
+        names = [f"{who} {kind}" for kind in ("status", "click") for who in targets]
         n, results = args.concurrency, {k: [] for k in names + (["graybot socket status"] if args.socket else [])}
         for r in range(-args.warmup, args.rounds):
             status = [slash_command_body("status user", f"U0B{r:02d}{i:03d}") for i in range(n)]
             # the same (soon spent) button from n people: every click must still be acked at once
             clicks = [block_action_body("approve", value, f"U0B{r:02d}{i:03d}", "C0RELEASE", msg["ts"]) for i in range(n)]
             on = r >= 0
-            measured = {"graybot status": load(bot, status, "status", on), "reference status": load(ref, status, "status", on),
-                        "graybot click": load(bot, clicks, "click", on), "reference click": load(ref, clicks, "click", on)}
+            measured = {f"{who} {kind}": load(url, bodies, kind, on)
+                        for kind, bodies in (("status", status), ("click", clicks)) for who, url in targets.items()}
             if args.socket:
                 payloads = [slash_command_payload("status user", f"U0S{r:02d}{i:03d}") for i in range(n)]
                 measured["graybot socket status"] = fire_envelopes(slack, payloads, n)
             for name, values in measured.items():
                 results[name] += values if r >= 0 else []
         print(f"{n} concurrent signed requests, {args.rounds} rounds after {args.warmup} unmeasured; "
-              "graybot and the ack-only reference in turn")
+              "graybot and the ack-only reference" + (" (and the durable one)" if args.durable_reference else "")
+              + " in turn")
         for name, values in results.items():
             print(report(name, values))
         for kind in ("status", "click"):
@@ -198,6 +211,9 @@ def main() -> None:
             print(f"{kind}: graybot p99 / reference p99 = {pct(g, .99) / pct(ref_values, .99):.2f}x;  CPU per request "
                   "while the bursts were answered: " + ", ".join(
                       f"{who} {cpu[who, kind] / args.rounds * 1000:.2f} ms" for who in pids))
+            if args.durable_reference:
+                floor = results[f"durable reference {kind}"]
+                print(f"{kind}: graybot p99 / durable reference p99 = {pct(g, .99) / pct(floor, .99):.2f}x")
         if args.socket:
             print("socket status: envelope send -> ack received, at the fake Slack's WebSocket server")
     finally:
