@@ -33,6 +33,7 @@ from bot.adapters import keys
 from sandbox.slack import (FakeSlack, block_action_body, signature_headers, slash_command_body,
                            slash_command_payload)
 from tests.conftest import start_redis
+from tests.kit.processes import children
 from tests.kit.wait import free_port, wait_until
 
 SECRET = "bench-secret"
@@ -105,18 +106,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def child_running(parent: int, word: str) -> int:
-    """The pid of `parent`'s child whose command line has `word` (graybot serve's edge process)."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            ppid = int(open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[1])
-            if ppid == parent and word.encode() in open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0"):
-                return int(pid)
-        except (OSError, ValueError):
-            continue
-    raise LookupError(f"no child of {parent} runs {word}")
-
-
 def report(name: str, values: list[float]) -> str:
     return (f"{name:28s} n={len(values):4d}  p50={pct(values, .5) * 1000:6.1f} ms  p99={pct(values, .99) * 1000:6.1f} ms"
             f"  max={max(values) * 1000:6.1f} ms  mean={statistics.mean(values) * 1000:5.1f} ms")
@@ -146,9 +135,11 @@ def main() -> None:
         procs.append(spawn(["bot.cli", "serve", "--host", "127.0.0.1", "--port", str(bot_port)], env, tmp / "bot.log"))
         procs.append(spawn(["bench.ackonly", "--port", str(ref_port), "--secret", SECRET], env, tmp / "ref.log"))
         targets = {"graybot": f"http://127.0.0.1:{bot_port}", "reference": f"http://127.0.0.1:{ref_port}"}
+        durable = None
         if args.durable_reference:
-            procs.append(spawn(["bench.ackonly", "--port", str(durable_port), "--secret", SECRET, "--durable", redis_url],
-                               env, tmp / "durable.log"))
+            durable = spawn(["bench.ackonly", "--port", str(durable_port), "--secret", SECRET, "--durable", redis_url],
+                            env, tmp / "durable.log")
+            procs.append(durable)
             targets["durable reference"] = f"http://127.0.0.1:{durable_port}"
         bot = targets["graybot"]
         wait_until(lambda: all(up(http, url) for url in targets.values()), timeout=60, message="bot and references up")
@@ -172,9 +163,9 @@ def main() -> None:
 
         # CPU spent while each burst is answered, per request: graybot's edge (the acks) and its
         # worker (what runs after them), beside the reference's
-        pids = {"edge": child_running(procs[1].pid, "edge"), "worker": procs[1].pid, "reference": procs[2].pid}
-        if args.durable_reference:
-            pids["durable reference"] = procs[3].pid
+        pids = {"edge": children(procs[1].pid)[0], "worker": procs[1].pid, "reference": procs[2].pid}
+        if durable is not None:
+            pids["durable reference"] = durable.pid
         cpu = {(who, kind): 0.0 for who in pids for kind in ("status", "click")}
 
         def load(url: str, bodies: list[str], kind: str, measured: bool) -> list[float]:
