@@ -49,6 +49,19 @@ class Leadership(Loop):
         except Exception:
             log.exception("stepping down failed")
 
+    def _retaken(self) -> bool:
+        """The lock's key was gone, not taken (a failover promoted a replica that lacked it): take
+        it again at once, keeping the timers, driver and watches running instead of stopping them
+        all and starting them again. Anyone else holding it means stepping down, as before."""
+        try:
+            if not self.lock.acquire(blocking=False):
+                return False
+            self._mark_owner()
+        except redis.exceptions.RedisError:
+            return False
+        log.warning("%s found the leader lock gone (a failover?) and took it again", self.identity)
+        return True
+
     def _mark_owner(self) -> None:
         self.conn.set(keys.leader_owner(), self.identity, px=int(self.ttl * 1000))
 
@@ -67,6 +80,8 @@ class Leadership(Loop):
                 self._mark_owner()
                 self.every()
         except redis.exceptions.LockError:
+            if self._retaken():
+                return self.period
             log.warning("%s lost the leader lock", self.identity)
             self._step_down()
         except redis.exceptions.RedisError as exc:
