@@ -12,6 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from . import keys, redisurl
+from .groupcommit import GroupCommit
 from .replicas import Replicas
 
 
@@ -82,13 +83,19 @@ def blocking_client(conn: redis.Redis, wait: float) -> redis.Redis:
     return redisurl.variant(conn, socket_timeout=wait + 2)
 
 
+def _queued(item: str) -> tuple[str, dict]:
+    """A hand-off queue's item: the entry's id, a newline, the request."""
+    entry_id, _, request = item.partition("\n")
+    return entry_id, json.loads(request)
+
+
 class EdgeState:
     def __init__(self, conn: redis.Redis, ack: redis.Redis | None = None):
         """`ack`: the client of the calls made before an ack (replay guard, inbox, the version seen)."""
         self.r = conn
         self.ack = ack or conn
-        self._accept = None
         self.replicas = Replicas(self.ack)       # an acked request is on a replica first, if any
+        self._accepts = GroupCommit(self.ack, ACCEPT, self.replicas)   # a burst's entries in one round trip
 
     # -- replay protection ----------------------------------------------------------------
     def first_sight(self, token: str, window: int) -> bool:
@@ -187,10 +194,8 @@ class EdgeState:
         return self._accept_entry(request, worker, once)
 
     def _accept_entry(self, request: dict, worker: str, once: FirstSight | None) -> str:
-        if self._accept is None:
-            self._accept = self.ack.register_script(ACCEPT)     # EVALSHA, loading it when missing
         try:
-            entry_id = self._accept(
+            entry_id = self._accepts.call(
                 keys=[keys.inbox(), keys.inbox_ready(worker or "-"), keys.seen(once.token if once else "-")],
                 args=[json.dumps(request), f"{time.time():.3f}", HANDOFF_TTL, once.window if once else 0,
                       1 if worker else 0])
@@ -198,7 +203,6 @@ class EdgeState:
             raise StoreUnavailable(exc) from None
         if entry_id is None:
             raise Replayed(once.token if once else "")
-        self.replicas.confirm(f"inbox entry {entry_id}")
         return entry_id
 
     def inbox_next(self, worker: str, wait: float, conn: "redis.Redis") -> tuple[str, dict] | None:
@@ -208,10 +212,15 @@ class EdgeState:
             got = conn.blpop([keys.inbox_ready(worker)], timeout=wait)
         except redis.exceptions.RedisError as exc:
             raise StoreUnavailable(exc) from None
-        if got is None:
-            return None
-        entry_id, _, request = got[1].partition("\n")
-        return entry_id, json.loads(request)
+        return None if got is None else _queued(got[1])
+
+    def inbox_queued(self, worker: str, limit: int = 100) -> list[tuple[str, dict]]:
+        """What is queued for `worker` now, up to `limit` entries, without waiting."""
+        try:
+            got = self.r.lpop(keys.inbox_ready(worker), limit)
+        except redis.exceptions.RedisError as exc:
+            raise StoreUnavailable(exc) from None
+        return [_queued(item) for item in got or []]
 
     def inbox_done(self, entry_id: str) -> None:
         self.r.xdel(keys.inbox(), entry_id)
