@@ -143,3 +143,7 @@ def muted() -> str:
 
 def page_reminders() -> str:
     return f"{PREFIX}page-reminders"                # RELEASE|GATE|KIND -> when (epoch seconds) to remind
+
+
+def replication_mark() -> str:
+    return f"{PREFIX}replication-mark"              # written just before a WAIT (bot/adapters/replicas.py)

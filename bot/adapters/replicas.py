@@ -13,6 +13,8 @@ import time
 
 import redis
 
+from . import keys
+
 WAIT_MS = 250            # how long a write waits for a replica before it goes on without one
 RECHECK = 10.0           # seconds between asking how many replicas there are
 log = logging.getLogger("graybot.store")
@@ -37,7 +39,13 @@ class Replicas:
         if not self.count():
             return True
         try:
-            acked = int(self.r.execute_command("WAIT", 1, self.wait_ms))
+            # WAIT counts the writes of its own connection only, and the write being confirmed may
+            # have gone over another of the pool's (threads share it): a write of this connection
+            # first, after that one in the replication stream, makes WAIT cover it. One round trip.
+            with self.r.pipeline(transaction=False) as pipe:
+                pipe.incr(keys.replication_mark())
+                pipe.execute_command("WAIT", 1, self.wait_ms)
+                acked = int(pipe.execute()[1])
         except redis.exceptions.RedisError as exc:
             log.warning("WAIT after %s failed: %s", what, exc)
             return False

@@ -87,3 +87,42 @@ def test_a_decisive_write_waits_for_a_replica_where_there_is_one(tmp_path, caplo
         for proc in (master_proc, replica_proc):
             proc.kill()
             proc.wait(10)
+
+
+def test_a_write_made_on_another_connection_is_waited_for_too(tmp_path, caplog):
+    """WAIT counts only its own connection's writes: threads share a pool, so the connection that
+    confirms may not be the one that wrote. Here the confirming client wrote earlier (replicated),
+    the replica then stops, and another client writes: the confirmation must not say it is on the
+    replica (it said so at once, from the older write, before)."""
+    import signal
+
+    import redis as redis_lib
+
+    from bot.adapters.replicas import Replicas
+    from tests.conftest import start_redis
+    from tests.kit.wait import wait_until
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "r").mkdir()
+    master_proc, master_url = start_redis(tmp_path / "m")
+    replica_proc, replica_url = start_redis(tmp_path / "r")
+    try:
+        writer = redis_lib.Redis.from_url(master_url, decode_responses=True)
+        confirmer = redis_lib.Redis.from_url(master_url, decode_responses=True, single_connection_client=True)
+        replica = redis_lib.Redis.from_url(replica_url, decode_responses=True)
+        replica.execute_command("REPLICAOF", "127.0.0.1", writer.connection_pool.connection_kwargs["port"])
+        wait_until(lambda: replica.info("replication").get("master_link_status") == "up"
+                   and writer.info("replication")["connected_slaves"] == 1, message="replica in sync")
+        replicas = Replicas(confirmer)
+        confirmer.set("earlier", "1")
+        assert replicas.confirm("the earlier write")
+        replica_proc.send_signal(signal.SIGSTOP)
+        writer.set("graybot:release:user-1", "rolled back")
+        caplog.set_level("WARNING", logger="graybot.store")
+        assert not replicas.confirm("the rollback of user-1")
+        assert "no replica acknowledged the rollback of user-1" in caplog.text
+    finally:
+        replica_proc.send_signal(signal.SIGCONT)
+        for proc in (master_proc, replica_proc):
+            proc.kill()
+            proc.wait(10)
