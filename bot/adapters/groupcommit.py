@@ -79,7 +79,7 @@ class GroupCommit:
             batch, self._queued = self._queued, []
         try:
             results = self._send(batch)
-        except redis.exceptions.RedisError as exc:
+        except Exception as exc:    # each caller meets it; the queue must never be left without a writer
             results = [exc] * len(batch)
         with self._lock:
             if self._queued:                    # came meanwhile: the first of them writes next
