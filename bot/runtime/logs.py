@@ -35,3 +35,12 @@ def setup(verbose: bool = False) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(SafeRecords())
+    quiet_third_party()
+
+
+def quiet_third_party() -> None:
+    """What libraries log that is noise here."""
+    # waitress warns "Task queue depth is N" for each request that waits for a free thread: dozens
+    # of lines for every burst of clicks, written by the process that acks, and nothing to act
+    # on (the ack histogram in /metrics says how long requests waited)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)

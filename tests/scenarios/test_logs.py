@@ -48,3 +48,20 @@ def test_a_value_with_a_newline_stays_on_its_line():
     SafeRecords().filter(record)
     assert "\n" not in record.getMessage() and record.getMessage().endswith("100%\\u202e")
     assert "\\n2026-12-02" in record.getMessage()
+
+
+
+def test_waitresss_warning_for_each_request_waiting_for_a_thread_is_not_written(caplog):
+    """A burst of clicks queues requests behind the edge's busy HTTP threads, and waitress warns
+    once for each ("Task queue depth is N"): not written; waitress's errors still are."""
+    import logging
+
+    from bot.runtime import logs
+
+    logs.quiet_third_party()
+    caplog.set_level(logging.INFO)
+    logging.getLogger("waitress.queue").warning("Task queue depth is %d", 3)
+    logging.getLogger("waitress.queue").error("a queue that broke")
+    logging.getLogger("waitress").warning("a warning of the server's own")
+    assert "Task queue depth" not in caplog.text
+    assert "a queue that broke" in caplog.text and "the server's own" in caplog.text
