@@ -4,7 +4,6 @@ refusal); Redis losing the script costs nothing; where there is a replica, each 
 when its caller returns."""
 from __future__ import annotations
 
-import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,8 +12,7 @@ import redis
 
 from bot.adapters import keys
 from bot.adapters.edgestate import EdgeState, FirstSight, Replayed, StoreUnavailable, ack_client
-from tests.conftest import start_redis
-from tests.kit.wait import wait_until
+from tests.kit.replica import master_with_replica
 
 WORKER = "host:1"
 
@@ -90,29 +88,15 @@ def test_a_script_redis_forgot_is_loaded_again_and_each_entry_written_once(redis
 
 
 def test_each_entry_is_on_the_replica_when_its_caller_returns(tmp_path, caplog):
-    (tmp_path / "m").mkdir()
-    (tmp_path / "r").mkdir()
-    master_proc, master_url = start_redis(tmp_path / "m")
-    replica_proc, replica_url = start_redis(tmp_path / "r")
-    try:
-        master = redis.Redis.from_url(master_url, decode_responses=True)
-        replica = redis.Redis.from_url(replica_url, decode_responses=True)
-        replica.execute_command("REPLICAOF", "127.0.0.1", master.connection_pool.connection_kwargs["port"])
-        wait_until(lambda: replica.info("replication").get("master_link_status") == "up"
-                   and master.info("replication")["connected_slaves"] == 1, message="replica in sync")
-        state = EdgeState(master, ack=ack_client(master))
+    with master_with_replica(tmp_path) as pair:
+        state = EdgeState(pair.master, ack=ack_client(pair.master))
         caplog.set_level("WARNING", logger="graybot.store")
         entry = state.inbox_hand_off(request(1), WORKER)
-        assert [i for i, _ in replica.xrange(keys.inbox())] == [entry] and not caplog.records
-        replica_proc.send_signal(signal.SIGSTOP)   # a replica that does not answer: the ack goes on
+        assert [i for i, _ in pair.replica.xrange(keys.inbox())] == [entry] and not caplog.records
+        pair.freeze_replica()                   # a replica that does not answer: the ack goes on
         state.inbox_hand_off(request(2), WORKER)
         assert "no replica acknowledged 1 inbox entries" in caplog.text
-        assert master.xlen(keys.inbox()) == 2
-    finally:
-        replica_proc.send_signal(signal.SIGCONT)
-        for proc in (master_proc, replica_proc):
-            proc.kill()
-            proc.wait(10)
+        assert pair.master.xlen(keys.inbox()) == 2
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
+from bot.adapters.replicas import Replicas
+from bot.adapters.store import AppBusy, StaleState, Store
 from bot.domain.machine import transition
 from bot.domain.model import Event, Phase
-from bot.adapters.store import AppBusy, StaleState, Store
 from tests.kit.releases import release
+from tests.kit.replica import master_with_replica
 
 
 def test_create_claims_the_app_and_a_second_release_is_refused(redis_client):
@@ -56,37 +59,16 @@ def test_finishing_frees_the_app_and_lands_in_history(redis_client):
 def test_a_decisive_write_waits_for_a_replica_where_there_is_one(tmp_path, caplog):
     """A rollback saved on a master with a replica is on the replica when the save returns; with
     the replica stopped, the save still returns (250 ms) and says no replica acknowledged it."""
-    import signal
-
-    import redis as redis_lib
-
-    from tests.conftest import start_redis
-    from tests.kit.wait import wait_until
-
-    (tmp_path / "m").mkdir()
-    (tmp_path / "r").mkdir()
-    master_proc, master_url = start_redis(tmp_path / "m")
-    replica_proc, replica_url = start_redis(tmp_path / "r")
-    try:
-        master = redis_lib.Redis.from_url(master_url, decode_responses=True)
-        replica = redis_lib.Redis.from_url(replica_url, decode_responses=True)
-        replica.execute_command("REPLICAOF", "127.0.0.1", master.connection_pool.connection_kwargs["port"])
-        wait_until(lambda: replica.info("replication").get("master_link_status") == "up"
-                   and master.info("replication")["connected_slaves"] == 1, message="replica in sync")
-        store = Store(master)
+    with master_with_replica(tmp_path) as pair:
+        store = Store(pair.master)
         r0 = store.create(release(), "U1")
         started = store.save(transition(r0, Event.START, "U1"), 0, "U1", "start")
         caplog.set_level("WARNING", logger="graybot.store")
         stopped = store.save(transition(started, Event.ROLLBACK, "U2"), 1, "U2", "rollback")
-        assert '"phase": "rolling_back"' in replica.get("graybot:release:user-1") and not caplog.records
-        replica_proc.send_signal(signal.SIGSTOP)
+        assert '"phase": "rolling_back"' in pair.replica.get("graybot:release:user-1") and not caplog.records
+        pair.freeze_replica()
         store.save(transition(stopped, Event.ROLLBACK_DONE, "graybot"), 2, "graybot", "rollback_done")
         assert "no replica acknowledged the rollback_done of user-1" in caplog.text
-    finally:
-        replica_proc.send_signal(signal.SIGCONT)
-        for proc in (master_proc, replica_proc):
-            proc.kill()
-            proc.wait(10)
 
 
 def test_a_write_made_on_another_connection_is_waited_for_too(tmp_path, caplog):
@@ -94,35 +76,13 @@ def test_a_write_made_on_another_connection_is_waited_for_too(tmp_path, caplog):
     confirms may not be the one that wrote. Here the confirming client wrote earlier (replicated),
     the replica then stops, and another client writes: the confirmation must not say it is on the
     replica (it said so at once, from the older write, before)."""
-    import signal
-
-    import redis as redis_lib
-
-    from bot.adapters.replicas import Replicas
-    from tests.conftest import start_redis
-    from tests.kit.wait import wait_until
-
-    (tmp_path / "m").mkdir()
-    (tmp_path / "r").mkdir()
-    master_proc, master_url = start_redis(tmp_path / "m")
-    replica_proc, replica_url = start_redis(tmp_path / "r")
-    try:
-        writer = redis_lib.Redis.from_url(master_url, decode_responses=True)
-        confirmer = redis_lib.Redis.from_url(master_url, decode_responses=True, single_connection_client=True)
-        replica = redis_lib.Redis.from_url(replica_url, decode_responses=True)
-        replica.execute_command("REPLICAOF", "127.0.0.1", writer.connection_pool.connection_kwargs["port"])
-        wait_until(lambda: replica.info("replication").get("master_link_status") == "up"
-                   and writer.info("replication")["connected_slaves"] == 1, message="replica in sync")
+    with master_with_replica(tmp_path) as pair:
+        confirmer = redis.Redis.from_url(pair.master_url, decode_responses=True, single_connection_client=True)
         replicas = Replicas(confirmer)
         confirmer.set("earlier", "1")
         assert replicas.confirm("the earlier write")
-        replica_proc.send_signal(signal.SIGSTOP)
-        writer.set("graybot:release:user-1", "rolled back")
+        pair.freeze_replica()
+        pair.master.set("graybot:release:user-1", "rolled back")
         caplog.set_level("WARNING", logger="graybot.store")
         assert not replicas.confirm("the rollback of user-1")
         assert "no replica acknowledged the rollback of user-1" in caplog.text
-    finally:
-        replica_proc.send_signal(signal.SIGCONT)
-        for proc in (master_proc, replica_proc):
-            proc.kill()
-            proc.wait(10)
