@@ -12,7 +12,6 @@ those were most of what the edge did beside Bolt's own work."""
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,6 @@ import redis
 
 from .replicas import Replicas
 
-log = logging.getLogger("graybot.store")
 PATIENCE = 1.5      # seconds a queued caller waits for its turn: never reached while Redis answers
                     # (each write is bounded by the client's socket timeouts); a safety net only
 
@@ -103,15 +101,11 @@ class GroupCommit:
         return results
 
     def _pipelined(self, batch: list[_Call]) -> list[Any]:
-        waits = self.replicas.count() > 0
         with self.conn.pipeline(transaction=False) as pipe:
             for call in batch:
                 pipe.evalsha(self.sha, len(call.keys), *call.keys, *call.args)
-            if waits:
-                pipe.execute_command("WAIT", 1, self.replicas.wait_ms)
+            waits = self.replicas.wait_in(pipe)
             results = pipe.execute(raise_on_error=False)
         if waits:
-            acked = results.pop()
-            if not isinstance(acked, int) or acked < 1:
-                log.warning("no replica acknowledged %d inbox entries within %d ms", len(batch), self.replicas.wait_ms)
+            self.replicas.acknowledged(results.pop(), f"{len(batch)} inbox entries")
         return results

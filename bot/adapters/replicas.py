@@ -44,11 +44,25 @@ class Replicas:
             # first, after that one in the replication stream, makes WAIT cover it. One round trip.
             with self.r.pipeline(transaction=False) as pipe:
                 pipe.incr(keys.replication_mark())
-                pipe.execute_command("WAIT", 1, self.wait_ms)
-                acked = int(pipe.execute()[1])
+                self.wait_in(pipe)
+                reply = pipe.execute()[1]
         except redis.exceptions.RedisError as exc:
-            log.warning("WAIT after %s failed: %s", what, exc)
+            reply = exc
+        return self.acknowledged(reply, what)
+
+    def wait_in(self, pipe) -> bool:
+        """Queue `WAIT 1` on `pipe`, after the writes it must cover (the same connection), where
+        there are replicas; True when it did: its reply is then the pipeline's last."""
+        if not self.count():
             return False
-        if not acked:
+        pipe.execute_command("WAIT", 1, self.wait_ms)
+        return True
+
+    def acknowledged(self, reply, what: str) -> bool:
+        """What a WAIT's reply (or the error it met) says, logged when no replica has `what`."""
+        if isinstance(reply, Exception):
+            log.warning("WAIT after %s failed: %s", what, reply)
+            return False
+        if not int(reply):
             log.warning("no replica acknowledged %s within %d ms", what, self.wait_ms)
-        return bool(acked)
+        return bool(int(reply))
